@@ -1,0 +1,117 @@
+# ensign: `make` builds, `make check` tests, `make run` runs, `make fuzz` builds fuzz targets.
+# Sources are found by wildcard: each src/<module>/ is one static library.
+
+CC       ?= cc
+CLANG    ?= clang
+PYTEST   ?= /usr/bin/python3 -m pytest
+FUZZ_SECONDS ?= 30
+
+MODULES  := $(foreach m,dns zone dnssec,$(if $(wildcard src/$(m)/*.c),$(m)))
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
+BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
+LDLIBS   := -lcrypto -lpthread -lm
+
+REL_CFLAGS  := $(BASEFLAGS) -O2 -g
+ASAN_CFLAGS := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+define module_srcs
+$(sort $(wildcard src/$(1)/*.c))
+endef
+
+LIB_SRCS  := $(foreach m,$(MODULES),$(call module_srcs,$(m)))
+CLI_SRCS  := $(sort $(wildcard src/cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+TOOL_SRCS := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
+
+# $(call variant_rules,NAME,CC,CFLAGS)
+define variant_rules
+build/$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$(2) $(3) -c $$< -o $$@
+
+build/$(1)/ensign: $(patsubst %.c,build/$(1)/obj/%.o,$(CLI_SRCS)) \
+    $(foreach m,$(call reverse,$(MODULES)),build/$(1)/libens_$(m).a)
+	$(2) $(3) -o $$@ $$^ $(LDLIBS)
+
+-include $(shell find build/$(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+# $(call lib_rule,VARIANT,MODULE)
+define lib_rule
+build/$(1)/libens_$(2).a: $(patsubst %.c,build/$(1)/obj/%.o,$(wildcard src/$(2)/*.c))
+	@rm -f $$@
+	ar rcs $$@ $$^
+endef
+
+reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+LIBS_REL  := $(foreach m,$(call reverse,$(MODULES)),build/rel/libens_$(m).a)
+LIBS_ASAN := $(foreach m,$(call reverse,$(MODULES)),build/asan/libens_$(m).a)
+LIBS_FUZZ := $(foreach m,$(call reverse,$(MODULES)),build/fuzz/libens_$(m).a)
+
+.SECONDARY:
+$(foreach v,rel asan fuzz,$(foreach m,$(MODULES),$(eval $(call lib_rule,$(v),$(m)))))
+$(eval $(call variant_rules,rel,$(CC),$(REL_CFLAGS)))
+$(eval $(call variant_rules,asan,$(CC),$(ASAN_CFLAGS)))
+$(eval $(call variant_rules,fuzz,$(CLANG),$(FUZZ_CFLAGS)))
+
+UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,build/asan/tools/%,$(TOOL_SRCS))
+FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+build/asan/tests/%: build/asan/obj/tests/unit/%.o $(LIBS_ASAN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
+
+build/asan/tools/%: build/asan/obj/tests/tools/%.o $(LIBS_ASAN)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/fuzz/%: build/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: all deps asan fuzz check unit integration fuzz-check lint run bench clean
+all: build/rel/ensign
+	@ln -sf rel/ensign build/ensign
+
+deps:
+	@sh scripts/deps.sh
+
+asan: build/asan/ensign $(UNIT_BINS) $(TOOL_BINS)
+
+fuzz: $(FUZZ_BINS)
+
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+unit: asan
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(SAN_ENV) $$t; done
+
+integration: asan all
+	$(SAN_ENV) ENSIGN_BIN=$(CURDIR)/build/asan/ensign ENSIGN_TOOLS=$(CURDIR)/build/asan/tools \
+	    $(PYTEST) -q tests/integration
+
+fuzz-check: fuzz
+	@sh scripts/fuzz-check.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+lint:
+	@sh scripts/lint.sh
+
+check: deps
+	$(MAKE) lint
+	$(MAKE) all asan fuzz
+	$(MAKE) unit
+	$(MAKE) integration
+	$(MAKE) fuzz-check
+
+run: deps all
+	@sh scripts/run.sh
+
+bench: deps all
+	@sh bench/parse.sh
+
+clean:
+	rm -rf build

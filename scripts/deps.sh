@@ -1,0 +1,28 @@
+#!/bin/sh
+# Installs the Debian 12 packages that building, running and testing ensign need.
+# Idempotent: installs only what is missing. Used by `make run`, `make check` and .ci/run.
+set -eu
+
+BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-dev libcmocka-dev"
+TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
+ldnsutils knot-dnssecutils knot-dnsutils hyperfine time"
+PKGS="$BUILD $TEST"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages:$missing" >&2
+    echo "deps: run as root, or: sudo apt-get install$missing" >&2
+    exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

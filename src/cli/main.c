@@ -1,0 +1,48 @@
+/* ensign command line: dispatch to the commands. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+void ens_cli_usage(FILE *out)
+{
+    fputs("usage: ensign COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  zone-check FILE [--origin NAME]  check a zone file; messages on stderr as\n"
+          "                                   file:line:col: message, a summary on stdout\n"
+          "  zone-print FILE [--origin NAME]  print the zone in canonical order, one record\n"
+          "                                   per line with absolute names, TTL and class\n"
+          "  version                          print the version\n"
+          "  help                             print this help\n"
+          "\n"
+          "Without --origin the file must set $ORIGIN before its first relative name; the zone\n"
+          "origin is then the owner of the first SOA record.\n"
+          "Exit status: 0 ok, 1 errors found, 2 usage error.\n",
+          out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        ens_cli_usage(stderr);
+        return ENS_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        ens_cli_usage(stdout);
+        return ENS_EXIT_OK;
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("ensign %s\n", ENS_CLI_VERSION);
+        return ENS_EXIT_OK;
+    }
+    if (strcmp(cmd, "zone-check") == 0) {
+        return ens_cli_zone_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "zone-print") == 0) {
+        return ens_cli_zone_print(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "ensign: unknown command '%s'\n", cmd);
+    ens_cli_usage(stderr);
+    return ENS_EXIT_USAGE;
+}
