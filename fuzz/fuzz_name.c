@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t back[ENS_NAME_MAXLEN];
         size_t blen;
         /* the presentation form must parse back to the same name */
-        if (s.err == 0 && (ens_name_from_text(s.s, s.len, NULL, back, &blen) != 0 ||
-                           blen != len || memcmp(back, name, len) != 0)) {
+        if (s.err == 0 && (ens_name_from_text(s.s, s.len, NULL, back, &blen) != 0 || blen != len ||
+                           memcmp(back, name, len) != 0)) {
             __builtin_trap();
         }
         uint8_t key[ENS_NAME_KEYMAX];

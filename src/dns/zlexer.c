@@ -80,6 +80,9 @@ static void push(struct ens_zlex *lx, const char *s, size_t len, bool quoted, ui
     t->quoted = quoted;
     t->line = line;
     t->col = col;
+    size_t end = (size_t)col + len + (quoted ? 2 : 0);
+    lx->end_line = line;
+    lx->end_col = end > UINT32_MAX ? UINT32_MAX : (uint32_t)end;
 }
 
 int ens_zlex_next(struct ens_zlex *lx)
@@ -98,8 +101,10 @@ int ens_zlex_next(struct ens_zlex *lx)
                 lex_error(lx, open_line, open_col,
                           "unbalanced '(': no ')' before the end of the file");
             }
-            lx->end_line = lx->line;
-            lx->end_col = col_of(lx, lx->p);
+            if (lx->ntok == 0) {
+                lx->end_line = lx->line;
+                lx->end_col = col_of(lx, lx->p);
+            }
             return (started || lx->bad) ? 1 : 0;
         }
         const char *p = lx->p;
@@ -113,8 +118,10 @@ int ens_zlex_next(struct ens_zlex *lx)
             lx->p++;
             break;
         case C_NL:
-            lx->end_line = lx->line;
-            lx->end_col = col_of(lx, p);
+            if (lx->ntok == 0) {
+                lx->end_line = lx->line;
+                lx->end_col = col_of(lx, p);
+            }
             lx->p++;
             lx->line++;
             lx->line_start = lx->p;
@@ -159,7 +166,7 @@ int ens_zlex_next(struct ens_zlex *lx)
             const char *q = p + 1;
             started = true;
             while (q < lx->end && *q != '"' && *q != '\n' && *q != '\0') {
-                q += (*q == '\\' && q + 1 < lx->end && q[1] != '\n') ? 2 : 1;
+                q += (*q == '\\' && q + 1 < lx->end && q[1] != '\n' && q[1] != '\0') ? 2 : 1;
             }
             if (q < lx->end && *q == '\0') {
                 lex_error(lx, lx->line, col_of(lx, q), "NUL byte in the zone file");

@@ -19,7 +19,7 @@ struct ens_zlex {
     struct ens_token *tok;
     size_t ntok, tokcap;
     bool inherit; /* the record's line starts with whitespace: previous owner */
-    /* Position just past the record's last character, for "missing field" messages. */
+    /* Position just past the record's last token, for "missing field" messages. */
     uint32_t end_line, end_col;
     /* The first lexical error of the record, when bad (err_msg is a static sentence). */
     bool bad, oom;

@@ -31,23 +31,29 @@ static void test_name_text_to_wire(void **state)
 {
     (void)state;
     parse_ok(".", NULL, "\x00", 1);
-    parse_ok("example.", NULL, "\x07"
-                               "example\x00",
+    parse_ok("example.", NULL,
+             "\x07"
+             "example\x00",
              9);
-    parse_ok("@", origin, "\x07"
-                          "example\x00",
+    parse_ok("@", origin,
+             "\x07"
+             "example\x00",
              9);
-    parse_ok("www", origin, "\x03www\x07"
-                            "example\x00",
+    parse_ok("www", origin,
+             "\x03www\x07"
+             "example\x00",
              13);
-    parse_ok("a\\.b.", NULL, "\x03"
-                             "a.b\x00",
+    parse_ok("a\\.b.", NULL,
+             "\x03"
+             "a.b\x00",
              5);
-    parse_ok("a\\\\b.", NULL, "\x03"
-                              "a\\b\x00",
+    parse_ok("a\\\\b.", NULL,
+             "\x03"
+             "a\\b\x00",
              5);
-    parse_ok("\\065\\000z.", NULL, "\x03"
-                                   "A\x00z\x00",
+    parse_ok("\\065\\000z.", NULL,
+             "\x03"
+             "A\x00z\x00",
              5);
     parse_ok("\\@.", NULL, "\x01@\x00", 3);
 }
@@ -139,9 +145,9 @@ static void test_name_canonical_order_rfc4034(void **state)
 {
     (void)state;
     /* RFC 4034 §6.1 example, in order */
-    const char *names[] = {"example.",   "a.example.",   "yljkjljk.a.example.", "Z.a.example.",
-                           "zABC.a.EXAMPLE.", "z.example.", "\\001.z.example.", "*.z.example.",
-                           "\\200.z.example."};
+    const char *names[] = {"example.",         "a.example.",      "yljkjljk.a.example.",
+                           "Z.a.example.",     "zABC.a.EXAMPLE.", "z.example.",
+                           "\\001.z.example.", "*.z.example.",    "\\200.z.example."};
     size_t n = sizeof(names) / sizeof(names[0]);
     uint8_t w[16][ENS_NAME_MAXLEN];
     uint8_t k[16][ENS_NAME_KEYMAX];
@@ -207,8 +213,9 @@ static void test_name_predicates(void **state)
     assert_int_equal(ens_name_from_text("ample.", 6, NULL, c, &len), 0);
     assert_false(ens_name_is_subdomain(b, c));
     ens_name_lower(a);
-    assert_memory_equal(a, "\x01*\x03sub\x07"
-                           "example\x00",
+    assert_memory_equal(a,
+                        "\x01*\x03sub\x07"
+                        "example\x00",
                         15);
 }
 
@@ -272,8 +279,8 @@ static void test_name_from_wire_hostile(void **state)
 static void test_name_compression_roundtrip(void **state)
 {
     (void)state;
-    const char *names[] = {"www.example.", "mail.EXAMPLE.", "example.", "a.b.www.example.",
-                           "other.test.", "example."};
+    const char *names[] = {"www.example.",     "mail.EXAMPLE.", "example.",
+                           "a.b.www.example.", "other.test.",   "example."};
     uint8_t buf[512];
     struct ens_wbuf w;
     ens_wbuf_init(&w, buf, sizeof(buf));

@@ -81,6 +81,10 @@ static const struct zcase cases[] = {
      "a.example.\t1\tIN\tTXT\t\"x\" \"y\"\n"},
     {"quoted strings with escapes", "a 1 TXT \"a b\" \"c\\\"d;e\" f\\;g \"\"\n", 0,
      "a.example.\t1\tIN\tTXT\t\"a b\" \"c\\\"d;e\" \"f;g\" \"\"\n"},
+    {"parens and semicolons inside quotes", "a 1 TXT \"(;)\" x\n", 0,
+     "a.example.\t1\tIN\tTXT\t\"(;)\" \"x\"\n"},
+    {"escaped dollar owner is not a directive", "\\$x 1 A 192.0.2.1\n", 0,
+     "\\$x.example.\t1\tIN\tA\t192.0.2.1\n"},
     {"escaped space in a token", "a 1 TXT a\\ b\n", 0, "a.example.\t1\tIN\tTXT\t\"a b\"\n"},
     {"unterminated quote", "a 1 TXT \"abc\nb 1 A 192.0.2.1\n", ENS_ESYNTAX,
      "E t.zone:1:9: unterminated quoted string\nb.example.\t1\tIN\tA\t192.0.2.1\n"},
@@ -105,8 +109,8 @@ static const struct zcase cases[] = {
     {"missing type", "a 1 IN\n", ENS_ESYNTAX, "E t.zone:1:7: missing record type\n"},
     {"rdata error locates the token", "a 1 A 192.0.2.999\n", ENS_ESYNTAX,
      "E t.zone:1:7: A address: \"192.0.2.999\" is not an IPv4 address\n"},
-    {"missing rdata field is past the end", "a 1 MX 10   \n", ENS_ESYNTAX,
-     "E t.zone:1:13: MX exchange: missing\n"},
+    {"missing rdata field is past the end", "a 1 MX 10   ; no exchange\n", ENS_ESYNTAX,
+     "E t.zone:1:10: MX exchange: missing\n"},
     {"generic rdata", "a 1 TYPE65000 \\# 2 abcd\n", 0,
      "a.example.\t1\tIN\tTYPE65000\t\\# 2 ABCD\n"},
     {"no previous owner", " 1 A 192.0.2.1\n", ENS_ESYNTAX,
@@ -282,6 +286,14 @@ static void test_zonefile_include_restores_origin_and_owner(void **state)
     assert_string_equal(s.out.s, want);
     ens_str_clear(&s.out);
 
+    write_file(inc_path, "z 1 FOO\n");
+    write_file(main_path, "$INCLUDE inc.zone\n");
+    assert_int_equal(ens_zfile_read(main_path, &opts, on_rr, on_msg, &s), ENS_ESYNTAX);
+    snprintf(want, sizeof(want), "E %s:1:5: unknown type \"FOO\"\n", inc_path);
+    assert_string_equal(s.out.s, want);
+    ens_str_clear(&s.out);
+
+    assert_int_equal(ens_zfile_read(dir, &opts, on_rr, on_msg, &s), ENS_EIO);
     assert_int_equal(ens_zfile_read("/nonexistent/zone", &opts, on_rr, on_msg, &s), ENS_EIO);
     unlink(main_path);
     unlink(inc_path);
