@@ -27,6 +27,9 @@ void ens_errinfo_set(struct ens_errinfo *ei, int code, size_t token, const char 
     __attribute__((format(printf, 4, 5)));
 /* Unescape one character-string token (\X, \DDD) into out (max 255 octets for a
  * character-string; cap given). */
+/* Appends octets as the inside of a quoted string: '"' and '\\' escaped with a backslash,
+ * bytes outside printable ASCII as \DDD. */
+void ens_text_escape(const uint8_t *p, size_t n, struct ens_str *out);
 int ens_text_unescape(const struct ens_token *t, uint8_t *out, size_t cap, size_t *outlen);
 
 /* DNSSEC algorithm (IANA registry): a decimal 0..255 or a mnemonic such as ECDSAP256SHA256,

@@ -329,6 +329,24 @@ static int generic_from_text(uint16_t type, const char *tname, const struct ens_
     return ENS_OK;
 }
 
+/* One character-string token (RFC 1035 §3.3) as length octet + octets. */
+static int put_charstr(const struct ens_token *tok, size_t i, const char *tname, const char *fn,
+                       struct ens_wbuf *o, struct ens_errinfo *ei)
+{
+    uint8_t s[255];
+    size_t n;
+    int rc = ens_text_unescape(&tok[i], s, sizeof(s), &n);
+    if (rc != ENS_OK) {
+        ens_errinfo_set(ei, rc, i, "%s %s: %s", tname, fn,
+                        rc == ENS_ERANGE ? "character-string longer than 255 octets"
+                                         : "bad escape sequence");
+        return rc;
+    }
+    ens_wbuf_u8(o, (uint8_t)n);
+    ens_wbuf_write(o, s, n);
+    return ENS_OK;
+}
+
 static int field_from_text(const char *tname, const struct ens_field *f,
                            const struct ens_token *tok, size_t ntok, size_t *ti,
                            const uint8_t *origin, struct ens_wbuf *o, struct ens_errinfo *ei)
@@ -465,33 +483,14 @@ static int field_from_text(const char *tname, const struct ens_field *f,
         ens_wbuf_write(o, a, af == AF_INET ? 4 : 16);
         return ENS_OK;
     }
-    case EF_STR: {
-        uint8_t s[255];
-        size_t n;
-        int rc = ens_text_unescape(t, s, sizeof(s), &n);
-        if (rc != ENS_OK) {
-            ens_errinfo_set(ei, rc, i, "%s %s: %s", tname, fn,
-                            rc == ENS_ERANGE ? "character-string longer than 255 octets"
-                                             : "bad escape sequence");
-            return rc;
-        }
-        ens_wbuf_u8(o, (uint8_t)n);
-        ens_wbuf_write(o, s, n);
-        return ENS_OK;
-    }
+    case EF_STR:
+        return put_charstr(tok, i, tname, fn, o, ei);
     case EF_STRS: {
         for (; i < ntok; i++) {
-            uint8_t s[255];
-            size_t n;
-            int rc = ens_text_unescape(&tok[i], s, sizeof(s), &n);
+            int rc = put_charstr(tok, i, tname, fn, o, ei);
             if (rc != ENS_OK) {
-                ens_errinfo_set(ei, rc, i, "%s %s: %s", tname, fn,
-                                rc == ENS_ERANGE ? "character-string longer than 255 octets"
-                                                 : "bad escape sequence");
                 return rc;
             }
-            ens_wbuf_u8(o, (uint8_t)n);
-            ens_wbuf_write(o, s, n);
         }
         *ti = ntok;
         return ENS_OK;
@@ -684,10 +683,8 @@ int ens_rdata_from_text(uint16_t type, const struct ens_token *tok, size_t ntok,
 /* ------------------------------------------------------------------------------------------ */
 /* Wire -> presentation */
 
-/* A quoted string with '"' and '\' escaped and non-printables as \DDD. */
-static void quoted_to_text(const uint8_t *p, size_t n, struct ens_str *out)
+void ens_text_escape(const uint8_t *p, size_t n, struct ens_str *out)
 {
-    ens_str_putc(out, '"');
     for (size_t i = 0; i < n; i++) {
         uint8_t c = p[i];
         if (c == '"' || c == '\\') {
@@ -699,6 +696,13 @@ static void quoted_to_text(const uint8_t *p, size_t n, struct ens_str *out)
             ens_str_putc(out, (char)c);
         }
     }
+}
+
+/* A quoted string with '"' and '\' escaped and non-printables as \DDD. */
+static void quoted_to_text(const uint8_t *p, size_t n, struct ens_str *out)
+{
+    ens_str_putc(out, '"');
+    ens_text_escape(p, n, out);
     ens_str_putc(out, '"');
 }
 

@@ -533,22 +533,6 @@ int ens_svcparams_check(const uint8_t *p, size_t len)
     return ENS_OK;
 }
 
-/* Appends octets as the inside of a quoted character-string. */
-static void put_escaped(struct ens_str *out, const uint8_t *v, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = v[i];
-        if (c == '"' || c == '\\') {
-            ens_str_putc(out, '\\');
-            ens_str_putc(out, (char)c);
-        } else if (c < 0x20 || c >= 0x7f) {
-            ens_str_printf(out, "\\%03u", (unsigned)c);
-        } else {
-            ens_str_putc(out, (char)c);
-        }
-    }
-}
-
 int ens_svcparams_to_text(const uint8_t *p, size_t len, struct ens_str *out)
 {
     if (ens_svcparams_check(p, len) != ENS_OK) {
@@ -588,7 +572,7 @@ int ens_svcparams_to_text(const uint8_t *p, size_t len, struct ens_str *out)
                     if (c == ',' || c == '\\') {
                         ens_str_puts(out, "\\\\");
                     }
-                    put_escaped(out, &c, 1);
+                    ens_text_escape(&c, 1, out);
                 }
             }
             break;
@@ -613,7 +597,7 @@ int ens_svcparams_to_text(const uint8_t *p, size_t len, struct ens_str *out)
             ens_base64_encode(v, vlen, out);
             break;
         default:
-            put_escaped(out, v, vlen);
+            ens_text_escape(v, vlen, out);
             break;
         }
         ens_str_putc(out, '"');
