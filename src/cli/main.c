@@ -1,5 +1,6 @@
 /* ensign command line: dispatch to the commands. */
 #include "cli/cli.h"
+#include "cli/keycmd.h"
 
 #include <string.h>
 
@@ -12,6 +13,11 @@ void ens_cli_usage(FILE *out)
           "                                   file:line:col: message, a summary on stdout\n"
           "  zone-print FILE [--origin NAME]  print the zone in canonical order, one record\n"
           "                                   per line with absolute names, TTL and class\n"
+          "  keygen ZONE [--algorithm NAME] [--bits N] [--role ksk|zsk|csk] --dir DIR\n"
+          "                                   generate a key (default ecdsa-p256 CSK); private\n"
+          "                                   key as PKCS#8 PEM, 0600, in a 0700 directory\n"
+          "  ds KEYFILE [--digest sha256|sha384|sha1]\n"
+          "                                   print the DS record(s) of a key\n"
           "  version                          print the version\n"
           "  help                             print this help\n"
           "\n"
@@ -38,6 +44,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "zone-check") == 0) {
         return ens_cli_zone_check(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "keygen") == 0) {
+        return ens_cli_keygen(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "ds") == 0) {
+        return ens_cli_ds(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "zone-print") == 0) {
         return ens_cli_zone_print(argc - 1, argv + 1);

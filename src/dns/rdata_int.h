@@ -34,9 +34,9 @@ int ens_text_unescape(const struct ens_token *t, uint8_t *out, size_t cap, size_
 
 /* DNSSEC algorithm (IANA registry): a decimal 0..255 or a mnemonic such as ECDSAP256SHA256,
  * case-insensitive. ENS_ESYNTAX otherwise. */
-int ens_alg_from_text(const char *s, size_t len, uint8_t *alg);
+int ens_secalg_from_text(const char *s, size_t len, uint8_t *alg);
 /* The algorithm's mnemonic, or NULL when it has none. */
-const char *ens_alg_name(uint8_t alg);
+const char *ens_secalg_name(uint8_t alg);
 /* CERT type (RFC 4398 §2.1): a decimal 0..65535 or PKIX, SPKI, PGP, ... ENS_ESYNTAX otherwise. */
 int ens_certtype_from_text(const char *s, size_t len, uint16_t *ct);
 const char *ens_certtype_name(uint16_t ct);

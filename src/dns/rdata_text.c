@@ -577,7 +577,7 @@ static int field_from_text(const char *tname, const struct ens_field *f,
     }
     case EF_ALG: {
         uint8_t alg;
-        if (t->quoted || ens_alg_from_text(t->s, t->len, &alg) != ENS_OK) {
+        if (t->quoted || ens_secalg_from_text(t->s, t->len, &alg) != ENS_OK) {
             ens_errinfo_set(ei, ENS_ESYNTAX, i,
                             "%s %s: \"%.*s\" is not a number 0..255 or algorithm mnemonic", tname,
                             fn, TOKFMT(t));

@@ -186,7 +186,7 @@ static bool parse_dec(const char *s, size_t len, uint32_t max, uint32_t *v)
     return true;
 }
 
-int ens_alg_from_text(const char *s, size_t len, uint8_t *alg)
+int ens_secalg_from_text(const char *s, size_t len, uint8_t *alg)
 {
     uint32_t n;
     uint16_t v;
@@ -201,7 +201,7 @@ int ens_alg_from_text(const char *s, size_t len, uint8_t *alg)
     return ENS_ESYNTAX;
 }
 
-const char *ens_alg_name(uint8_t alg)
+const char *ens_secalg_name(uint8_t alg)
 {
     return lookup_name(algs, COUNT(algs), alg);
 }

@@ -642,13 +642,13 @@ static void test_type_and_class_mnemonics(void **state)
     ens_class_to_text(ENS_CLASS_NONE, &s);
     assert_string_equal(s.s, "HSCLASS7NONE");
     uint8_t alg;
-    assert_int_equal(ens_alg_from_text("ecdsap256sha256", 15, &alg), ENS_OK);
+    assert_int_equal(ens_secalg_from_text("ecdsap256sha256", 15, &alg), ENS_OK);
     assert_int_equal(alg, 13);
-    assert_int_equal(ens_alg_from_text("255", 3, &alg), ENS_OK);
+    assert_int_equal(ens_secalg_from_text("255", 3, &alg), ENS_OK);
     assert_int_equal(alg, 255);
-    assert_int_equal(ens_alg_from_text("256", 3, &alg), ENS_ESYNTAX);
-    assert_string_equal(ens_alg_name(15), "ED25519");
-    assert_null(ens_alg_name(200));
+    assert_int_equal(ens_secalg_from_text("256", 3, &alg), ENS_ESYNTAX);
+    assert_string_equal(ens_secalg_name(15), "ED25519");
+    assert_null(ens_secalg_name(200));
     uint16_t ct;
     assert_int_equal(ens_certtype_from_text("IPGP", 4, &ct), ENS_OK);
     assert_int_equal(ct, 6);

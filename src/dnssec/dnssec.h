@@ -1,0 +1,151 @@
+/* ensign dnssec module: the one public header. Keys (OpenSSL 3 EVP), DNSKEY rdata, key tags,
+ * DS/CDS/CDNSKEY, the sign/verify primitive and the file keystore.
+ *
+ * Low layer: functions return 0 or an ens_err code (dns/base.h); where a person needs to know
+ * why, they also fill a caller-supplied message buffer `err` of `errlen` bytes (may be NULL).
+ * Nothing here logs, exits, or reads the clock. Private key material never leaves a struct
+ * ens_key except as the PKCS#8 file written by ens_key_save. */
+#ifndef ENS_DNSSEC_DNSSEC_H
+#define ENS_DNSSEC_DNSSEC_H
+
+#include "dns/dns.h"
+
+/* DNSSEC algorithm numbers (RFC 8624 §3.1) that ensign signs with. */
+enum {
+    ENS_ALG_RSASHA256 = 8,
+    ENS_ALG_RSASHA512 = 10,
+    ENS_ALG_ECDSAP256SHA256 = 13,
+    ENS_ALG_ECDSAP384SHA384 = 14,
+    ENS_ALG_ED25519 = 15,
+    ENS_ALG_ED448 = 16,
+};
+#define ENS_ALG_DEFAULT ENS_ALG_ECDSAP256SHA256
+
+/* DS digest types (RFC 4034 §5.1.3, RFC 4509, RFC 6605). */
+enum { ENS_DS_SHA1 = 1, ENS_DS_SHA256 = 2, ENS_DS_SHA384 = 4 };
+
+/* DNSKEY flags (RFC 4034 §2.1.1): Zone Key, plus Secure Entry Point for KSK/CSK. */
+enum { ENS_DNSKEY_ZONE = 0x0100, ENS_DNSKEY_SEP = 0x0001 };
+
+enum ens_key_role { ENS_KEY_ZSK, ENS_KEY_KSK, ENS_KEY_CSK };
+
+/* Largest DNSKEY rdata (RSA-4096 with a long exponent), DS rdata and signature we produce. */
+#define ENS_DNSKEY_MAX 1024
+#define ENS_DS_MAX     (4 + 64)
+#define ENS_SIG_MAX    512
+
+/* ---- algorithms ---- */
+
+/* Parses an algorithm as operators write it: "ecdsa-p256", "ecdsa-p384", "rsa-2048",
+ * "rsa-3072", "rsa-4096", "ed25519", "ed448", the mnemonics ("ECDSAP256SHA256", "RSASHA512"...)
+ * or the number, case-insensitively. *bits gets the RSA modulus size (2048 for a bare RSA
+ * mnemonic) or 0. Refused with a message: algorithms 1, 3, 5, 6, 7 (ENS_EINVAL, deprecated by
+ * RFC 8624), RSA sizes other than 2048/3072/4096 (ENS_ERANGE), unknown names (ENS_EINVAL). */
+int ens_alg_parse(const char *s, uint8_t *alg, unsigned *bits, char *err, size_t errlen);
+/* The mnemonic of an algorithm number ("ECDSAP256SHA256"), or NULL if unknown. */
+const char *ens_alg_mnemonic(uint8_t alg);
+/* True for the algorithms of the enum above. */
+bool ens_alg_supported(uint8_t alg);
+
+/* ---- keys ---- */
+
+struct ens_key;
+
+/* Generates a new key pair (EVP_PKEY_keygen) for zone (wire form). bits is the RSA modulus size
+ * (0 = 2048) and ignored otherwise. The caller owns *out (ens_key_free). Errors: ENS_EINVAL
+ * (unsupported algorithm), ENS_ERANGE (RSA size), ENS_EIO (OpenSSL failure), ENS_ENOMEM. */
+int ens_key_generate(const uint8_t *zone, uint8_t alg, unsigned bits, enum ens_key_role role,
+                     struct ens_key **out, char *err, size_t errlen);
+/* Makes a key from a PEM private key (PKCS#8 or traditional; encrypted PEM is refused).
+ * Checks the key type matches alg (ENS_EINVAL) and RSA size (ENS_ERANGE); corrupt PEM gives
+ * ENS_ESYNTAX. pem need not be NUL-terminated. */
+int ens_key_from_pem(const uint8_t *zone, uint8_t alg, enum ens_key_role role, const char *pem,
+                     size_t pemlen, struct ens_key **out, char *err, size_t errlen);
+/* Makes an EdDSA key from its raw private key (RFC 8032 seed: 32 octets for Ed25519, 57 for
+ * Ed448), as RFC 8080 examples give it. ENS_EINVAL for other algorithms or lengths. */
+int ens_key_from_raw(const uint8_t *zone, uint8_t alg, enum ens_key_role role, const uint8_t *priv,
+                     size_t privlen, struct ens_key **out, char *err, size_t errlen);
+/* Frees a key and wipes its private half; NULL is a no-op. */
+void ens_key_free(struct ens_key *key);
+
+uint8_t ens_key_alg(const struct ens_key *key);
+uint16_t ens_key_flags(const struct ens_key *key);
+enum ens_key_role ens_key_role(const struct ens_key *key);
+uint16_t ens_key_tag(const struct ens_key *key);
+/* The zone (wire form, as given at creation); owned by the key. */
+const uint8_t *ens_key_zone(const struct ens_key *key);
+/* "ksk", "zsk", "csk". */
+const char *ens_key_role_name(enum ens_key_role role);
+/* Parses "ksk", "zsk" or "csk" (case-insensitive); ENS_EINVAL otherwise. */
+int ens_key_role_from_text(const char *s, enum ens_key_role *role);
+/* DNSKEY flags for a role: 257 for KSK and CSK, 256 for ZSK. */
+uint16_t ens_key_role_flags(enum ens_key_role role);
+
+/* The DNSKEY rdata of the key (RFC 4034 §2.1): flags, protocol 3, algorithm, public key in the
+ * algorithm's encoding (RSA: RFC 3110 §2; ECDSA: RFC 6605 §4 X||Y; EdDSA: RFC 8080 §3).
+ * ENS_ESPACE if cap is too small (ENS_DNSKEY_MAX always suffices). */
+int ens_key_dnskey(const struct ens_key *key, uint8_t *out, size_t cap, size_t *outlen);
+
+/* Key tag of DNSKEY rdata (RFC 4034 Appendix B, including the algorithm 1 form). */
+uint16_t ens_key_tag_compute(const uint8_t *dnskey, size_t len);
+
+/* Signs data with the key and gives the signature in DNSSEC encoding: RSA PKCS#1 v1.5
+ * (RFC 5702), ECDSA r||s each padded to the curve size (RFC 6605 §4, not DER), EdDSA raw
+ * (RFC 8080 §4). The caller builds data (RFC 4034 §3.1.8.1). ENS_ESPACE if cap is too small
+ * (ENS_SIG_MAX suffices), ENS_EIO on OpenSSL failure. */
+int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uint8_t *out,
+                 size_t cap, size_t *outlen);
+/* Verifies a DNSSEC-encoded signature over data with the public key in DNSKEY rdata, for RRSIG
+ * algorithm alg (which must equal the DNSKEY's). Returns 0 if valid, ENS_ERDATA for a bad
+ * signature or a key that does not decode, ENS_EINVAL for an unsupported or mismatched
+ * algorithm. */
+int ens_key_verify(const uint8_t *dnskey, size_t dnskeylen, uint8_t alg, const uint8_t *data,
+                   size_t len, const uint8_t *sig, size_t siglen);
+
+/* ---- DS, CDS, CDNSKEY ---- */
+
+/* DS rdata for the DNSKEY rdata of owner (RFC 4034 §5.1.4: digest over the canonical owner
+ * name followed by the DNSKEY rdata; RFC 4509 SHA-256; RFC 6605 SHA-384). SHA-1 is computed
+ * only because the caller asked for it. CDS rdata is identical (RFC 7344 §3.1). Errors:
+ * ENS_EINVAL (unknown digest type, malformed DNSKEY), ENS_ESPACE. */
+int ens_ds_from_dnskey(const uint8_t *owner, const uint8_t *dnskey, size_t dnskeylen,
+                       uint8_t digest_type, uint8_t *out, size_t cap, size_t *outlen);
+/* Parses "sha1", "sha256", "sha384" or the digest number; ENS_EINVAL otherwise. */
+int ens_ds_digest_from_text(const char *s, uint8_t *digest_type);
+/* The RFC 8078 §4 delete forms: CDS "0 0 0 00" and CDNSKEY "0 3 0 AA==". */
+int ens_ds_cds_delete(uint8_t *out, size_t cap, size_t *outlen);
+int ens_ds_cdnskey_delete(uint8_t *out, size_t cap, size_t *outlen);
+
+/* ---- file keystore ---- */
+
+/* Writes the key into dir as "<zone>+<alg>+<tag>.private.pem" (PKCS#8 PEM, created with
+ * O_EXCL and mode 0600) and "<zone>+<alg>+<tag>.key" (the DNSKEY record in presentation form
+ * with "; role: ksk" style comments). dir is created with mode 0700 when missing; an existing
+ * dir that group or others can write is refused. The base name (no directory) goes to base.
+ * Errors: ENS_EEXIST (files already there), ENS_EIO, ENS_EINVAL (zone not usable as a file
+ * name), ENS_ESPACE (basecap). */
+int ens_key_save(const struct ens_key *key, const char *dir, char *base, size_t basecap, char *err,
+                 size_t errlen);
+
+/* The public half of a key as read from a .key file. */
+struct ens_key_public {
+    uint8_t owner[ENS_NAME_MAXLEN];
+    uint32_t ttl;
+    enum ens_key_role role;
+    uint16_t rdlen;
+    uint8_t rdata[ENS_DNSKEY_MAX];
+};
+
+/* Reads a .key file (path may also be the base name or the .private.pem path). Checks the
+ * DNSKEY (protocol 3, supported algorithm, flags matching the role). Errors: ENS_ENOENT,
+ * ENS_EIO, ENS_ESYNTAX (with the line in the message), ENS_EINVAL. */
+int ens_key_load_public(const char *path, struct ens_key_public *pub, char *err, size_t errlen);
+
+/* Loads a key pair for zone (wire form; NULL accepts any) from a .key path, base name or
+ * .private.pem path. Refuses a private key file that group or others can read (ENS_EINVAL,
+ * naming the mode), a key for another zone (ENS_EINVAL), a PEM whose public key is not the one
+ * in the .key file (ENS_EINVAL), corrupt files (ENS_ESYNTAX). The caller owns *out. */
+int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, char *err,
+                 size_t errlen);
+
+#endif

@@ -1,0 +1,22 @@
+/* ensign dnssec module: internals shared by key.c, keyfile.c and ds.c. Not a public header. */
+#ifndef ENS_DNSSEC_KEY_INT_H
+#define ENS_DNSSEC_KEY_INT_H
+
+#include <openssl/evp.h>
+
+#include "dnssec/dnssec.h"
+
+struct ens_key {
+    EVP_PKEY *pkey;
+    uint8_t zone[ENS_NAME_MAXLEN];
+    uint8_t alg;
+    uint16_t flags;
+    enum ens_key_role role;
+    uint16_t tag;
+};
+
+/* Formats a message into err (if not NULL) and returns code. */
+int ens_dnssec_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif
