@@ -75,8 +75,14 @@ static const char *lookup_name(const struct mnemonic *t, size_t n, uint16_t v)
 
 static bool lookup_value(const struct mnemonic *t, size_t n, const char *s, size_t len, uint16_t *v)
 {
+    if (len == 0) {
+        return false;
+    }
+    char first = (char)((s[0] >= 'a' && s[0] <= 'z') ? s[0] - 32 : s[0]);
     for (size_t i = 0; i < n; i++) {
-        if (strlen(t[i].name) == len && strncasecmp(t[i].name, s, len) == 0) {
+        /* mnemonics are upper case: the first letter rules out most entries cheaply */
+        if (t[i].name[0] == first && strlen(t[i].name) == len &&
+            strncasecmp(t[i].name, s, len) == 0) {
             *v = t[i].value;
             return true;
         }
