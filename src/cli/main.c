@@ -1,6 +1,8 @@
 /* ensign command line: dispatch to the commands. */
 #include "cli/cli.h"
 #include "cli/keycmd.h"
+#include "cli/verifycmd.h"
+#include "cli/signcmd.h"
 
 #include <string.h>
 
@@ -18,6 +20,12 @@ void ens_cli_usage(FILE *out)
           "                                   key as PKCS#8 PEM, 0600, in a 0700 directory\n"
           "  ds KEYFILE [--digest sha256|sha384|sha1]\n"
           "                                   print the DS record(s) of a key\n"
+          "  sign ZONEFILE --keys DIR [--origin NAME] [--nsec | --nsec3 [--salt HEX|-]\n"
+          "       [--iterations N] [--opt-out]] [--inception T --expiration T]\n"
+          "       [--serial keep|increment|unixtime|dateserial] [--threads N] [-o OUT]\n"
+          "                                   sign a zone with the zone's keys in DIR\n"
+          "  verify SIGNEDFILE [--origin NAME] [--now T]\n"
+          "                                   check every signature and the denial chain\n"
           "  version                          print the version\n"
           "  help                             print this help\n"
           "\n"
@@ -51,8 +59,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "ds") == 0) {
         return ens_cli_ds(argc - 1, argv + 1);
     }
+    if (strcmp(cmd, "sign") == 0) {
+        return ens_cli_sign(argc - 1, argv + 1);
+    }
     if (strcmp(cmd, "zone-print") == 0) {
         return ens_cli_zone_print(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "verify") == 0) {
+        return ens_cli_verify(argc - 1, argv + 1);
     }
     fprintf(stderr, "ensign: unknown command '%s'\n", cmd);
     ens_cli_usage(stderr);

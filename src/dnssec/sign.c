@@ -1,0 +1,896 @@
+/* ensign dnssec module: the full-zone signer. See sign.h. */
+#include "dnssec/sign.h"
+#include "dnssec/nsec3.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum {
+    NODE_APEX = 1,
+    NODE_DELEG = 2, /* NS below the apex: a zone cut */
+    NODE_DS = 4,    /* a delegation with DS */
+    NODE_OCC = 8,   /* below a zone cut or a DNAME: not authoritative */
+};
+
+/* One owner name of the working zone: records [first, first + n). */
+struct node {
+    size_t first, n;
+    const uint8_t *owner;
+    unsigned flags;
+};
+
+struct signer {
+    const struct ens_sign_opts *o;
+    struct ens_key *const *keys;
+    size_t nkeys;
+    bool *signs_keyset; /* per key: signs DNSKEY/CDS/CDNSKEY */
+    bool *signs_other;  /* per key: signs the other types */
+    uint8_t apex[ENS_NAME_MAXLEN];
+    size_t apexlen;
+    uint32_t denial_ttl;
+    struct ens_zone *out;
+    struct ens_str data; /* signed data being built */
+    struct job *jobs;    /* signatures waiting for flush_jobs */
+    size_t njobs;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct signer *s, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct signer *s, int code, const char *fmt, ...)
+{
+    if (s->err != NULL && s->errlen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(s->err, s->errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void ens_sign_opts_init(struct ens_sign_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->denial = ENS_SIGN_NSEC3;
+    o->serial = ENS_SERIAL_KEEP;
+}
+
+/* ---- helpers ---- */
+
+static bool is_keyset_type(uint16_t type)
+{
+    return type == ENS_T_DNSKEY || type == ENS_T_CDS || type == ENS_T_CDNSKEY;
+}
+
+static bool is_denial_type(uint16_t type)
+{
+    return type == ENS_T_RRSIG || type == ENS_T_NSEC || type == ENS_T_NSEC3 ||
+           type == ENS_T_NSEC3PARAM;
+}
+
+/* RFC 1982 serial comparison: a > b. */
+static bool serial_gt(uint32_t a, uint32_t b)
+{
+    return a != b && (uint32_t)(a - b) < 0x80000000u;
+}
+
+static uint32_t new_serial(const struct ens_sign_opts *o, uint32_t old)
+{
+    uint32_t cand;
+    switch (o->serial) {
+    case ENS_SERIAL_INCREMENT:
+        return old + 1;
+    case ENS_SERIAL_UNIXTIME:
+        cand = o->now;
+        break;
+    case ENS_SERIAL_DATESERIAL: {
+        time_t t = (time_t)o->now;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL) {
+            return old + 1;
+        }
+        cand = (uint32_t)(tm.tm_year + 1900) * 1000000u + (uint32_t)(tm.tm_mon + 1) * 10000u +
+               (uint32_t)tm.tm_mday * 100u;
+        break;
+    }
+    default:
+        return old;
+    }
+    return serial_gt(cand, old) ? cand : old + 1;
+}
+
+static int cmp_u16(const void *a, const void *b)
+{
+    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Type bitmap of RFC 4034 §4.1.2 for n types (sorted here, duplicates allowed). Returns the
+ * length written to out (at most 256 * 34 octets). */
+static size_t type_bitmap(uint16_t *types, size_t n, uint8_t *out)
+{
+    qsort(types, n, sizeof(*types), cmp_u16);
+    size_t len = 0;
+    size_t i = 0;
+    while (i < n) {
+        unsigned window = types[i] >> 8;
+        uint8_t bits[32] = {0};
+        unsigned maxbyte = 0;
+        while (i < n && (unsigned)(types[i] >> 8) == window) {
+            unsigned lo = types[i] & 0xff;
+            bits[lo / 8] |= (uint8_t)(0x80 >> (lo % 8));
+            if (lo / 8 > maxbyte) {
+                maxbyte = lo / 8;
+            }
+            i++;
+        }
+        out[len++] = (uint8_t)window;
+        out[len++] = (uint8_t)(maxbyte + 1);
+        memcpy(out + len, bits, maxbyte + 1);
+        len += maxbyte + 1;
+    }
+    return len;
+}
+
+/* The types a node shows in NSEC/NSEC3 bitmaps: at a delegation only NS and DS (RFC 4035
+ * §2.3), elsewhere every type present. types must hold n + 4 entries. */
+static size_t node_types(const struct ens_zone *w, const struct node *nd, uint16_t *types)
+{
+    size_t k = 0;
+    for (size_t i = nd->first; i < nd->first + nd->n; i++) {
+        struct ens_rr rr;
+        ens_zone_get(w, i, &rr, NULL);
+        if ((nd->flags & NODE_DELEG) && rr.type != ENS_T_NS && rr.type != ENS_T_DS) {
+            continue;
+        }
+        if (k > 0 && types[k - 1] == rr.type) {
+            continue;
+        }
+        types[k++] = rr.type;
+    }
+    return k;
+}
+
+/* ---- RRSIG (RFC 4034 §3) ---- */
+
+struct rdref {
+    const uint8_t *p;
+    size_t len;
+};
+
+static int cmp_rdref(const void *a, const void *b)
+{
+    const struct rdref *x = a, *y = b;
+    return ens_rdata_compare(x->p, x->len, y->p, y->len);
+}
+
+static uint32_t jittered_expiration(const struct signer *s, const uint8_t *lowner, uint16_t type)
+{
+    const struct ens_sign_opts *o = s->o;
+    if (!o->jitter) {
+        return o->expiration;
+    }
+    uint32_t window = o->expiration - o->inception;
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (int i = 0; i < 8; i++) {
+        h = (h ^ ((o->jitter_seed >> (8 * i)) & 0xff)) * 1099511628211ull;
+    }
+    size_t len = ens_name_len(lowner);
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ lowner[i]) * 1099511628211ull;
+    }
+    h = (h ^ (type >> 8)) * 1099511628211ull;
+    h = (h ^ (type & 0xff)) * 1099511628211ull;
+    return o->expiration - (uint32_t)(h % ((uint64_t)window / 10 + 1));
+}
+
+/* One signature to make: the RRSIG rdata up to the signer name in rd[0, hlen), the signed
+ * data, and after signing the signature at rd + hlen. */
+struct job {
+    uint8_t owner[ENS_NAME_MAXLEN];
+    uint16_t type, rclass;
+    uint32_t ttl;
+    size_t key;
+    uint8_t *data;
+    size_t len, hlen, siglen;
+    int err;
+    uint8_t rd[18 + ENS_NAME_MAXLEN + ENS_SIG_MAX];
+};
+
+#define JOB_BATCH 512
+
+struct pool {
+    struct signer *s;
+    atomic_size_t next;
+};
+
+static void *sign_worker(void *arg)
+{
+    struct pool *p = arg;
+    struct signer *s = p->s;
+    for (;;) {
+        size_t i = atomic_fetch_add(&p->next, 1);
+        if (i >= s->njobs) {
+            break;
+        }
+        struct job *j = &s->jobs[i];
+        j->err = ens_key_sign(s->keys[j->key], j->data, j->len, j->rd + j->hlen,
+                              sizeof j->rd - j->hlen, &j->siglen);
+    }
+    return NULL;
+}
+
+/* Makes the pending signatures, on o->threads threads when more than one, and adds the RRSIGs
+ * to s->out in job order (the output zone is sorted anyway, so the result does not depend on
+ * the number of threads). */
+static int flush_jobs(struct signer *s)
+{
+    struct pool p = {.s = s};
+    atomic_init(&p.next, 0);
+    unsigned nt = s->o->threads > 1 ? s->o->threads : 1;
+    if (nt > s->njobs) {
+        nt = (unsigned)s->njobs;
+    }
+    pthread_t tids[64];
+    if (nt > 64) {
+        nt = 64;
+    }
+    unsigned started = 0;
+    for (unsigned t = 1; t < nt; t++) {
+        if (pthread_create(&tids[started], NULL, sign_worker, &p) != 0) {
+            break; /* fewer threads: the remaining ones share the work */
+        }
+        started++;
+    }
+    sign_worker(&p);
+    for (unsigned t = 0; t < started; t++) {
+        pthread_join(tids[t], NULL);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < s->njobs; i++) {
+        struct job *j = &s->jobs[i];
+        if (rc == 0 && j->err != 0) {
+            rc = fail(s, j->err, "signing with key %u failed: %s", ens_key_tag(s->keys[j->key]),
+                      ens_strerror(j->err));
+        }
+        if (rc == 0) {
+            struct ens_rr sig = {.owner = j->owner,
+                                 .type = ENS_T_RRSIG,
+                                 .rclass = j->rclass,
+                                 .ttl = j->ttl,
+                                 .rdlen = (uint16_t)(j->hlen + j->siglen),
+                                 .rdata = j->rd};
+            int e = ens_zone_add(s->out, &sig, NULL);
+            if (e != 0) {
+                rc = fail(s, e, "adding RRSIG: %s", ens_strerror(e));
+            }
+        }
+        free(j->data);
+        j->data = NULL;
+    }
+    s->njobs = 0;
+    return rc;
+}
+
+/* Queues the signature of one key over the signed data in s->data. */
+static int queue_job(struct signer *s, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                     uint32_t ttl, size_t key, const uint8_t *hdr, size_t hlen)
+{
+    if (s->njobs == JOB_BATCH) {
+        int rc = flush_jobs(s);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    struct job *j = &s->jobs[s->njobs];
+    j->data = malloc(s->data.len ? s->data.len : 1);
+    if (j->data == NULL) {
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    memcpy(j->data, s->data.s, s->data.len);
+    j->len = s->data.len;
+    ens_name_copy(j->owner, owner);
+    j->type = type;
+    j->rclass = rclass;
+    j->ttl = ttl;
+    j->key = key;
+    j->err = 0;
+    j->siglen = 0;
+    memcpy(j->rd, hdr, hlen);
+    j->hlen = hlen;
+    s->njobs++;
+    return 0;
+}
+
+/* Signs the RRset owner/type made of n rdatas with every key chosen for the type and adds the
+ * RRSIGs to s->out. */
+static int sign_rrset(struct signer *s, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                      uint32_t ttl, const struct rdref *rds, size_t n)
+{
+    uint8_t lowner[ENS_NAME_MAXLEN];
+    size_t olen = ens_name_copy(lowner, owner);
+    ens_name_lower(lowner);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += rds[i].len;
+    }
+    uint8_t *block = malloc(total + 1);
+    struct rdref *canon = malloc(n * sizeof(*canon));
+    if (block == NULL || canon == NULL) {
+        free(block);
+        free(canon);
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(block + off, rds[i].p, rds[i].len);
+        ens_rdata_canonicalize(type, block + off, rds[i].len);
+        canon[i].p = block + off;
+        canon[i].len = rds[i].len;
+        off += rds[i].len;
+    }
+    /* RFC 4034 §6.3: canonical rdata order, duplicates removed. */
+    qsort(canon, n, sizeof(*canon), cmp_rdref);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && cmp_rdref(&canon[m - 1], &canon[i]) == 0) {
+            continue;
+        }
+        canon[m++] = canon[i];
+    }
+    unsigned labels = ens_name_labels(lowner) - (ens_name_is_wildcard(lowner) ? 1 : 0);
+    uint32_t expiration = jittered_expiration(s, lowner, type);
+    int rc = 0;
+    for (size_t k = 0; k < s->nkeys && rc == 0; k++) {
+        bool use = is_keyset_type(type) ? s->signs_keyset[k] : s->signs_other[k];
+        if (!use) {
+            continue;
+        }
+        const struct ens_key *key = s->keys[k];
+        uint8_t hdr[18 + ENS_NAME_MAXLEN];
+        ens_put16(hdr, type);
+        hdr[2] = ens_key_alg(key);
+        hdr[3] = (uint8_t)labels;
+        ens_put32(hdr + 4, ttl);
+        ens_put32(hdr + 8, expiration);
+        ens_put32(hdr + 12, s->o->inception);
+        ens_put16(hdr + 16, ens_key_tag(key));
+        memcpy(hdr + 18, s->apex, s->apexlen);
+        size_t hlen = 18 + s->apexlen;
+        /* RFC 4034 §3.1.8.1: RRSIG rdata without the signature, then each RR in canonical
+         * form with the original TTL. */
+        ens_str_reset(&s->data);
+        ens_str_append(&s->data, (const char *)hdr, hlen);
+        for (size_t i = 0; i < m; i++) {
+            uint8_t fixed[10];
+            ens_put16(fixed, type);
+            ens_put16(fixed + 2, rclass);
+            ens_put32(fixed + 4, ttl);
+            ens_put16(fixed + 8, (uint16_t)canon[i].len);
+            ens_str_append(&s->data, (const char *)lowner, olen);
+            ens_str_append(&s->data, (const char *)fixed, sizeof fixed);
+            ens_str_append(&s->data, (const char *)canon[i].p, canon[i].len);
+        }
+        if (s->data.err != 0) {
+            rc = fail(s, s->data.err, "building signed data: %s", ens_strerror(s->data.err));
+            break;
+        }
+        rc = queue_job(s, owner, type, rclass, ttl, k, hdr, hlen);
+    }
+    free(block);
+    free(canon);
+    return rc;
+}
+
+/* Adds one generated record and its signatures. */
+static int add_signed(struct signer *s, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                      const uint8_t *rd, size_t rdlen)
+{
+    if (rdlen > 65535) {
+        return fail(s, ENS_ELIMIT, "generated %s record too large", ens_type_name(type));
+    }
+    struct ens_rr rr = {.owner = owner,
+                        .type = type,
+                        .rclass = 1,
+                        .ttl = ttl,
+                        .rdlen = (uint16_t)rdlen,
+                        .rdata = rd};
+    int e = ens_zone_add(s->out, &rr, NULL);
+    if (e != 0) {
+        return fail(s, e, "adding %s: %s", ens_type_name(type), ens_strerror(e));
+    }
+    struct rdref ref = {rd, rdlen};
+    return sign_rrset(s, owner, type, 1, ttl, &ref, 1);
+}
+
+/* ---- denial of existence ---- */
+
+#define BITMAP_MAX (256 * 34)
+
+static int make_nsec(struct signer *s, const struct ens_zone *w, const struct node *nodes,
+                     size_t nn, uint16_t *types)
+{
+    size_t prev = SIZE_MAX;
+    uint8_t *rd = malloc(ENS_NAME_MAXLEN + BITMAP_MAX);
+    if (rd == NULL) {
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    int rc = 0;
+    /* RFC 4034 §4.1.1: each authoritative name and each delegation points to the next in
+     * canonical order; the last one points back to the apex. */
+    for (size_t i = 0; i <= nn && rc == 0; i++) {
+        if (i < nn && (nodes[i].flags & NODE_OCC)) {
+            continue;
+        }
+        if (prev != SIZE_MAX) {
+            const uint8_t *next = i < nn ? nodes[i].owner : nodes[0].owner;
+            size_t nlen = ens_name_copy(rd, next);
+            ens_name_lower(rd);
+            size_t k = node_types(w, &nodes[prev], types);
+            types[k++] = ENS_T_NSEC;
+            types[k++] = ENS_T_RRSIG;
+            size_t blen = type_bitmap(types, k, rd + nlen);
+            rc = add_signed(s, nodes[prev].owner, ENS_T_NSEC, s->denial_ttl, rd, nlen + blen);
+        }
+        prev = i;
+    }
+    free(rd);
+    return rc;
+}
+
+struct h3 {
+    uint8_t hash[20];
+    uint8_t name[ENS_NAME_MAXLEN];
+    size_t node; /* index into nodes, or SIZE_MAX for an empty non-terminal */
+};
+
+static int cmp_h3(const void *a, const void *b)
+{
+    const struct h3 *x = a, *y = b;
+    int c = memcmp(x->hash, y->hash, 20);
+    if (c != 0) {
+        return c;
+    }
+    c = ens_name_compare(x->name, y->name);
+    if (c != 0) {
+        return c;
+    }
+    /* A real node sorts before the empty non-terminal entries of the same name. */
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+static int push_h3(struct signer *s, struct h3 **arr, size_t *n, size_t *cap, const uint8_t *name,
+                   size_t node)
+{
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 64;
+        struct h3 *p = realloc(*arr, nc * sizeof(*p));
+        if (p == NULL) {
+            return fail(s, ENS_ENOMEM, "out of memory");
+        }
+        *arr = p;
+        *cap = nc;
+    }
+    struct h3 *e = &(*arr)[(*n)++];
+    ens_name_copy(e->name, name);
+    ens_name_lower(e->name);
+    e->node = node;
+    int rc = ens_nsec3_hash(e->name, s->o->saltlen ? s->o->salt : NULL, s->o->saltlen,
+                            s->o->iterations, e->hash);
+    if (rc != 0) {
+        return fail(s, rc, "NSEC3 hashing failed: %s", ens_strerror(rc));
+    }
+    return 0;
+}
+
+static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct node *nodes,
+                      size_t nn, uint16_t *types)
+{
+    const struct ens_sign_opts *o = s->o;
+    struct h3 *arr = NULL;
+    size_t n = 0, cap = 0;
+    uint8_t *rd = NULL;
+    int rc = 0;
+    unsigned apexlabels = ens_name_labels(s->apex);
+    for (size_t i = 0; i < nn && rc == 0; i++) {
+        const struct node *nd = &nodes[i];
+        if (nd->flags & NODE_OCC) {
+            continue;
+        }
+        /* RFC 5155 §6: opt-out leaves insecure delegations (and the empty non-terminals only
+         * they create) out of the chain. */
+        if (o->opt_out && (nd->flags & NODE_DELEG) && !(nd->flags & NODE_DS)) {
+            continue;
+        }
+        rc = push_h3(s, &arr, &n, &cap, nd->owner, i);
+        /* RFC 5155 §7.1: every empty non-terminal between the apex and the name. Ancestors
+         * that do exist are merged with their node after sorting. */
+        const uint8_t *p = nd->owner;
+        unsigned labels = ens_name_labels(p);
+        while (rc == 0 && labels > apexlabels + 1) {
+            p = ens_name_parent(p);
+            labels--;
+            rc = push_h3(s, &arr, &n, &cap, p, SIZE_MAX);
+        }
+    }
+    if (rc != 0) {
+        goto out;
+    }
+    qsort(arr, n, sizeof(*arr), cmp_h3);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m > 0 && memcmp(arr[m - 1].hash, arr[i].hash, 20) == 0) {
+            if (ens_name_equal(arr[m - 1].name, arr[i].name)) {
+                continue;
+            }
+            struct ens_str a = {0}, b = {0};
+            ens_name_to_text(arr[m - 1].name, &a);
+            ens_name_to_text(arr[i].name, &b);
+            rc = fail(s, ENS_EEXIST, "NSEC3 hash collision between %s and %s; choose a salt",
+                      a.s ? a.s : "?", b.s ? b.s : "?");
+            ens_str_clear(&a);
+            ens_str_clear(&b);
+            goto out;
+        }
+        arr[m++] = arr[i];
+    }
+    rd = malloc(6 + 255 + 21 + BITMAP_MAX);
+    if (rd == NULL) {
+        rc = fail(s, ENS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m && rc == 0; i++) {
+        const struct h3 *e = &arr[i];
+        const struct h3 *next = &arr[(i + 1) % m];
+        size_t len = 0;
+        rd[len++] = 1; /* SHA-1 */
+        rd[len++] = o->opt_out ? 1 : 0;
+        ens_put16(rd + len, o->iterations);
+        len += 2;
+        rd[len++] = o->saltlen;
+        memcpy(rd + len, o->salt, o->saltlen);
+        len += o->saltlen;
+        rd[len++] = 20;
+        memcpy(rd + len, next->hash, 20);
+        len += 20;
+        size_t k = 0;
+        if (e->node != SIZE_MAX) {
+            const struct node *nd = &nodes[e->node];
+            k = node_types(w, nd, types);
+            /* RRSIG when the name has signed data: not at an insecure delegation. */
+            if (!(nd->flags & NODE_DELEG) || (nd->flags & NODE_DS)) {
+                types[k++] = ENS_T_RRSIG;
+            }
+            if (nd->flags & NODE_APEX) {
+                types[k++] = ENS_T_NSEC3PARAM;
+            }
+        }
+        len += type_bitmap(types, k, rd + len);
+        /* Owner: base32hex of the hash as the first label below the apex. */
+        struct ens_str b32 = {0};
+        ens_base32hex_encode(e->hash, 20, &b32);
+        uint8_t owner[ENS_NAME_MAXLEN];
+        if (b32.err != 0 || b32.len != 32 || 1 + b32.len + s->apexlen > ENS_NAME_MAXLEN) {
+            ens_str_clear(&b32);
+            rc = fail(s, ENS_ENAMELEN, "NSEC3 owner name too long");
+            break;
+        }
+        owner[0] = 32;
+        memcpy(owner + 1, b32.s, 32);
+        memcpy(owner + 33, s->apex, s->apexlen);
+        ens_str_clear(&b32);
+        ens_name_lower(owner);
+        rc = add_signed(s, owner, ENS_T_NSEC3, s->denial_ttl, rd, len);
+    }
+    if (rc == 0) {
+        /* RFC 5155 §4: NSEC3PARAM at the apex with flags 0. */
+        size_t len = 0;
+        rd[len++] = 1;
+        rd[len++] = 0;
+        ens_put16(rd + len, o->iterations);
+        len += 2;
+        rd[len++] = o->saltlen;
+        memcpy(rd + len, o->salt, o->saltlen);
+        len += o->saltlen;
+        rc = add_signed(s, s->apex, ENS_T_NSEC3PARAM, 0, rd, len);
+    }
+out:
+    free(rd);
+    free(arr);
+    return rc;
+}
+
+/* ---- the zone ---- */
+
+/* Copies z into a new finished zone without old DNSSEC records, with the keys' DNSKEY RRset
+ * and the new serial. Gives the SOA TTL and MINIMUM. */
+static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zone **wout,
+                      uint32_t *soa_ttl, uint32_t *soa_min)
+{
+    struct ens_zone *w = ens_zone_new(s->apex);
+    if (w == NULL) {
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    bool have_soa = false;
+    int rc = 0;
+    size_t n = ens_zone_count(z);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct ens_rr rr;
+        ens_zone_get(z, i, &rr, NULL);
+        if (is_denial_type(rr.type) ||
+            (rr.type == ENS_T_DNSKEY && ens_name_equal(rr.owner, s->apex))) {
+            continue;
+        }
+        uint8_t soa[2 * ENS_NAME_MAXLEN + 20];
+        if (rr.type == ENS_T_SOA && ens_name_equal(rr.owner, s->apex) && !have_soa) {
+            size_t a = ens_name_len(rr.rdata);
+            size_t b = ens_name_len(rr.rdata + a);
+            if (a + b + 20 != rr.rdlen) {
+                rc = fail(s, ENS_ERDATA, "malformed SOA record");
+                break;
+            }
+            memcpy(soa, rr.rdata, rr.rdlen);
+            ens_put32(soa + a + b, new_serial(s->o, ens_get32(soa + a + b)));
+            *soa_min = ens_get32(soa + a + b + 16);
+            *soa_ttl = rr.ttl;
+            rr.rdata = soa;
+            have_soa = true;
+        }
+        int e = ens_zone_add(w, &rr, NULL);
+        if (e != 0) {
+            rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+        }
+    }
+    if (rc == 0 && !have_soa) {
+        rc = fail(s, ENS_EINVAL, "the zone has no SOA record at its apex");
+    }
+    for (size_t k = 0; k < s->nkeys && rc == 0; k++) {
+        uint8_t rd[ENS_DNSKEY_MAX];
+        size_t len = 0;
+        int e = ens_key_dnskey(s->keys[k], rd, sizeof rd, &len);
+        if (e == 0) {
+            struct ens_rr rr = {.owner = s->apex,
+                                .type = ENS_T_DNSKEY,
+                                .rclass = 1,
+                                .ttl = s->o->dnskey_ttl ? s->o->dnskey_ttl : *soa_ttl,
+                                .rdlen = (uint16_t)len,
+                                .rdata = rd};
+            e = ens_zone_add(w, &rr, NULL);
+        }
+        if (e != 0) {
+            rc = fail(s, e, "adding DNSKEY: %s", ens_strerror(e));
+        }
+    }
+    if (rc == 0) {
+        /* The caller checked the zone; findings of the checks are not repeated here. */
+        int e = ens_zone_finish(w, NULL, NULL);
+        if (e != 0 && e != ENS_EZONE) {
+            rc = fail(s, e, "sorting the zone: %s", ens_strerror(e));
+        }
+    }
+    if (rc != 0) {
+        ens_zone_free(w);
+        return rc;
+    }
+    *wout = w;
+    return 0;
+}
+
+/* Groups the working zone by owner and marks the apex, delegations and occluded names. Names
+ * below a cut follow the cut directly in canonical order, so one remembered cut suffices. */
+static int build_nodes(struct signer *s, const struct ens_zone *w, struct node **out, size_t *nout,
+                       size_t *maxtypes)
+{
+    size_t n = ens_zone_count(w);
+    struct node *nodes = malloc((n ? n : 1) * sizeof(*nodes));
+    if (nodes == NULL) {
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    size_t nn = 0;
+    const uint8_t *cut = NULL;
+    *maxtypes = 0;
+    for (size_t i = 0; i < n;) {
+        struct ens_rr rr;
+        ens_zone_get(w, i, &rr, NULL);
+        struct node *nd = &nodes[nn++];
+        nd->first = i;
+        nd->owner = rr.owner;
+        nd->flags = 0;
+        bool ns = false, ds = false, dname = false;
+        size_t j = i;
+        while (j < n) {
+            struct ens_rr r2;
+            ens_zone_get(w, j, &r2, NULL);
+            if (!ens_name_equal(r2.owner, rr.owner)) {
+                break;
+            }
+            ns |= r2.type == ENS_T_NS;
+            ds |= r2.type == ENS_T_DS;
+            dname |= r2.type == ENS_T_DNAME;
+            j++;
+        }
+        nd->n = j - i;
+        if (nd->n > *maxtypes) {
+            *maxtypes = nd->n;
+        }
+        if (cut != NULL && ens_name_is_subdomain(rr.owner, cut)) {
+            nd->flags |= NODE_OCC;
+        } else {
+            cut = NULL;
+            if (ens_name_equal(rr.owner, s->apex)) {
+                nd->flags |= NODE_APEX;
+            } else if (ns) {
+                nd->flags |= NODE_DELEG | (ds ? NODE_DS : 0);
+                cut = rr.owner;
+            }
+            if (dname && cut == NULL) {
+                cut = rr.owner;
+            }
+        }
+        i = j;
+    }
+    *out = nodes;
+    *nout = nn;
+    return 0;
+}
+
+/* Copies the working zone into s->out and signs its authoritative RRsets. */
+static int sign_data(struct signer *s, const struct ens_zone *w, const struct node *nodes,
+                     size_t nn)
+{
+    struct rdref *rds = NULL;
+    size_t cap = 0;
+    int rc = 0;
+    for (size_t t = 0; t < nn && rc == 0; t++) {
+        const struct node *nd = &nodes[t];
+        for (size_t i = nd->first; i < nd->first + nd->n && rc == 0;) {
+            struct ens_rr rr;
+            ens_zone_get(w, i, &rr, NULL);
+            size_t j = i, cnt = 0;
+            while (j < nd->first + nd->n) {
+                struct ens_rr r2;
+                ens_zone_get(w, j, &r2, NULL);
+                if (r2.type != rr.type) {
+                    break;
+                }
+                int e = ens_zone_add(s->out, &r2, NULL);
+                if (e != 0) {
+                    rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+                    break;
+                }
+                if (cnt == cap) {
+                    size_t nc = cap ? cap * 2 : 16;
+                    struct rdref *p = realloc(rds, nc * sizeof(*p));
+                    if (p == NULL) {
+                        rc = fail(s, ENS_ENOMEM, "out of memory");
+                        break;
+                    }
+                    rds = p;
+                    cap = nc;
+                }
+                rds[cnt].p = r2.rdata;
+                rds[cnt].len = r2.rdlen;
+                cnt++;
+                j++;
+            }
+            bool authoritative =
+                !(nd->flags & NODE_OCC) && (!(nd->flags & NODE_DELEG) || rr.type == ENS_T_DS);
+            if (rc == 0 && authoritative) {
+                rc = sign_rrset(s, rr.owner, rr.type, rr.rclass, rr.ttl, rds, cnt);
+            }
+            i = j;
+        }
+    }
+    free(rds);
+    return rc;
+}
+
+int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t nkeys,
+                  const struct ens_sign_opts *o, struct ens_zone **out, char *err, size_t errlen)
+{
+    struct signer s = {.o = o, .keys = keys, .nkeys = nkeys, .err = err, .errlen = errlen};
+    struct ens_zone *w = NULL;
+    struct node *nodes = NULL;
+    uint16_t *types = NULL;
+    size_t nn = 0, maxtypes = 0;
+    uint32_t soa_ttl = 0, soa_min = 0;
+    int rc = 0;
+    *out = NULL;
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+    const uint8_t *origin = ens_zone_origin(z);
+    if (origin == NULL) {
+        return fail(&s, ENS_EINVAL, "the zone has no origin");
+    }
+    if (nkeys == 0) {
+        return fail(&s, ENS_EINVAL, "no keys to sign with");
+    }
+    if (!serial_gt(o->expiration, o->inception)) {
+        return fail(&s, ENS_EINVAL, "signature expiration is not after inception");
+    }
+    s.apexlen = ens_name_copy(s.apex, origin);
+    ens_name_lower(s.apex);
+    s.signs_keyset = calloc(nkeys, sizeof(bool));
+    s.signs_other = calloc(nkeys, sizeof(bool));
+    if (s.signs_keyset == NULL || s.signs_other == NULL) {
+        rc = fail(&s, ENS_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t k = 0; k < nkeys; k++) {
+        if (!ens_name_equal(ens_key_zone(keys[k]), s.apex)) {
+            rc = fail(&s, ENS_EINVAL, "key %u is not a key of the zone", ens_key_tag(keys[k]));
+            goto out;
+        }
+        enum ens_key_role r = ens_key_role(keys[k]);
+        s.signs_keyset[k] = r != ENS_KEY_ZSK;
+        s.signs_other[k] = r != ENS_KEY_KSK;
+    }
+    /* An algorithm without a key of the needed role falls back to its other keys, so every
+     * RRset carries every algorithm of the DNSKEY RRset (RFC 6840 §5.11). */
+    for (size_t k = 0; k < nkeys; k++) {
+        bool ks = false, ot = false;
+        for (size_t j = 0; j < nkeys; j++) {
+            if (ens_key_alg(keys[j]) == ens_key_alg(keys[k])) {
+                ks |= s.signs_keyset[j];
+                ot |= s.signs_other[j];
+            }
+        }
+        s.signs_keyset[k] |= !ks;
+        s.signs_other[k] |= !ot;
+    }
+    rc = build_work(&s, z, &w, &soa_ttl, &soa_min);
+    if (rc != 0) {
+        goto out;
+    }
+    s.denial_ttl = soa_ttl < soa_min ? soa_ttl : soa_min; /* RFC 9077 §3 */
+    rc = build_nodes(&s, w, &nodes, &nn, &maxtypes);
+    if (rc != 0) {
+        goto out;
+    }
+    types = malloc((maxtypes + 4) * sizeof(*types));
+    s.jobs = malloc(JOB_BATCH * sizeof(*s.jobs));
+    s.out = ens_zone_new(s.apex);
+    if (types == NULL || s.jobs == NULL || s.out == NULL) {
+        rc = fail(&s, ENS_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = sign_data(&s, w, nodes, nn);
+    if (rc == 0) {
+        rc = o->denial == ENS_SIGN_NSEC ? make_nsec(&s, w, nodes, nn, types)
+                                        : make_nsec3(&s, w, nodes, nn, types);
+    }
+    if (rc == 0) {
+        rc = flush_jobs(&s);
+    }
+    if (rc == 0) {
+        int e = ens_zone_finish(s.out, NULL, NULL);
+        if (e != 0 && e != ENS_EZONE) {
+            rc = fail(&s, e, "sorting the signed zone: %s", ens_strerror(e));
+        }
+    }
+    if (rc == 0) {
+        *out = s.out;
+        s.out = NULL;
+    }
+out:
+    for (size_t i = 0; i < s.njobs; i++) {
+        free(s.jobs[i].data);
+    }
+    free(s.jobs);
+    ens_zone_free(s.out);
+    ens_zone_free(w);
+    ens_str_clear(&s.data);
+    free(nodes);
+    free(types);
+    free(s.signs_keyset);
+    free(s.signs_other);
+    return rc;
+}

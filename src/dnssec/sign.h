@@ -1,0 +1,67 @@
+/* ensign dnssec module: the full-zone signer (RFC 4033-4035, RFC 5155, RFC 9276, RFC 9077).
+ *
+ * ens_sign_zone takes a finished zone and a set of keys and builds a new finished zone with
+ * the DNSKEY RRset of the keys, an NSEC or NSEC3 chain (plus NSEC3PARAM) and RRSIGs over all
+ * authoritative RRsets. Old RRSIG, NSEC, NSEC3, NSEC3PARAM and DNSKEY records of the input are
+ * replaced. Nothing here logs, exits or reads the clock: `now` comes from the caller. */
+#ifndef ENS_DNSSEC_SIGN_H
+#define ENS_DNSSEC_SIGN_H
+
+#include "dnssec/dnssec.h"
+#include "zone/zone.h"
+
+enum ens_sign_denial { ENS_SIGN_NSEC3 = 0, ENS_SIGN_NSEC = 1 };
+
+/* What happens to the SOA serial: kept, incremented by one, set to `now` (Unix seconds) or to
+ * YYYYMMDDnn of `now` in UTC. The last two fall back to old serial + 1 when they would not
+ * increase it (RFC 1982 arithmetic). */
+enum ens_sign_serial {
+    ENS_SERIAL_KEEP,
+    ENS_SERIAL_INCREMENT,
+    ENS_SERIAL_UNIXTIME,
+    ENS_SERIAL_DATESERIAL,
+};
+
+struct ens_sign_opts {
+    enum ens_sign_denial denial;
+    /* NSEC3 parameters; RFC 9276 §3.1 defaults are all zero: no salt, 0 iterations, no
+     * opt-out. */
+    uint8_t salt[255];
+    uint8_t saltlen;
+    uint16_t iterations;
+    bool opt_out;
+    /* Signature validity window, Unix seconds (RFC 4034 §3.1.5). */
+    uint32_t inception;
+    uint32_t expiration;
+    /* When true each RRset's expiration is moved earlier by a deterministic amount (up to a
+     * tenth of the window) derived from jitter_seed, the owner and the type, so that the
+     * signatures do not all expire at once. */
+    bool jitter;
+    uint64_t jitter_seed;
+    enum ens_sign_serial serial;
+    /* Used for the serial policies only. */
+    uint32_t now;
+    /* TTL of the DNSKEY RRset; 0 means the SOA TTL. */
+    uint32_t dnskey_ttl;
+    /* Signing threads (at most 64); 0 or 1 signs on the calling thread. The output does not
+     * depend on it. */
+    unsigned threads;
+};
+
+/* Defaults: NSEC3 with RFC 9276 parameters, serial kept, no jitter, zero window. */
+void ens_sign_opts_init(struct ens_sign_opts *o);
+
+/* Signs zone z (finished with ens_zone_finish and without errors) with nkeys keys (all for the
+ * zone's origin). KSKs sign DNSKEY, CDS and CDNSKEY; ZSKs sign the rest; CSKs sign everything;
+ * when an algorithm has no key of the needed role its other keys are used. Every RRset gets one
+ * signature per key chosen, so one per algorithm at least. Only authoritative data is signed:
+ * not NS at delegations, nor anything below a delegation or a DNAME (those records are copied
+ * unsigned); DS at delegations is signed. NSEC/NSEC3 TTL is min(SOA TTL, SOA MINIMUM)
+ * (RFC 9077). On success *out is a new finished zone owned by the caller (ens_zone_free).
+ * Errors, with a message in err: ENS_EINVAL (no keys, a key for another zone, no SOA, bad
+ * window), ENS_EEXIST (NSEC3 hash collision), ENS_EIO (signing failed), ENS_ENOMEM,
+ * ENS_ESPACE/ENS_ELIMIT (a record too large). */
+int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t nkeys,
+                  const struct ens_sign_opts *o, struct ens_zone **out, char *err, size_t errlen);
+
+#endif
