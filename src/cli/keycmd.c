@@ -220,3 +220,64 @@ int ens_cli_ds(int argc, char **argv)
     }
     return ENS_EXIT_OK;
 }
+
+int ens_cli_key_import(int argc, char **argv)
+{
+    const char *cmd = argv[0], *file = NULL, *dir = NULL, *role_text = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--dir")) != NULL) {
+            dir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--role")) != NULL) {
+            role_text = v;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "ensign %s: unknown option '%s'\n", cmd, argv[i]);
+            return ENS_EXIT_USAGE;
+        } else if (file == NULL) {
+            file = argv[i];
+        } else {
+            fprintf(stderr, "ensign %s: more than one key file given\n", cmd);
+            return ENS_EXIT_USAGE;
+        }
+    }
+    if (file == NULL || dir == NULL || *dir == '\0') {
+        fprintf(stderr, "usage: ensign %s KFILE --dir DIR [--role ksk|zsk|csk]\n", cmd);
+        return ENS_EXIT_USAGE;
+    }
+    enum ens_key_role role;
+    if (role_text != NULL && ens_key_role_from_text(role_text, &role) != 0) {
+        fprintf(stderr, "ensign %s: role must be ksk, zsk or csk, not '%s'\n", cmd, role_text);
+        return ENS_EXIT_USAGE;
+    }
+    char err[1024];
+    struct ens_key *key = NULL;
+    if (ens_key_from_bind(file, role_text != NULL ? &role : NULL, &key, err, sizeof err) != 0) {
+        fprintf(stderr, "ensign %s: %s\n", cmd, err);
+        return ENS_EXIT_FAIL;
+    }
+    int status = ENS_EXIT_FAIL;
+    char base[1200];
+    uint8_t rd[ENS_DNSKEY_MAX];
+    size_t rdlen;
+    if (ens_key_save(key, dir, base, sizeof base, err, sizeof err) != 0) {
+        fprintf(stderr, "ensign %s: %s\n", cmd, err);
+        goto out;
+    }
+    if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) != 0) {
+        fprintf(stderr, "ensign %s: cannot encode the DNSKEY\n", cmd);
+        goto out;
+    }
+    printf("%s\n", base);
+    fflush(stdout);
+    if (print_rr(ens_key_zone(key), ENS_T_DNSKEY, KEY_TTL, rd, rdlen) != 0) {
+        goto out;
+    }
+    if (ens_key_role(key) != ENS_KEY_ZSK &&
+        print_ds(cmd, ens_key_zone(key), KEY_TTL, rd, rdlen, ENS_DS_SHA256) != 0) {
+        goto out;
+    }
+    status = ENS_EXIT_OK;
+out:
+    ens_key_free(key);
+    return status;
+}

@@ -13,4 +13,11 @@ int ens_cli_keygen(int argc, char **argv);
  * warning on stderr. Reads only the public .key file. Returns 0 ok, 1 failure, 2 usage. */
 int ens_cli_ds(int argc, char **argv);
 
+/* `ensign key-import KFILE --dir DIR [--role ksk|zsk|csk]`: imports the BIND key pair
+ * K<zone>.+<alg>+<tag> (.key and .private; KFILE with or without suffix) into the keystore DIR,
+ * keeping its DNSKEY and key tag. The role follows the flags (257: ksk, 256: zsk) unless --role
+ * says csk. Prints the base name, the DNSKEY record and (KSK/CSK) the DS record. Returns 0 ok,
+ * 1 failure, 2 usage. */
+int ens_cli_key_import(int argc, char **argv);
+
 #endif

@@ -18,6 +18,8 @@ void ens_cli_usage(FILE *out)
           "  keygen ZONE [--algorithm NAME] [--bits N] [--role ksk|zsk|csk] --dir DIR\n"
           "                                   generate a key (default ecdsa-p256 CSK); private\n"
           "                                   key as PKCS#8 PEM, 0600, in a 0700 directory\n"
+          "  key-import KFILE --dir DIR [--role ksk|zsk|csk]\n"
+          "                                   import a BIND key pair (K<zone>.+<alg>+<tag>)\n"
           "  ds KEYFILE [--digest sha256|sha384|sha1]\n"
           "                                   print the DS record(s) of a key\n"
           "  sign ZONEFILE --keys DIR [--origin NAME] [--nsec | --nsec3 [--salt HEX|-]\n"
@@ -55,6 +57,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "keygen") == 0) {
         return ens_cli_keygen(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "key-import") == 0) {
+        return ens_cli_key_import(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "ds") == 0) {
         return ens_cli_ds(argc - 1, argv + 1);

@@ -148,4 +148,25 @@ int ens_key_load_public(const char *path, struct ens_key_public *pub, char *err,
 int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, char *err,
                  size_t errlen);
 
+/* ---- BIND key import ---- */
+
+/* Rebuilds the key pair whose public half is pub (as read from a BIND .key file by
+ * ens_key_load_public) from the text of its BIND .private file ("Private-key-format: v1.x";
+ * Algorithm, then PrivateKey for ECDSA/EdDSA or Modulus ... Coefficient for RSA; other fields
+ * such as Created/Publish/Activate are ignored). The public key is derived from the private
+ * numbers and must give exactly pub's DNSKEY rdata, so the key tag is kept. role must fit the
+ * DNSKEY flags (257: ksk or csk, 256: zsk). text need not be NUL-terminated. The caller owns
+ * *out. Errors: ENS_ESYNTAX (missing field, bad base64, not a .private file), ENS_EINVAL
+ * (refused algorithm, algorithm differing from the DNSKEY's, halves that do not match, role
+ * not fitting the flags), ENS_ERANGE (RSA size), ENS_EIO, ENS_ENOMEM. */
+int ens_key_from_bind_private(const struct ens_key_public *pub, enum ens_key_role role,
+                              const char *text, size_t len, struct ens_key **out, char *err,
+                              size_t errlen);
+/* Imports the BIND key pair K<zone>.+<alg>+<tag> from path, given as the base name or the
+ * .key or .private path. role NULL takes it from the flags (257: ksk, 256: zsk). Refuses a
+ * .private file that group or others can access (ENS_EINVAL). Errors as ens_key_load_public
+ * and ens_key_from_bind_private, with the file name in the message. The caller owns *out. */
+int ens_key_from_bind(const char *path, const enum ens_key_role *role, struct ens_key **out,
+                      char *err, size_t errlen);
+
 #endif
