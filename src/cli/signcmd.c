@@ -103,7 +103,8 @@ static int usage(void)
     fputs("usage: ensign sign ZONEFILE --origin NAME --keys DIR [--nsec | --nsec3 [--salt HEX|-]\n"
           "                   [--iterations N] [--opt-out]] [--inception T --expiration T]\n"
           "                   [--serial keep|increment|unixtime|dateserial] [--threads N]\n"
-          "                   [-o OUT]\n",
+          "                   [--zonemd] [-o OUT]\n"
+          "  --zonemd  add a ZONEMD record (RFC 8976, SIMPLE, SHA-384) at the apex\n",
           stderr);
     return -1;
 }
@@ -141,6 +142,8 @@ static int parse_args(int argc, char **argv, struct sign_args *a, struct ens_sig
             nsec = true;
         } else if (strcmp(arg, "--nsec3") == 0) {
             nsec3 = true;
+        } else if (strcmp(arg, "--zonemd") == 0) {
+            o->zonemd = true;
         } else if (strcmp(arg, "--opt-out") == 0) {
             o->opt_out = true;
             nsec3_opts = true;

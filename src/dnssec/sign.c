@@ -1,6 +1,7 @@
 /* ensign dnssec module: the full-zone signer. See sign.h. */
 #include "dnssec/sign.h"
 #include "dnssec/nsec3.h"
+#include "dnssec/zonemd.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -33,6 +34,7 @@ struct signer {
     uint8_t apex[ENS_NAME_MAXLEN];
     size_t apexlen;
     uint32_t denial_ttl;
+    uint32_t serial; /* the SOA serial of the signed zone */
     struct ens_zone *out;
     struct ens_str data; /* signed data being built */
     struct job *jobs;    /* signatures waiting for flush_jobs */
@@ -624,8 +626,10 @@ static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zon
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct ens_rr rr;
         ens_zone_get(z, i, &rr, NULL);
-        if (is_denial_type(rr.type) ||
-            (rr.type == ENS_T_DNSKEY && ens_name_equal(rr.owner, s->apex))) {
+        /* An apex ZONEMD of the input digests the old zone and would be stale once signed
+         * (RFC 8976 §3.2): it is dropped, and with the zonemd option a new one is made. */
+        if (is_denial_type(rr.type) || ((rr.type == ENS_T_DNSKEY || rr.type == ENS_T_ZONEMD) &&
+                                        ens_name_equal(rr.owner, s->apex))) {
             continue;
         }
         uint8_t soa[2 * ENS_NAME_MAXLEN + 20];
@@ -637,7 +641,8 @@ static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zon
                 break;
             }
             memcpy(soa, rr.rdata, rr.rdlen);
-            ens_put32(soa + a + b, new_serial(s->o, ens_get32(soa + a + b)));
+            s->serial = new_serial(s->o, ens_get32(soa + a + b));
+            ens_put32(soa + a + b, s->serial);
             *soa_min = ens_get32(soa + a + b + 16);
             *soa_ttl = rr.ttl;
             rr.rdata = soa;
@@ -666,6 +671,22 @@ static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zon
         }
         if (e != 0) {
             rc = fail(s, e, "adding DNSKEY: %s", ens_strerror(e));
+        }
+    }
+    if (rc == 0 && s->o->zonemd) {
+        /* RFC 8976 §3.2: a placeholder ZONEMD goes in first, so that it shows in the apex
+         * NSEC/NSEC3 type bitmap; its digest is filled in once the zone is signed. */
+        uint8_t rd[ENS_ZONEMD_RDLEN];
+        ens_zonemd_rdata(s->serial, NULL, rd);
+        struct ens_rr rr = {.owner = s->apex,
+                            .type = ENS_T_ZONEMD,
+                            .rclass = 1,
+                            .ttl = *soa_ttl,
+                            .rdlen = sizeof rd,
+                            .rdata = rd};
+        int e = ens_zone_add(w, &rr, NULL);
+        if (e != 0) {
+            rc = fail(s, e, "adding ZONEMD: %s", ens_strerror(e));
         }
     }
     if (rc == 0) {
@@ -782,6 +803,11 @@ static int sign_data(struct signer *s, const struct ens_zone *w, const struct no
             }
             bool authoritative =
                 !(nd->flags & NODE_OCC) && (!(nd->flags & NODE_DELEG) || rr.type == ENS_T_DS);
+            /* The placeholder ZONEMD is signed in add_zonemd, after its digest is known: a
+             * signature over the placeholder would be replaced anyway (RFC 8976 §3.3). */
+            if (s->o->zonemd && rr.type == ENS_T_ZONEMD && (nd->flags & NODE_APEX)) {
+                authoritative = false;
+            }
             if (rc == 0 && authoritative) {
                 rc = sign_rrset(s, rr.owner, rr.type, rr.rclass, rr.ttl, rds, cnt);
             }
@@ -789,6 +815,54 @@ static int sign_data(struct signer *s, const struct ens_zone *w, const struct no
         }
     }
     free(rds);
+    return rc;
+}
+
+/* RFC 8976 §3.3/§3.4: with every other record signed and the zone in canonical order, computes
+ * the digest over the signed zone (which leaves out the apex ZONEMD RRset and its RRSIGs),
+ * then builds the final zone: the same records with the placeholder replaced by the real
+ * ZONEMD, which is then signed like any other RRset. Takes s->out (finished) and leaves a new
+ * finished zone there. */
+static int add_zonemd(struct signer *s, uint32_t ttl)
+{
+    uint8_t digest[ENS_ZONEMD_SHA384_LEN];
+    int rc = ens_zonemd_digest(s->out, digest);
+    if (rc != 0) {
+        return fail(s, rc, "computing the ZONEMD digest: %s", ens_strerror(rc));
+    }
+    struct ens_zone *stage = s->out;
+    s->out = ens_zone_new(s->apex);
+    if (s->out == NULL) {
+        s->out = stage;
+        return fail(s, ENS_ENOMEM, "out of memory");
+    }
+    size_t n = ens_zone_count(stage);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct ens_rr rr;
+        ens_zone_get(stage, i, &rr, NULL);
+        if (rr.type == ENS_T_ZONEMD && ens_name_equal(rr.owner, s->apex)) {
+            continue;
+        }
+        int e = ens_zone_add(s->out, &rr, NULL);
+        if (e != 0) {
+            rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+        }
+    }
+    if (rc == 0) {
+        uint8_t rd[ENS_ZONEMD_RDLEN];
+        ens_zonemd_rdata(s->serial, digest, rd);
+        rc = add_signed(s, s->apex, ENS_T_ZONEMD, ttl, rd, sizeof rd);
+    }
+    if (rc == 0) {
+        rc = flush_jobs(s);
+    }
+    if (rc == 0) {
+        int e = ens_zone_finish(s->out, NULL, NULL);
+        if (e != 0 && e != ENS_EZONE) {
+            rc = fail(s, e, "sorting the signed zone: %s", ens_strerror(e));
+        }
+    }
+    ens_zone_free(stage);
     return rc;
 }
 
@@ -875,6 +949,9 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
         if (e != 0 && e != ENS_EZONE) {
             rc = fail(&s, e, "sorting the signed zone: %s", ens_strerror(e));
         }
+    }
+    if (rc == 0 && o->zonemd) {
+        rc = add_zonemd(&s, soa_ttl);
     }
     if (rc == 0) {
         *out = s.out;

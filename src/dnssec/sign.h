@@ -46,9 +46,13 @@ struct ens_sign_opts {
     /* Signing threads (at most 64); 0 or 1 signs on the calling thread. The output does not
      * depend on it. */
     unsigned threads;
+    /* When true a ZONEMD record (RFC 8976, scheme SIMPLE, SHA-384, the new SOA serial) is put
+     * at the apex, digesting the signed zone, and signed. An apex ZONEMD of the input is
+     * dropped either way: it digests the zone as it was before signing. */
+    bool zonemd;
 };
 
-/* Defaults: NSEC3 with RFC 9276 parameters, serial kept, no jitter, zero window. */
+/* Defaults: NSEC3 with RFC 9276 parameters, serial kept, no jitter, zero window, no ZONEMD. */
 void ens_sign_opts_init(struct ens_sign_opts *o);
 
 /* Signs zone z (finished with ens_zone_finish and without errors) with nkeys keys (all for the
