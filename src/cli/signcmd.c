@@ -19,36 +19,6 @@ struct sign_args {
     bool has_origin;
 };
 
-struct load {
-    const char *file;
-    struct ens_zone *zone;
-    size_t errors;
-    int add_err;
-};
-
-static void on_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
-{
-    struct load *l = ctx;
-    const char *file = pos != NULL && pos->file != NULL ? pos->file : l->file;
-    unsigned line = pos != NULL ? pos->line : 1, col = pos != NULL ? pos->col : 1;
-    if (sev == ENS_SEV_WARNING) {
-        fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, col, msg);
-    } else {
-        l->errors++;
-        fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
-    }
-}
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    struct load *l = ctx;
-    int err = ens_zone_add(l->zone, rr, pos);
-    if (err != 0) {
-        l->add_err = err;
-    }
-    return err;
-}
-
 /* Parses a decimal number up to max; false on anything else. */
 static bool parse_uint(const char *s, unsigned long long max, unsigned long long *v)
 {
@@ -366,28 +336,11 @@ int ens_cli_sign(int argc, char **argv)
     struct ens_key **keys = NULL;
     size_t nkeys = 0;
     struct ens_zone *signed_zone = NULL;
-    struct load l = {.file = a.file};
-    l.zone = ens_zone_new(a.has_origin ? a.origin : NULL);
-    if (l.zone == NULL) {
-        fprintf(stderr, "ensign sign: %s\n", ens_strerror(ENS_ENOMEM));
+    struct ens_cli_zone l;
+    if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &l) != 0) {
         goto out;
     }
-    struct ens_zfile_opts zo = {.origin = a.has_origin ? a.origin : NULL};
-    int err = ens_zfile_read(a.file, &zo, on_rr, on_msg, &l);
-    if (err == ENS_EIO) {
-        fprintf(stderr, "ensign sign: %s: cannot read: %s\n", a.file, strerror(errno));
-        goto out;
-    }
-    if (l.add_err != 0) {
-        fprintf(stderr, "ensign sign: %s: %s\n", a.file, ens_strerror(l.add_err));
-        goto out;
-    }
-    if (ens_zone_origin(l.zone) == NULL) {
-        fprintf(stderr, "%s:1:1: no SOA record and no origin: give --origin NAME\n", a.file);
-        goto out;
-    }
-    err = ens_zone_finish(l.zone, on_msg, &l);
-    if ((err != 0 && err != ENS_EZONE) || l.errors > 0) {
+    if (l.errors > 0) {
         fprintf(stderr, "ensign sign: %s: the zone has errors; not signing\n", a.file);
         goto out;
     }
@@ -403,7 +356,7 @@ int ens_cli_sign(int argc, char **argv)
         goto out;
     }
     char msg[512];
-    err = ens_sign_zone(l.zone, keys, nkeys, &o, &signed_zone, msg, sizeof msg);
+    int err = ens_sign_zone(l.zone, keys, nkeys, &o, &signed_zone, msg, sizeof msg);
     if (err != 0) {
         fprintf(stderr, "ensign sign: %s: %s\n", a.file, msg[0] ? msg : ens_strerror(err));
         goto out;

@@ -22,7 +22,6 @@ struct vload {
     const char *file;
     struct ens_zone *zone;
     size_t errors;
-    int add_err;
 };
 
 static int parse_time(const char *s, uint64_t *out)
@@ -125,29 +124,6 @@ static int parse_args(int argc, char **argv, struct verify_args *a)
     return 0;
 }
 
-static void on_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
-{
-    struct vload *l = ctx;
-    const char *file = pos != NULL && pos->file != NULL ? pos->file : l->file;
-    unsigned line = pos != NULL ? pos->line : 1, col = pos != NULL ? pos->col : 1;
-    if (sev == ENS_SEV_WARNING) {
-        fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, col, msg);
-    } else {
-        l->errors++;
-        fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
-    }
-}
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    struct vload *l = ctx;
-    int err = ens_zone_add(l->zone, rr, pos);
-    if (err != 0) {
-        l->add_err = err;
-    }
-    return err;
-}
-
 static void on_fault(void *ctx, const struct ens_verify_fault *f)
 {
     const struct vload *l = ctx;
@@ -170,30 +146,14 @@ int ens_cli_verify(int argc, char **argv)
     }
     int rc = ENS_EXIT_FAIL;
     struct vload l = {.file = a.file};
-    l.zone = ens_zone_new(a.has_origin ? a.origin : NULL);
-    if (l.zone == NULL) {
-        fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
+    struct ens_cli_zone zl;
+    int err;
+    if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &zl) != 0) {
+        l.zone = zl.zone;
         goto out;
     }
-    struct ens_zfile_opts opts = {.origin = a.has_origin ? a.origin : NULL};
-    int err = ens_zfile_read(a.file, &opts, on_rr, on_msg, &l);
-    if (err == ENS_EIO) {
-        fprintf(stderr, "ensign: %s: cannot read: %s\n", a.file, strerror(errno));
-        goto out;
-    }
-    if (l.add_err != 0) {
-        fprintf(stderr, "ensign: %s: %s\n", a.file, ens_strerror(l.add_err));
-        goto out;
-    }
-    if (ens_zone_origin(l.zone) == NULL) {
-        fprintf(stderr, "%s:1:1: no SOA record and no origin: give --origin NAME\n", a.file);
-        goto out;
-    }
-    err = ens_zone_finish(l.zone, on_msg, &l);
-    if (err != 0 && err != ENS_EZONE) {
-        fprintf(stderr, "ensign: %s: %s\n", a.file, ens_strerror(err));
-        goto out;
-    }
+    l.zone = zl.zone;
+    l.errors = zl.errors;
     struct ens_verify_stats st;
     err = ens_verify_zone(l.zone, a.now, on_fault, &l, &st);
     if (err != 0 && err != ENS_EZONE) {

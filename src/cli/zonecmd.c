@@ -14,10 +14,10 @@ struct zone_args {
     bool has_origin;
 };
 
+/* Loader state: the result plus the file name for findings without a position. */
 struct load {
-    struct zone_args *args;
-    struct ens_zone *zone;
-    size_t errors, warnings;
+    const char *file;
+    struct ens_cli_zone *out;
     int add_err;
 };
 
@@ -62,64 +62,57 @@ static int parse_args(int argc, char **argv, struct zone_args *a)
     return 0;
 }
 
-static void print_msg(struct load *l, enum ens_severity sev, const struct ens_zpos *pos,
-                      const char *msg)
-{
-    const char *file = pos != NULL && pos->file != NULL ? pos->file : l->args->file;
-    unsigned line = pos != NULL ? pos->line : 1, col = pos != NULL ? pos->col : 1;
-    if (sev == ENS_SEV_WARNING) {
-        l->warnings++;
-        fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, col, msg);
-    } else {
-        l->errors++;
-        fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
-    }
-}
-
 static void on_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
 {
-    print_msg(ctx, sev, pos, msg);
+    struct load *l = ctx;
+    const char *file = pos != NULL && pos->file != NULL ? pos->file : l->file;
+    unsigned line = pos != NULL ? pos->line : 1, col = pos != NULL ? pos->col : 1;
+    if (sev == ENS_SEV_WARNING) {
+        l->out->warnings++;
+        fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, col, msg);
+    } else {
+        l->out->errors++;
+        fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
+    }
 }
 
 static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
 {
     struct load *l = ctx;
-    int err = ens_zone_add(l->zone, rr, pos);
+    int err = ens_zone_add(l->out->zone, rr, pos);
     if (err != 0) {
         l->add_err = err;
     }
     return err;
 }
 
-/* Reads and finishes the zone. Returns 0 when it could be loaded at all (errors are counted
- * in l), -1 when nothing useful was read. */
-static int load_zone(struct zone_args *a, struct load *l)
+int ens_cli_load_zone(const char *file, const uint8_t *origin, struct ens_cli_zone *out)
 {
-    memset(l, 0, sizeof(*l));
-    l->args = a;
-    l->zone = ens_zone_new(a->has_origin ? a->origin : NULL);
-    if (l->zone == NULL) {
+    memset(out, 0, sizeof(*out));
+    struct load l = {.file = file, .out = out};
+    out->zone = ens_zone_new(origin);
+    if (out->zone == NULL) {
         fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
         return -1;
     }
-    struct ens_zfile_opts opts = {.origin = a->has_origin ? a->origin : NULL};
-    int err = ens_zfile_read(a->file, &opts, on_rr, on_msg, l);
+    struct ens_zfile_opts opts = {.origin = origin};
+    int err = ens_zfile_read(file, &opts, on_rr, on_msg, &l);
     if (err == ENS_EIO) {
-        fprintf(stderr, "ensign: %s: cannot read: %s\n", a->file, strerror(errno));
+        fprintf(stderr, "ensign: %s: cannot read: %s\n", file, strerror(errno));
         return -1;
     }
-    if (l->add_err != 0) {
-        fprintf(stderr, "ensign: %s: %s\n", a->file, ens_strerror(l->add_err));
+    if (l.add_err != 0) {
+        fprintf(stderr, "ensign: %s: %s\n", file, ens_strerror(l.add_err));
         return -1;
     }
-    if (ens_zone_origin(l->zone) == NULL) {
-        fprintf(stderr, "%s:1:1: no SOA record and no origin: give --origin NAME\n", a->file);
-        l->errors++;
+    if (ens_zone_origin(out->zone) == NULL) {
+        fprintf(stderr, "%s:1:1: no SOA record and no origin: give --origin NAME\n", file);
+        out->errors++;
         return -1;
     }
-    err = ens_zone_finish(l->zone, on_msg, l);
+    err = ens_zone_finish(out->zone, on_msg, &l);
     if (err != 0 && err != ENS_EZONE) {
-        fprintf(stderr, "ensign: %s: %s\n", a->file, ens_strerror(err));
+        fprintf(stderr, "ensign: %s: %s\n", file, ens_strerror(err));
         return -1;
     }
     return 0;
@@ -131,9 +124,9 @@ int ens_cli_zone_check(int argc, char **argv)
     if (parse_args(argc, argv, &a) != 0) {
         return ENS_EXIT_USAGE;
     }
-    struct load l;
+    struct ens_cli_zone l;
     int rc = ENS_EXIT_FAIL;
-    if (load_zone(&a, &l) != 0) {
+    if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &l) != 0) {
         goto out;
     }
     struct ens_zone_stats st;
@@ -157,9 +150,9 @@ int ens_cli_zone_print(int argc, char **argv)
     if (parse_args(argc, argv, &a) != 0) {
         return ENS_EXIT_USAGE;
     }
-    struct load l;
+    struct ens_cli_zone l;
     int rc = ENS_EXIT_FAIL;
-    if (load_zone(&a, &l) != 0) {
+    if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &l) != 0) {
         goto out;
     }
     struct ens_str line = {0};
