@@ -411,66 +411,6 @@ out:
     return rc;
 }
 
-/* Reads a private key file that only its owner can access into a NUL-terminated buffer. */
-static int read_private(const char *path, char **buf, size_t *len, char *err, size_t errlen)
-{
-    struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return ens_dnssec_fail(err, errlen, e == ENOENT ? ENS_ENOENT : ENS_EIO,
-                               "cannot open %s: %s", path, strerror(e));
-    }
-    int rc = 0;
-    size_t got = 0;
-    char *b = NULL;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        rc = ens_dnssec_fail(err, errlen, ENS_EIO, "%s is not a regular file", path);
-        goto out;
-    }
-    if ((st.st_mode & 077) != 0) {
-        rc = ens_dnssec_fail(err, errlen, ENS_EINVAL,
-                             "private key file %s has mode %04o: group or others can access "
-                             "it; refusing to use it (chmod 600 it if it was never exposed)",
-                             path, (unsigned)(st.st_mode & 07777));
-        goto out;
-    }
-    b = malloc(PRIVFILE_MAX + 1);
-    if (b == NULL) {
-        rc = ens_dnssec_fail(err, errlen, ENS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (;;) {
-        ssize_t n = read(fd, b + got, PRIVFILE_MAX + 1 - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            rc = ens_dnssec_fail(err, errlen, ENS_EIO, "cannot read %s: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0) {
-            break;
-        }
-        got += (size_t)n;
-        if (got > PRIVFILE_MAX) {
-            rc = ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s is too large", path);
-            goto out;
-        }
-    }
-    b[got] = '\0';
-    *buf = b;
-    *len = got;
-    b = NULL;
-out:
-    if (b != NULL) {
-        OPENSSL_cleanse(b, PRIVFILE_MAX + 1);
-        free(b);
-    }
-    close(fd);
-    return rc;
-}
-
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
     size_t m = strlen(suffix);
@@ -508,7 +448,7 @@ int ens_key_from_bind(const char *path, const enum ens_key_role *role, struct en
     }
     char *text = NULL;
     size_t len = 0;
-    rc = read_private(privpath, &text, &len, err, errlen);
+    rc = ens_dnssec_read_file(privpath, PRIVFILE_MAX, true, &text, &len, err, errlen);
     if (rc != 0) {
         return rc;
     }

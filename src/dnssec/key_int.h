@@ -19,4 +19,10 @@ struct ens_key {
 int ens_dnssec_fail(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Reads a regular file of at most max octets into a NUL-terminated buffer (*buf, owned by the
+ * caller, to be wiped and freed). With private set, a file that group or others can access is
+ * refused (ENS_EINVAL) and the buffer is wiped on failure. */
+int ens_dnssec_read_file(const char *path, size_t max, bool private, char **buf, size_t *len,
+                         char *err, size_t errlen);
+
 #endif

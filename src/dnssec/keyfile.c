@@ -236,8 +236,8 @@ static int base_path(const char *path, char *out, size_t cap)
 
 /* Reads a whole regular file of at most max octets into a malloc'd NUL-terminated buffer.
  * With private set, refuses a file group or others can access. */
-static int read_file(const char *path, size_t max, bool private, char **buf, size_t *len, char *err,
-                     size_t errlen)
+int ens_dnssec_read_file(const char *path, size_t max, bool private, char **buf, size_t *len,
+                         char *err, size_t errlen)
 {
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -507,7 +507,7 @@ int ens_key_load_public(const char *path, struct ens_key_public *pub, char *err,
     char *text = NULL;
     size_t len = 0;
     memset(pub, 0, sizeof *pub);
-    int rc = read_file(keypath, KEYFILE_MAX, false, &text, &len, err, errlen);
+    int rc = ens_dnssec_read_file(keypath, KEYFILE_MAX, false, &text, &len, err, errlen);
     if (rc != 0) {
         return rc;
     }
@@ -542,7 +542,7 @@ int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, ch
     }
     char *pem = NULL;
     size_t pemlen = 0;
-    rc = read_file(privpath, PEMFILE_MAX, true, &pem, &pemlen, err, errlen);
+    rc = ens_dnssec_read_file(privpath, PEMFILE_MAX, true, &pem, &pemlen, err, errlen);
     if (rc != 0) {
         return rc;
     }
