@@ -660,7 +660,8 @@ static void do_generate(struct zfile *f, const struct ens_token *tok, size_t nto
             goto out;
         }
         for (size_t k = 0; k < n; k++) {
-            gt[k].s = text.s + off[k];
+            /* every substituted token may be empty: then no text was ever allocated */
+            gt[k].s = text.s != NULL ? text.s + off[k] : "";
             if (gt[k].len > ENS_ZLEX_MAXTOKEN) {
                 report(f, ENS_SEV_ERROR, gt[k].line, gt[k].col, "token longer than 65535 octets");
                 goto out;
