@@ -1,6 +1,8 @@
 #!/bin/sh
 # Replays each fuzz target's saved corpus, then fuzzes it for a bounded time.
 # Usage: fuzz-check.sh SECONDS TARGET...   A crash or leak fails the run.
+# The seed is fixed (FUZZ_SEED, default 1) so that a failure reproduces run after run; give
+# FUZZ_SEED=0 for a fresh random seed when hunting.
 set -eu
 secs=$1
 shift
@@ -15,7 +17,7 @@ for t in "$@"; do
     echo "== $t: replay $(ls "$seeds" | wc -l) saved inputs"
     "$t" -runs=0 "$seeds" >"$work/$name.replay.log" 2>&1 || { cat "$work/$name.replay.log"; exit 1; }
     echo "== $t: fuzz ${secs}s"
-    if ! "$t" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    if ! "$t" -seed="${FUZZ_SEED:-1}" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
             -artifact_prefix="$work/" "$work/$name" "$seeds" >"$work/$name.log" 2>&1; then
         tail -n 60 "$work/$name.log"
         echo "fuzz-check: $t failed; reproducer:" >&2
