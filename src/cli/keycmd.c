@@ -69,6 +69,35 @@ static void keygen_usage(const char *cmd)
             cmd);
 }
 
+/* Saves a new key into dir and prints its base name, its DNSKEY and, for keys with the SEP
+ * flag (KSK or CSK; a ZSK's DS never goes to the parent), its SHA-256 DS. */
+static int save_and_show(const char *cmd, const struct ens_key *key, const char *dir)
+{
+    char err[1024];
+    char base[1200];
+    uint8_t rd[ENS_DNSKEY_MAX];
+    size_t rdlen;
+    if (ens_key_save(key, dir, base, sizeof base, err, sizeof err) != 0) {
+        fprintf(stderr, "ensign %s: %s\n", cmd, err);
+        return ENS_EXIT_FAIL;
+    }
+    if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) != 0) {
+        fprintf(stderr, "ensign %s: cannot encode the DNSKEY\n", cmd);
+        return ENS_EXIT_FAIL;
+    }
+    printf("%s\n", base);
+    fflush(stdout);
+    const uint8_t *zone = ens_key_zone(key);
+    if (print_rr(zone, ENS_T_DNSKEY, KEY_TTL, rd, rdlen) != 0) {
+        return ENS_EXIT_FAIL;
+    }
+    if (ens_key_role(key) != ENS_KEY_ZSK &&
+        print_ds(cmd, zone, KEY_TTL, rd, rdlen, ENS_DS_SHA256) != 0) {
+        return ENS_EXIT_FAIL;
+    }
+    return ENS_EXIT_OK;
+}
+
 int ens_cli_keygen(int argc, char **argv)
 {
     const char *zone_text = NULL, *alg_text = "ecdsa-p256", *role_text = "csk", *dir = NULL;
@@ -138,29 +167,7 @@ int ens_cli_keygen(int argc, char **argv)
         fprintf(stderr, "ensign %s: %s\n", cmd, err);
         return ENS_EXIT_FAIL;
     }
-    int status = ENS_EXIT_FAIL;
-    char base[1200];
-    uint8_t rd[ENS_DNSKEY_MAX];
-    size_t rdlen;
-    if (ens_key_save(key, dir, base, sizeof base, err, sizeof err) != 0) {
-        fprintf(stderr, "ensign %s: %s\n", cmd, err);
-        goto out;
-    }
-    if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) != 0) {
-        fprintf(stderr, "ensign %s: cannot encode the DNSKEY\n", cmd);
-        goto out;
-    }
-    printf("%s\n", base);
-    fflush(stdout);
-    if (print_rr(zone, ENS_T_DNSKEY, KEY_TTL, rd, rdlen) != 0) {
-        goto out;
-    }
-    /* A DS belongs at the parent only for keys with the SEP flag (KSK or CSK). */
-    if (role != ENS_KEY_ZSK && print_ds(cmd, zone, KEY_TTL, rd, rdlen, ENS_DS_SHA256) != 0) {
-        goto out;
-    }
-    status = ENS_EXIT_OK;
-out:
+    int status = save_and_show(cmd, key, dir);
     ens_key_free(key);
     return status;
 }
@@ -255,29 +262,7 @@ int ens_cli_key_import(int argc, char **argv)
         fprintf(stderr, "ensign %s: %s\n", cmd, err);
         return ENS_EXIT_FAIL;
     }
-    int status = ENS_EXIT_FAIL;
-    char base[1200];
-    uint8_t rd[ENS_DNSKEY_MAX];
-    size_t rdlen;
-    if (ens_key_save(key, dir, base, sizeof base, err, sizeof err) != 0) {
-        fprintf(stderr, "ensign %s: %s\n", cmd, err);
-        goto out;
-    }
-    if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) != 0) {
-        fprintf(stderr, "ensign %s: cannot encode the DNSKEY\n", cmd);
-        goto out;
-    }
-    printf("%s\n", base);
-    fflush(stdout);
-    if (print_rr(ens_key_zone(key), ENS_T_DNSKEY, KEY_TTL, rd, rdlen) != 0) {
-        goto out;
-    }
-    if (ens_key_role(key) != ENS_KEY_ZSK &&
-        print_ds(cmd, ens_key_zone(key), KEY_TTL, rd, rdlen, ENS_DS_SHA256) != 0) {
-        goto out;
-    }
-    status = ENS_EXIT_OK;
-out:
+    int status = save_and_show(cmd, key, dir);
     ens_key_free(key);
     return status;
 }
