@@ -6,10 +6,11 @@ CLANG    ?= clang
 PYTEST   ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 30
 
-MODULES  := $(foreach m,dns zone dnssec,$(if $(wildcard src/$(m)/*.c),$(m)))
+MODULES  := $(foreach m,dns zone dnssec store server,$(if $(wildcard src/$(m)/*.c),$(m)))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
-LDLIBS   := -lcrypto -lpthread -lm
+LDLIBS   := -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm
+B        ?= build
 
 REL_CFLAGS  := $(BASEFLAGS) -O2 -g
 ASAN_CFLAGS := $(BASEFLAGS) -O1 -g -fno-omit-frame-pointer \
@@ -29,28 +30,28 @@ FUZZ_SRCS := $(sort $(wildcard fuzz/fuzz_*.c))
 
 # $(call variant_rules,NAME,CC,CFLAGS)
 define variant_rules
-build/$(1)/obj/%.o: %.c
+$(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$(2) $(3) -c $$< -o $$@
 
-build/$(1)/ensign: $(patsubst %.c,build/$(1)/obj/%.o,$(CLI_SRCS)) \
-    $(foreach m,$(call reverse,$(MODULES)),build/$(1)/libens_$(m).a)
+$(B)/$(1)/ensign: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) \
+    $(foreach m,$(call reverse,$(MODULES)),$(B)/$(1)/libens_$(m).a)
 	$(2) $(3) -o $$@ $$^ $(LDLIBS)
 
--include $(shell find build/$(1)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/$(1)/obj -name '*.d' 2>/dev/null)
 endef
 
 # $(call lib_rule,VARIANT,MODULE)
 define lib_rule
-build/$(1)/libens_$(2).a: $(patsubst %.c,build/$(1)/obj/%.o,$(wildcard src/$(2)/*.c))
+$(B)/$(1)/libens_$(2).a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(wildcard src/$(2)/*.c))
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef
 
 reverse = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
-LIBS_REL  := $(foreach m,$(call reverse,$(MODULES)),build/rel/libens_$(m).a)
-LIBS_ASAN := $(foreach m,$(call reverse,$(MODULES)),build/asan/libens_$(m).a)
-LIBS_FUZZ := $(foreach m,$(call reverse,$(MODULES)),build/fuzz/libens_$(m).a)
+LIBS_REL  := $(foreach m,$(call reverse,$(MODULES)),$(B)/rel/libens_$(m).a)
+LIBS_ASAN := $(foreach m,$(call reverse,$(MODULES)),$(B)/asan/libens_$(m).a)
+LIBS_FUZZ := $(foreach m,$(call reverse,$(MODULES)),$(B)/fuzz/libens_$(m).a)
 
 .SECONDARY:
 $(foreach v,rel asan fuzz,$(foreach m,$(MODULES),$(eval $(call lib_rule,$(v),$(m)))))
@@ -58,30 +59,30 @@ $(eval $(call variant_rules,rel,$(CC),$(REL_CFLAGS)))
 $(eval $(call variant_rules,asan,$(CC),$(ASAN_CFLAGS)))
 $(eval $(call variant_rules,fuzz,$(CLANG),$(FUZZ_CFLAGS)))
 
-UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRCS))
-TOOL_BINS := $(patsubst tests/tools/%.c,build/asan/tools/%,$(TOOL_SRCS))
-FUZZ_BINS := $(patsubst fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRCS))
+TOOL_BINS := $(patsubst tests/tools/%.c,$(B)/asan/tools/%,$(TOOL_SRCS))
+FUZZ_BINS := $(patsubst fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 
-build/asan/tests/%: build/asan/obj/tests/unit/%.o $(LIBS_ASAN)
+$(B)/asan/tests/%: $(B)/asan/obj/tests/unit/%.o $(LIBS_ASAN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ -lcmocka $(LDLIBS)
 
-build/asan/tools/%: build/asan/obj/tests/tools/%.o $(LIBS_ASAN)
+$(B)/asan/tools/%: $(B)/asan/obj/tests/tools/%.o $(LIBS_ASAN)
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/fuzz/%: build/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
+$(B)/fuzz/%: $(B)/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
 .PHONY: all deps asan fuzz check unit integration fuzz-check lint run bench clean
-all: build/rel/ensign
-	@ln -sf rel/ensign build/ensign
+all: $(B)/rel/ensign
+	@ln -sf rel/ensign $(B)/ensign
 
 deps:
 	@sh scripts/deps.sh
 
-asan: build/asan/ensign $(UNIT_BINS) $(TOOL_BINS)
+asan: $(B)/asan/ensign $(UNIT_BINS) $(TOOL_BINS)
 
 fuzz: $(FUZZ_BINS)
 
@@ -91,7 +92,7 @@ unit: asan
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(SAN_ENV) $$t; done
 
 integration: asan all
-	$(SAN_ENV) ENSIGN_BIN=$(CURDIR)/build/asan/ensign ENSIGN_TOOLS=$(CURDIR)/build/asan/tools \
+	$(SAN_ENV) ENSIGN_BIN=$(abspath $(B))/asan/ensign ENSIGN_TOOLS=$(abspath $(B))/asan/tools \
 	    $(PYTEST) -q tests/integration
 
 fuzz-check: fuzz
@@ -114,4 +115,4 @@ bench: deps all
 	@sh bench/parse.sh
 
 clean:
-	rm -rf build
+	rm -rf $(B)

@@ -3,9 +3,11 @@
 # Idempotent: installs only what is missing. Used by `make run`, `make check` and .ci/run.
 set -eu
 
-BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-dev libcmocka-dev"
+BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-dev libcmocka-dev \
+libsqlite3-dev liburcu-dev"
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
-ldnsutils knot-dnssecutils knot-dnsutils hyperfine time"
+ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
+unbound knot nsd dnsperf"
 PKGS="$BUILD $TEST"
 
 missing=""

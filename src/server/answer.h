@@ -1,0 +1,48 @@
+/* ensign server: the set of served zones and the answer to one query.
+ *
+ * ens_answer is a pure function of the zone set and the query bytes: the network layer hands it
+ * each received packet and sends what it writes. It never blocks, never logs and keeps no state
+ * between calls, so any number of threads may call it at once on the same zone set. */
+#ifndef ENS_SERVER_ANSWER_H
+#define ENS_SERVER_ANSWER_H
+
+#include "zone/tree.h"
+
+/* An immutable set of zone versions, one per origin. Built once, then published; a change makes a
+ * new set (sharing the unchanged versions by reference). */
+struct ens_zoneset;
+
+/* A new empty set, or NULL when out of memory. */
+struct ens_zoneset *ens_zoneset_new(void);
+/* Adds version t to a set that is not yet published, taking one reference of its own (the caller
+ * keeps its reference). ENS_EEXIST when the set already has a zone of that origin (nothing
+ * changed), ENS_ENOMEM. */
+int ens_zoneset_add(struct ens_zoneset *zs, struct ens_ztree *t);
+/* A new set equal to zs except that the zone of t's origin is t (added when absent). zs is not
+ * changed. NULL when out of memory. */
+struct ens_zoneset *ens_zoneset_replace(const struct ens_zoneset *zs, struct ens_ztree *t);
+/* The zone whose origin is the longest ancestor-or-self of name, or NULL. */
+const struct ens_ztree *ens_zoneset_find(const struct ens_zoneset *zs, const uint8_t *name);
+/* The zone of exactly this origin, or NULL. */
+const struct ens_ztree *ens_zoneset_get(const struct ens_zoneset *zs, const uint8_t *origin);
+size_t ens_zoneset_count(const struct ens_zoneset *zs);
+/* Releases the set and its references to the versions. NULL is a no-op. */
+void ens_zoneset_free(struct ens_zoneset *zs);
+
+/* How a query arrived. */
+struct ens_answer_opts {
+    bool tcp;              /* over TCP: the answer may use up to 65535 bytes */
+    uint16_t edns_max;     /* largest UDP answer we send with EDNS (default 1232, RFC 6891 §6.2.5) */
+};
+
+/* Answers one query (RFC 1034 §4.3.2, RFC 4035 §3.1, RFC 6891) into out (cap bytes; cap must be
+ * at least 65535 when o->tcp, at least 512 otherwise).
+ * Sets *outlen to the answer's length, or to 0 when nothing must be sent (a packet too short to
+ * hold a header, or one with QR set). Malformed queries get FORMERR, unknown opcodes NOTIMP,
+ * names outside every zone REFUSED, EDNS versions above 0 BADVERS. Over UDP the answer is
+ * truncated (TC) to the client's EDNS buffer size (512 without EDNS, at most o->edns_max).
+ * Returns 0, or ENS_ENOMEM (then *outlen is 0 or a SERVFAIL answer). */
+int ens_answer(const struct ens_zoneset *zs, const struct ens_answer_opts *o, const uint8_t *query,
+               size_t qlen, uint8_t *out, size_t cap, size_t *outlen);
+
+#endif
