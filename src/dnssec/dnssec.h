@@ -95,6 +95,16 @@ uint16_t ens_key_tag_compute(const uint8_t *dnskey, size_t len);
  * (ENS_SIG_MAX suffices), ENS_EIO on OpenSSL failure. */
 int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uint8_t *out,
                  size_t cap, size_t *outlen);
+/* A signing context for one key, used by one thread at a time: the OpenSSL state is set up
+ * once and reused, so a signature costs little more than the cryptography itself. The key must
+ * outlive the context. ens_keysigner_sign gives exactly what ens_key_sign gives. Errors:
+ * ENS_ENOMEM, ENS_EIO (OpenSSL refused the key). */
+struct ens_keysigner;
+int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out);
+int ens_keysigner_sign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
+                       size_t cap, size_t *outlen);
+/* NULL is a no-op. */
+void ens_keysigner_free(struct ens_keysigner *ks);
 /* Verifies a DNSSEC-encoded signature over data with the public key in DNSKEY rdata, for RRSIG
  * algorithm alg (which must equal the DNSKEY's). Returns 0 if valid, ENS_ERDATA for a bad
  * signature or a key that does not decode, ENS_EINVAL for an unsupported or mismatched

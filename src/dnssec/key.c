@@ -538,58 +538,129 @@ static const EVP_MD *alg_md(uint8_t alg)
     return NULL; /* EdDSA hashes internally */
 }
 
-int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uint8_t *out,
-                 size_t cap, size_t *outlen)
+/* Turns the signature OpenSSL made (DER for ECDSA) into DNSSEC encoding in out. */
+static int sig_to_dnssec(const struct alg_info *a, const uint8_t *der, size_t derlen, uint8_t *out,
+                         size_t cap, size_t *outlen)
 {
-    const struct alg_info *a = alg_find(key->alg);
-    uint8_t der[ENS_SIG_MAX + 16];
-    size_t derlen = sizeof der;
-    int rc = ENS_EIO;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL) {
-        return ENS_ENOMEM;
-    }
-    if (EVP_DigestSignInit_ex(ctx, NULL,
-                              alg_md(key->alg) == NULL ? NULL : EVP_MD_get0_name(alg_md(key->alg)),
-                              NULL, NULL, key->pkey, NULL) != 1) {
-        goto out;
-    }
-    if (EVP_DigestSign(ctx, NULL, &derlen, data, len) != 1 || derlen > sizeof der) {
-        goto out;
-    }
-    if (EVP_DigestSign(ctx, der, &derlen, data, len) != 1) {
-        goto out;
-    }
     if (a->curve_bytes == 0) {
         if (derlen > cap) {
-            rc = ENS_ESPACE;
-            goto out;
+            return ENS_ESPACE;
         }
         memcpy(out, der, derlen);
         *outlen = derlen;
-        rc = 0;
-        goto out;
+        return 0;
     }
     /* RFC 6605 §4: r || s, each padded to the curve size, instead of OpenSSL's DER. */
     size_t cb = (size_t)a->curve_bytes;
     if (2 * cb > cap) {
-        rc = ENS_ESPACE;
-        goto out;
+        return ENS_ESPACE;
     }
     const unsigned char *p = der;
     ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)derlen);
     if (es == NULL) {
-        goto out;
+        return ENS_EIO;
     }
+    int rc = ENS_EIO;
     if (BN_bn2binpad(ECDSA_SIG_get0_r(es), out, (int)cb) == (int)cb &&
         BN_bn2binpad(ECDSA_SIG_get0_s(es), out + cb, (int)cb) == (int)cb) {
         *outlen = 2 * cb;
         rc = 0;
     }
     ECDSA_SIG_free(es);
-out:
+    return rc;
+}
+
+/* Signs with a context on which EVP_DigestSignInit succeeded. */
+static int sign_with(const struct alg_info *a, EVP_MD_CTX *ctx, const uint8_t *data, size_t len,
+                     uint8_t *out, size_t cap, size_t *outlen)
+{
+    uint8_t der[ENS_SIG_MAX + 16];
+    size_t derlen = sizeof der;
+    if (EVP_DigestSign(ctx, der, &derlen, data, len) != 1) {
+        return ENS_EIO;
+    }
+    return sig_to_dnssec(a, der, derlen, out, cap, outlen);
+}
+
+static int sign_init(const struct ens_key *key, EVP_MD_CTX *ctx)
+{
+    return EVP_DigestSignInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) == 1 ? 0 : ENS_EIO;
+}
+
+int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uint8_t *out,
+                 size_t cap, size_t *outlen)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL) {
+        return ENS_ENOMEM;
+    }
+    int rc = sign_init(key, ctx);
+    if (rc == 0) {
+        rc = sign_with(alg_find(key->alg), ctx, data, len, out, cap, outlen);
+    }
     EVP_MD_CTX_free(ctx);
     return rc;
+}
+
+/* The set-up state (tmpl) is made once; each signature works on a copy of it (work), which
+ * spares OpenSSL's per-call algorithm fetches. When the provider cannot copy a context, each
+ * signature initialises work afresh instead. */
+struct ens_keysigner {
+    const struct ens_key *key;
+    const struct alg_info *alg;
+    EVP_MD_CTX *tmpl, *work;
+    bool copy_ok;
+};
+
+int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
+{
+    *out = NULL;
+    struct ens_keysigner *ks = calloc(1, sizeof *ks);
+    if (ks == NULL) {
+        return ENS_ENOMEM;
+    }
+    ks->key = key;
+    ks->alg = alg_find(key->alg);
+    ks->tmpl = EVP_MD_CTX_new();
+    ks->work = EVP_MD_CTX_new();
+    if (ks->tmpl == NULL || ks->work == NULL) {
+        ens_keysigner_free(ks);
+        return ENS_ENOMEM;
+    }
+    if (sign_init(key, ks->tmpl) != 0) {
+        ens_keysigner_free(ks);
+        return ENS_EIO;
+    }
+    ks->copy_ok = EVP_MD_CTX_copy_ex(ks->work, ks->tmpl) == 1;
+    *out = ks;
+    return 0;
+}
+
+int ens_keysigner_sign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
+                       size_t cap, size_t *outlen)
+{
+    int rc = 0;
+    if (ks->copy_ok) {
+        if (EVP_MD_CTX_copy_ex(ks->work, ks->tmpl) != 1) {
+            return ENS_EIO;
+        }
+    } else {
+        EVP_MD_CTX_reset(ks->work);
+        rc = sign_init(ks->key, ks->work);
+    }
+    if (rc == 0) {
+        rc = sign_with(ks->alg, ks->work, data, len, out, cap, outlen);
+    }
+    return rc;
+}
+
+void ens_keysigner_free(struct ens_keysigner *ks)
+{
+    if (ks != NULL) {
+        EVP_MD_CTX_free(ks->tmpl);
+        EVP_MD_CTX_free(ks->work);
+        free(ks);
+    }
 }
 
 /* Builds an OpenSSL public key from the public key field of DNSKEY rdata. */

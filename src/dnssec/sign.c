@@ -37,8 +37,11 @@ struct signer {
     uint32_t serial; /* the SOA serial of the signed zone */
     struct ens_zone *out;
     struct ens_str data; /* signed data being built */
-    struct job *jobs;    /* signatures waiting for flush_jobs */
+    struct job *jobs;    /* the batch being filled: signatures still to make */
     size_t njobs;
+    struct pool *pool;
+    unsigned nthreads;              /* signing threads beside the calling one (0: none) */
+    struct ens_keysigner **signers; /* nthreads + 1 rows of nkeys, each one thread's own */
     char *err;
     size_t errlen;
 };
@@ -206,58 +209,107 @@ struct job {
     uint8_t rd[18 + ENS_NAME_MAXLEN + ENS_SIG_MAX];
 };
 
-#define JOB_BATCH 512
+#define JOB_BATCH   4096
+#define MAX_THREADS 64
+
+/* Signing runs beside the main thread: while the workers sign one batch of jobs, the main
+ * thread builds the next; when that one is full it helps finish the batch in flight, adds its
+ * RRSIGs to the output in job order and hands over the new batch. The output is sorted at the
+ * end, so it does not depend on the number of threads. */
+struct batch {
+    struct job *jobs;
+    size_t njobs;
+    atomic_size_t next; /* next job to claim */
+    atomic_size_t done; /* jobs finished */
+};
+
+struct pool;
+
+struct worker {
+    struct pool *p;
+    struct ens_keysigner **row; /* this thread's signing contexts, made on first use */
+};
 
 struct pool {
     struct signer *s;
-    atomic_size_t next;
+    pthread_mutex_t mu;
+    pthread_cond_t work, finished;
+    struct batch *cur; /* the batch in flight, NULL when none */
+    unsigned gen;      /* counts hand-overs, so a worker takes each batch once */
+    bool stop;
+    unsigned nworkers;
+    bool ready; /* mutex and conditions initialised */
+    pthread_t tids[MAX_THREADS];
+    struct worker wk[MAX_THREADS];
+    struct batch b[2];
+    int filling; /* index of the batch s->jobs points to */
 };
+
+/* Claims and signs jobs of b until none is left; row holds the calling thread's contexts. */
+static void sign_batch(struct pool *p, struct batch *b, struct ens_keysigner **row)
+{
+    struct signer *s = p->s;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->njobs) {
+            return;
+        }
+        struct job *j = &b->jobs[i];
+        j->err = row[j->key] == NULL ? ens_keysigner_new(s->keys[j->key], &row[j->key]) : 0;
+        if (j->err == 0) {
+            j->err = ens_keysigner_sign(row[j->key], j->data, j->len, j->rd + j->hlen,
+                                        sizeof j->rd - j->hlen, &j->siglen);
+        }
+        if (atomic_fetch_add(&b->done, 1) + 1 == b->njobs) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_broadcast(&p->finished);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
 
 static void *sign_worker(void *arg)
 {
-    struct pool *p = arg;
-    struct signer *s = p->s;
+    struct worker *wk = arg;
+    struct pool *p = wk->p;
+    unsigned seen = 0;
+    pthread_mutex_lock(&p->mu);
     for (;;) {
-        size_t i = atomic_fetch_add(&p->next, 1);
-        if (i >= s->njobs) {
+        while (!p->stop && (p->cur == NULL || p->gen == seen)) {
+            pthread_cond_wait(&p->work, &p->mu);
+        }
+        if (p->stop) {
             break;
         }
-        struct job *j = &s->jobs[i];
-        j->err = ens_key_sign(s->keys[j->key], j->data, j->len, j->rd + j->hlen,
-                              sizeof j->rd - j->hlen, &j->siglen);
+        struct batch *b = p->cur;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        sign_batch(p, b, wk->row);
+        pthread_mutex_lock(&p->mu);
     }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-/* Makes the pending signatures, on o->threads threads when more than one, and adds the RRSIGs
- * to s->out in job order (the output zone is sorted anyway, so the result does not depend on
- * the number of threads). */
-static int flush_jobs(struct signer *s)
+/* Waits until the batch in flight is signed (helping with it), then adds its RRSIGs to the
+ * output and frees its signed data. */
+static int finish_inflight(struct pool *p)
 {
-    struct pool p = {.s = s};
-    atomic_init(&p.next, 0);
-    unsigned nt = s->o->threads > 1 ? s->o->threads : 1;
-    if (nt > s->njobs) {
-        nt = (unsigned)s->njobs;
+    struct signer *s = p->s;
+    struct batch *b = p->cur;
+    if (b == NULL) {
+        return 0;
     }
-    pthread_t tids[64];
-    if (nt > 64) {
-        nt = 64;
+    sign_batch(p, b, s->signers); /* row 0 is the main thread's */
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&b->done) < b->njobs) {
+        pthread_cond_wait(&p->finished, &p->mu);
     }
-    unsigned started = 0;
-    for (unsigned t = 1; t < nt; t++) {
-        if (pthread_create(&tids[started], NULL, sign_worker, &p) != 0) {
-            break; /* fewer threads: the remaining ones share the work */
-        }
-        started++;
-    }
-    sign_worker(&p);
-    for (unsigned t = 0; t < started; t++) {
-        pthread_join(tids[t], NULL);
-    }
+    p->cur = NULL;
+    pthread_mutex_unlock(&p->mu);
     int rc = 0;
-    for (size_t i = 0; i < s->njobs; i++) {
-        struct job *j = &s->jobs[i];
+    for (size_t i = 0; i < b->njobs; i++) {
+        struct job *j = &b->jobs[i];
         if (rc == 0 && j->err != 0) {
             rc = fail(s, j->err, "signing with key %u failed: %s", ens_key_tag(s->keys[j->key]),
                       ens_strerror(j->err));
@@ -277,16 +329,115 @@ static int flush_jobs(struct signer *s)
         free(j->data);
         j->data = NULL;
     }
-    s->njobs = 0;
+    b->njobs = 0;
     return rc;
 }
 
+/* Hands the batch being filled to the workers after finishing the one in flight; the main
+ * thread then fills the other batch. */
+static int rotate(struct pool *p)
+{
+    struct signer *s = p->s;
+    int rc = finish_inflight(p);
+    if (rc != 0 || s->njobs == 0) {
+        return rc;
+    }
+    struct batch *b = &p->b[p->filling];
+    b->njobs = s->njobs;
+    atomic_store(&b->next, 0);
+    atomic_store(&b->done, 0);
+    pthread_mutex_lock(&p->mu);
+    p->cur = b;
+    p->gen++;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->mu);
+    p->filling ^= 1;
+    s->jobs = p->b[p->filling].jobs;
+    s->njobs = 0;
+    return 0;
+}
+
+/* Makes every pending signature and adds the RRSIGs to s->out. */
+static int flush_jobs(struct signer *s)
+{
+    int rc = rotate(s->pool);
+    if (rc == 0) {
+        rc = finish_inflight(s->pool);
+    }
+    return rc;
+}
+
+/* Starts the pool: two batches, and one worker per signing thread beyond the main one
+ * (with one signing thread the main thread signs everything itself when it waits). */
+static int pool_start(struct signer *s, struct pool *p)
+{
+    memset(p, 0, sizeof *p);
+    p->s = s;
+    s->pool = p;
+    for (int i = 0; i < 2; i++) {
+        p->b[i].jobs = malloc(JOB_BATCH * sizeof(struct job));
+        if (p->b[i].jobs == NULL) {
+            return ENS_ENOMEM;
+        }
+    }
+    s->jobs = p->b[0].jobs;
+    if (pthread_mutex_init(&p->mu, NULL) != 0) {
+        return ENS_ENOMEM;
+    }
+    if (pthread_cond_init(&p->work, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return ENS_ENOMEM;
+    }
+    if (pthread_cond_init(&p->finished, NULL) != 0) {
+        pthread_cond_destroy(&p->work);
+        pthread_mutex_destroy(&p->mu);
+        return ENS_ENOMEM;
+    }
+    p->ready = true;
+    unsigned want = s->nthreads > 1 ? s->nthreads : 0;
+    for (unsigned t = 0; t < want; t++) {
+        p->wk[t] = (struct worker){.p = p, .row = s->signers + (size_t)(t + 1) * s->nkeys};
+        if (pthread_create(&p->tids[t], NULL, sign_worker, &p->wk[t]) != 0) {
+            break; /* fewer threads: the others share the work */
+        }
+        p->nworkers++;
+    }
+    return 0;
+}
+
+/* Stops the workers and frees the batches (with any signed data still in them). */
+static void pool_stop(struct pool *p)
+{
+    if (p->ready) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        pthread_cond_broadcast(&p->work);
+        pthread_mutex_unlock(&p->mu);
+        for (unsigned t = 0; t < p->nworkers; t++) {
+            pthread_join(p->tids[t], NULL);
+        }
+        pthread_cond_destroy(&p->work);
+        pthread_cond_destroy(&p->finished);
+        pthread_mutex_destroy(&p->mu);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (p->b[i].jobs == NULL) {
+            continue;
+        }
+        /* The batch being filled counts its jobs in the signer, the other one in itself. */
+        size_t n = i == p->filling && p->s != NULL ? p->s->njobs : p->b[i].njobs;
+        for (size_t k = 0; k < n; k++) {
+            free(p->b[i].jobs[k].data);
+        }
+        free(p->b[i].jobs);
+    }
+}
 /* Queues the signature of one key over the signed data in s->data. */
 static int queue_job(struct signer *s, const uint8_t *owner, uint16_t type, uint16_t rclass,
                      uint32_t ttl, size_t key, const uint8_t *hdr, size_t hlen)
 {
     if (s->njobs == JOB_BATCH) {
-        int rc = flush_jobs(s);
+        int rc = rotate(s->pool);
         if (rc != 0) {
             return rc;
         }
@@ -870,6 +1021,7 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
                   const struct ens_sign_opts *o, struct ens_zone **out, char *err, size_t errlen)
 {
     struct signer s = {.o = o, .keys = keys, .nkeys = nkeys, .err = err, .errlen = errlen};
+    struct pool pool = {0};
     struct ens_zone *w = NULL;
     struct node *nodes = NULL;
     uint16_t *types = NULL;
@@ -930,10 +1082,16 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
         goto out;
     }
     types = malloc((maxtypes + 4) * sizeof(*types));
-    s.jobs = malloc(JOB_BATCH * sizeof(*s.jobs));
+    s.nthreads = o->threads > 1 ? (o->threads < MAX_THREADS ? o->threads : MAX_THREADS) : 0;
+    s.signers = calloc((size_t)(s.nthreads + 1) * nkeys, sizeof(*s.signers));
     s.out = ens_zone_new(s.apex);
-    if (types == NULL || s.jobs == NULL || s.out == NULL) {
+    if (types == NULL || s.signers == NULL || s.out == NULL) {
         rc = fail(&s, ENS_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = pool_start(&s, &pool);
+    if (rc != 0) {
+        rc = fail(&s, rc, "starting the signing threads: %s", ens_strerror(rc));
         goto out;
     }
     rc = sign_data(&s, w, nodes, nn);
@@ -958,10 +1116,13 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
         s.out = NULL;
     }
 out:
-    for (size_t i = 0; i < s.njobs; i++) {
-        free(s.jobs[i].data);
+    pool_stop(&pool);
+    if (s.signers != NULL) {
+        for (size_t i = 0; i < (size_t)(s.nthreads + 1) * nkeys; i++) {
+            ens_keysigner_free(s.signers[i]);
+        }
+        free(s.signers);
     }
-    free(s.jobs);
     ens_zone_free(s.out);
     ens_zone_free(w);
     ens_str_clear(&s.data);

@@ -134,6 +134,16 @@ static void test_rfc8080_eddsa_vectors(void **state)
         assert_int_equal(siglen, wantsig);
         assert_memory_equal(sig, want, wantsig);
         assert_int_equal(ens_key_verify(rd, rdlen, v->alg, data, dlen, sig, siglen), 0);
+        /* A reusable signing context gives the same deterministic signature, every time. */
+        struct ens_keysigner *ks = NULL;
+        assert_int_equal(ens_keysigner_new(key, &ks), 0);
+        for (int round = 0; round < 3; round++) {
+            memset(sig, 0, sizeof sig);
+            assert_int_equal(ens_keysigner_sign(ks, data, dlen, sig, sizeof sig, &siglen), 0);
+            assert_int_equal(siglen, wantsig);
+            assert_memory_equal(sig, want, wantsig);
+        }
+        ens_keysigner_free(ks);
         ens_key_free(key);
     }
 }
@@ -352,9 +362,25 @@ static void test_sign_verify_roundtrip_every_algorithm(void **state)
         assert_int_equal(ens_key_verify(rd, rdlen - 5, algs[i].alg, data, sizeof data, sig, siglen),
                          ENS_ERDATA);
         assert_int_equal(ens_key_sign(key, data, sizeof data, sig, 10, &siglen), ENS_ESPACE);
+        /* The reusable context: signatures over different data, one after the other, each
+         * verifying on its own (a context that kept state between uses would fail here). */
+        struct ens_keysigner *ks = NULL;
+        assert_int_equal(ens_keysigner_new(key, &ks), 0);
+        for (int round = 0; round < 4; round++) {
+            uint8_t msg[sizeof data];
+            memcpy(msg, data, sizeof data);
+            msg[0] = (uint8_t)round;
+            assert_int_equal(ens_keysigner_sign(ks, msg, sizeof msg, sig, sizeof sig, &siglen), 0);
+            assert_int_equal(siglen, algs[i].siglen);
+            assert_int_equal(ens_key_verify(rd, rdlen, algs[i].alg, msg, sizeof msg, sig, siglen),
+                             0);
+        }
+        assert_int_equal(ens_keysigner_sign(ks, data, sizeof data, sig, 10, &siglen), ENS_ESPACE);
+        ens_keysigner_free(ks);
         ens_key_free(key);
     }
     ens_key_free(NULL);
+    ens_keysigner_free(NULL);
 }
 
 /* ---- file keystore ---- */
