@@ -8,5 +8,6 @@
 #include "dns/rdata.h"
 #include "dns/msg.h"
 #include "dns/zonefile.h"
+#include "dns/addr.h"
 
 #endif

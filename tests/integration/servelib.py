@@ -153,3 +153,17 @@ class Knotd:
 
     def __exit__(self, *exc):
         stop(self.proc)
+
+
+def wait_http(url, timeout=30.0):
+    """Polls url until the HTTP listener answers at all (any status)."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise RuntimeError(f"no HTTP answer from {url} within {timeout} s")

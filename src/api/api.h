@@ -1,0 +1,29 @@
+/* ensign api: the HTTP JSON API (PowerDNS Authoritative API compatible, extended).
+ *
+ * One HTTP listener (libmicrohttpd, its own threads) whose requests are routed to handlers;
+ * every answer is JSON (or text/plain for zone export); errors are
+ * {"error": sentence, "code": stable identifier, ...} with a 4xx status for bad input. */
+#ifndef ENS_API_API_H
+#define ENS_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ens_api;
+
+struct ens_api_opts {
+    const char *listen;  /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
+    const char *api_key; /* the administrator key; NULL: every request is refused (401) */
+    size_t max_body;     /* largest request body accepted; 0: 1 MiB (beyond it: 413) */
+    const char *version; /* what the server reports as its version */
+};
+
+/* Starts the listener. On failure nothing runs and err holds a sentence naming the address.
+ * Errors: ENS_EINVAL (bad address), ENS_EIO (cannot listen), ENS_ENOMEM. */
+int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err, size_t errlen);
+/* The TCP port the listener is bound to (useful with port 0). */
+uint16_t ens_api_port(const struct ens_api *a);
+/* Stops the listener (waiting for requests in progress) and frees it. NULL is a no-op. */
+void ens_api_free(struct ens_api *a);
+
+#endif

@@ -1,0 +1,336 @@
+/* ensign api: the HTTP layer over libmicrohttpd.
+ *
+ * Bodies are collected up to the configured limit (beyond it the request is answered 413
+ * without reading it into memory); every request is authenticated before routing; answers are
+ * JSON with the errors of api_error. libmicrohttpd runs the listener on its own thread and
+ * calls on_request there. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/api_int.h"
+#include "dns/dns.h"
+
+#define DEFAULT_LISTEN   "127.0.0.1:8053"
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+struct ens_api {
+    struct ens_api_opts o;
+    char *listen, *api_key, *version; /* owned copies */
+    struct MHD_Daemon *mhd;
+    uint16_t port;
+};
+
+/* Per-request state across libmicrohttpd's calls. */
+struct pending {
+    char *body;
+    size_t len, cap;
+    bool too_big;
+};
+
+const struct ens_api_opts *api_opts(const struct ens_api *a)
+{
+    return &a->o;
+}
+
+int api_json(struct api_resp *r, unsigned status, json_t *json)
+{
+    r->status = status;
+    json_decref(r->json);
+    r->json = json;
+    return 0;
+}
+
+int api_error(struct api_resp *r, unsigned status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return api_json(r, status, json_pack("{s:s, s:s}", "error", msg, "code", code));
+}
+
+const char *api_query(const struct api_req *rq, const char *key)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool is_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL) {
+        return false;
+    }
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *v4 = (const struct sockaddr_in *)sa;
+        return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)sa;
+        return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+    }
+    return false;
+}
+
+/* The credential of the request: X-API-Key, or Authorization: Bearer. */
+static const char *credential(struct MHD_Connection *c)
+{
+    const char *k = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-API-Key");
+    if (k != NULL) {
+        return k;
+    }
+    const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    if (a != NULL && strncasecmp(a, "Bearer ", 7) == 0) {
+        return a + 7;
+    }
+    return NULL;
+}
+
+/* Constant-time comparison of the presented key with the administrator key. */
+static bool key_matches(const char *given, const char *want)
+{
+    size_t gl = strlen(given), wl = strlen(want);
+    if (gl != wl) {
+        return false;
+    }
+    return CRYPTO_memcmp(given, want, wl) == 0;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
+{
+    struct MHD_Response *resp;
+    const char *ctype = "application/json";
+    if (r->json != NULL) {
+        char *s = json_dumps(r->json, JSON_COMPACT | JSON_ENSURE_ASCII);
+        if (s == NULL) {
+            return MHD_NO;
+        }
+        resp = MHD_create_response_from_buffer(strlen(s), s, MHD_RESPMEM_MUST_FREE);
+        if (resp == NULL) {
+            free(s);
+        }
+    } else if (r->text != NULL) {
+        ctype = "text/plain; charset=utf-8";
+        resp = MHD_create_response_from_buffer(r->textlen, r->text, MHD_RESPMEM_MUST_FREE);
+        if (resp != NULL) {
+            r->text = NULL; /* now the response's */
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        return MHD_NO;
+    }
+    if (r->json != NULL || r->text != NULL || r->status != 204) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    }
+    for (int i = 0; i < r->nhdr; i++) {
+        MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    }
+    enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* Splits path into segments in buf (a writable copy); false when there are too many. */
+static bool split_path(char *buf, struct api_req *rq)
+{
+    rq->nseg = 0;
+    char *p = buf;
+    while (*p == '/') {
+        p++;
+    }
+    while (*p != '\0') {
+        if (rq->nseg == API_MAX_SEGS) {
+            return false;
+        }
+        rq->seg[rq->nseg++] = p;
+        char *slash = strchr(p, '/');
+        if (slash == NULL) {
+            break;
+        }
+        *slash = '\0';
+        p = slash + 1;
+    }
+    return true;
+}
+
+static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const char *url,
+                              const char *method, struct pending *pd)
+{
+    struct api_resp r = {.status = 500};
+    char *pathbuf = NULL;
+    if (pd->too_big) {
+        api_error(&r, 413, "body-too-large", "the request body is larger than %zu bytes",
+                  a->o.max_body);
+        goto send;
+    }
+    const char *tok = credential(c);
+    if (a->o.api_key == NULL || tok == NULL || !key_matches(tok, a->o.api_key)) {
+        api_error(&r, 401, "unauthorized",
+                  tok == NULL ? "an API key is required (X-API-Key or Authorization: Bearer)"
+                              : "the API key is not valid");
+        goto send;
+    }
+    pathbuf = strdup(url);
+    if (pathbuf == NULL) {
+        api_error(&r, 500, "internal", "out of memory");
+        goto send;
+    }
+    struct api_req rq = {.method = method,
+                         .path = url,
+                         .body = pd->body != NULL ? pd->body : "",
+                         .bodylen = pd->len,
+                         .loopback = is_loopback(c),
+                         .token = tok,
+                         .conn = c,
+                         .api = a};
+    if (!split_path(pathbuf, &rq)) {
+        api_error(&r, 404, "not-found", "no such resource");
+        goto send;
+    }
+    api_route(&rq, &r);
+send:;
+    enum MHD_Result ret = send_resp(c, &r);
+    json_decref(r.json);
+    free(r.text);
+    free(pathbuf);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct ens_api *a = cls;
+    struct pending *pd = *con_cls;
+    if (pd == NULL) {
+        pd = calloc(1, sizeof *pd);
+        if (pd == NULL) {
+            return MHD_NO;
+        }
+        *con_cls = pd;
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        if (pd->too_big || pd->len + n > a->o.max_body) {
+            pd->too_big = true; /* keep reading, keep nothing */
+            return MHD_YES;
+        }
+        if (pd->len + n + 1 > pd->cap) {
+            size_t cap = pd->cap ? pd->cap : 4096;
+            while (cap < pd->len + n + 1) {
+                cap *= 2;
+            }
+            char *nb = realloc(pd->body, cap);
+            if (nb == NULL) {
+                return MHD_NO;
+            }
+            pd->body = nb;
+            pd->cap = cap;
+        }
+        memcpy(pd->body + pd->len, upload, n);
+        pd->len += n;
+        pd->body[pd->len] = '\0';
+        return MHD_YES;
+    }
+    return handle(a, c, url, method, pd);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct pending *pd = *con_cls;
+    if (pd != NULL) {
+        free(pd->body);
+        free(pd);
+        *con_cls = NULL;
+    }
+}
+
+int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    struct ens_api *a = calloc(1, sizeof *a);
+    if (a == NULL) {
+        return ENS_ENOMEM;
+    }
+    a->o = *o;
+    a->listen = strdup(o->listen != NULL ? o->listen : DEFAULT_LISTEN);
+    a->api_key = o->api_key != NULL ? strdup(o->api_key) : NULL;
+    a->version = strdup(o->version != NULL ? o->version : "0");
+    if (a->listen == NULL || a->version == NULL || (o->api_key != NULL && a->api_key == NULL)) {
+        ens_api_free(a);
+        return ENS_ENOMEM;
+    }
+    a->o.listen = a->listen;
+    a->o.api_key = a->api_key;
+    a->o.version = a->version;
+    if (a->o.max_body == 0) {
+        a->o.max_body = DEFAULT_MAX_BODY;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int rc = ens_addr_parse(a->listen, 8053, &ss, &sslen, err, errlen);
+    if (rc != 0) {
+        ens_api_free(a);
+        return rc;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    if (ss.ss_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    a->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_END);
+    if (a->mhd == NULL) {
+        if (err != NULL && errlen > 0) {
+            snprintf(err, errlen, "cannot listen for the API on %s", a->listen);
+        }
+        ens_api_free(a);
+        return ENS_EIO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    a->port = di != NULL ? di->port : 0;
+    *out = a;
+    return 0;
+}
+
+uint16_t ens_api_port(const struct ens_api *a)
+{
+    return a->port;
+}
+
+void ens_api_free(struct ens_api *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->mhd != NULL) {
+        MHD_stop_daemon(a->mhd);
+    }
+    free(a->listen);
+    if (a->api_key != NULL) {
+        OPENSSL_cleanse(a->api_key, strlen(a->api_key));
+        free(a->api_key);
+    }
+    free(a->version);
+    free(a);
+}

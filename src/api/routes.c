@@ -1,0 +1,92 @@
+/* ensign api: the route table and the discovery routes (PowerDNS API: /api, /api/v1/servers). */
+#include <string.h>
+
+#include "api/api_int.h"
+
+typedef int (*handler_fn)(struct api_req *rq, struct api_resp *r);
+
+/* A route: method and path pattern, segments separated by '/', "*" matching one segment. */
+struct route {
+    const char *method;
+    const char *pattern;
+    handler_fn fn;
+};
+
+static json_t *server_object(const struct api_req *rq)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Server", "id", "localhost",
+                     "url", "/api/v1/servers/localhost", "daemon_type", "authoritative", "version",
+                     api_opts(rq->api)->version, "config_url",
+                     "/api/v1/servers/localhost/config{/config_setting}", "zones_url",
+                     "/api/v1/servers/localhost/zones{/zone}");
+}
+
+static int get_api(struct api_req *rq, struct api_resp *r)
+{
+    (void)rq;
+    return api_json(r, 200, json_pack("[{s:s, s:i}]", "url", "/api/v1", "version", 1));
+}
+
+static int get_servers(struct api_req *rq, struct api_resp *r)
+{
+    return api_json(r, 200, json_pack("[o]", server_object(rq)));
+}
+
+static int get_server(struct api_req *rq, struct api_resp *r)
+{
+    if (strcmp(rq->seg[3], "localhost") != 0) {
+        return api_error(r, 404, "not-found", "no server '%s' (the only one is 'localhost')",
+                         rq->seg[3]);
+    }
+    return api_json(r, 200, server_object(rq));
+}
+
+static const struct route routes[] = {
+    {"GET", "api", get_api},
+    {"GET", "api/v1", get_api},
+    {"GET", "api/v1/servers", get_servers},
+    {"GET", "api/v1/servers/*", get_server},
+};
+
+/* Whether the request's segments match pattern. */
+static bool matches(const struct api_req *rq, const char *pattern)
+{
+    size_t i = 0;
+    const char *p = pattern;
+    while (*p != '\0') {
+        const char *end = strchr(p, '/');
+        size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
+        if (i >= rq->nseg) {
+            return false;
+        }
+        if (!(len == 1 && p[0] == '*') &&
+            (strlen(rq->seg[i]) != len || memcmp(rq->seg[i], p, len) != 0)) {
+            return false;
+        }
+        i++;
+        p += len;
+        if (*p == '/') {
+            p++;
+        }
+    }
+    return i == rq->nseg;
+}
+
+int api_route(struct api_req *rq, struct api_resp *r)
+{
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!matches(rq, routes[i].pattern)) {
+            continue;
+        }
+        path_known = true;
+        if (strcmp(rq->method, routes[i].method) == 0) {
+            return routes[i].fn(rq, r);
+        }
+    }
+    if (path_known) {
+        return api_error(r, 405, "method-not-allowed", "%s is not allowed on %s", rq->method,
+                         rq->path);
+    }
+    return api_error(r, 404, "not-found", "no such resource: %s", rq->path);
+}
