@@ -27,6 +27,12 @@ struct ens_cli_zone {
  * nothing useful was read (a message was printed). out->zone must be freed either way. */
 int ens_cli_load_zone(const char *file, const uint8_t *origin, struct ens_cli_zone *out);
 
+/* Writes every record of z (finished) in presentation form, one per line in the zone's order,
+ * formatting on up to threads threads; the output does not depend on their number. A record
+ * that cannot be formatted or a write error is reported on stderr naming what; returns 0 or
+ * -1 (the output then stops at the first record that failed). */
+int ens_cli_write_zone(const struct ens_zone *z, FILE *f, unsigned threads, const char *what);
+
 /* `ensign zone-check FILE [--origin NAME]` and `ensign zone-print FILE [--origin NAME]`;
  * argv[0] is the command name. Return an exit status. */
 int ens_cli_zone_check(int argc, char **argv);

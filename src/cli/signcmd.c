@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 struct sign_args {
@@ -74,7 +75,9 @@ static int usage(void)
           "                   [--iterations N] [--opt-out]] [--inception T --expiration T]\n"
           "                   [--serial keep|increment|unixtime|dateserial] [--threads N]\n"
           "                   [--zonemd] [-o OUT]\n"
-          "  --zonemd  add a ZONEMD record (RFC 8976, SIMPLE, SHA-384) at the apex\n",
+          "  --zonemd   add a ZONEMD record (RFC 8976, SIMPLE, SHA-384) at the apex\n"
+          "  --threads  signing and formatting threads (default: all cores); the output\n"
+          "             is the same whatever their number\n",
           stderr);
     return -1;
 }
@@ -292,29 +295,6 @@ static int load_keys(const char *dir, const uint8_t *origin, struct ens_key ***k
     return rc;
 }
 
-static int write_zone(const struct ens_zone *z, FILE *f)
-{
-    struct ens_str line = {0};
-    int rc = 0;
-    size_t n = ens_zone_count(z);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct ens_rr rr;
-        ens_zone_get(z, i, &rr, NULL);
-        ens_str_reset(&line);
-        int err = ens_rr_to_text(&rr, &line);
-        if (err != 0 || line.err != 0) {
-            fprintf(stderr, "ensign sign: record %zu: %s\n", i, ens_strerror(err ? err : line.err));
-            rc = -1;
-            break;
-        }
-        if (fwrite(line.s, 1, line.len, f) != line.len) {
-            rc = -1;
-        }
-    }
-    ens_str_clear(&line);
-    return rc;
-}
-
 int ens_cli_sign(int argc, char **argv)
 {
     struct sign_args a;
@@ -322,6 +302,10 @@ int ens_cli_sign(int argc, char **argv)
     ens_sign_opts_init(&o);
     if (parse_args(argc, argv, &a, &o) != 0) {
         return ENS_EXIT_USAGE;
+    }
+    if (o.threads == 0) { /* all cores unless --threads says otherwise */
+        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+        o.threads = ncpu < 1 ? 1 : (ncpu > 64 ? 64 : (unsigned)ncpu);
     }
     /* The one clock read of the command; the library gets `now` from here. */
     uint32_t now = (uint32_t)time(NULL);
@@ -369,10 +353,12 @@ int ens_cli_sign(int argc, char **argv)
             goto out;
         }
     }
-    int wr = write_zone(signed_zone, f);
+    int wr = ens_cli_write_zone(signed_zone, f, o.threads, a.outpath ? a.outpath : "stdout");
     int cl = f == stdout ? fflush(f) : fclose(f);
     if (wr != 0 || cl != 0) {
-        fprintf(stderr, "ensign sign: write error: %s\n", strerror(errno));
+        if (cl != 0) {
+            fprintf(stderr, "ensign sign: write error: %s\n", strerror(errno));
+        }
         goto out;
     }
     rc = ENS_EXIT_OK;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct zone_args {
     const char *file;
@@ -155,24 +156,8 @@ int ens_cli_zone_print(int argc, char **argv)
     if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &l) != 0) {
         goto out;
     }
-    struct ens_str line = {0};
-    size_t n = ens_zone_count(l.zone);
-    for (size_t i = 0; i < n; i++) {
-        struct ens_rr rr;
-        ens_zone_get(l.zone, i, &rr, NULL);
-        ens_str_reset(&line);
-        int err = ens_rr_to_text(&rr, &line);
-        if (err != 0 || line.err != 0) {
-            fprintf(stderr, "ensign: %s: record %zu: %s\n", a.file, i,
-                    ens_strerror(err ? err : line.err));
-            l.errors++;
-            continue;
-        }
-        fwrite(line.s, 1, line.len, stdout);
-    }
-    ens_str_clear(&line);
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "ensign: write error: %s\n", strerror(errno));
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ens_cli_write_zone(l.zone, stdout, ncpu < 1 ? 1 : (unsigned)ncpu, a.file) != 0) {
         l.errors++;
     }
     rc = l.errors ? ENS_EXIT_FAIL : ENS_EXIT_OK;

@@ -168,6 +168,30 @@ def test_sign_fixed_window_is_reproducible(tmp_path, small_zone):
     assert b"20500101000000 20240101000000" in outs[0]
 
 
+def test_sign_output_does_not_depend_on_threads(tmp_path):
+    """Enough names for several signing batches and several formatting chunks: 1, 3 and the
+    default (all cores) give the same bytes with a deterministic algorithm, and the result
+    verifies."""
+    zone = tmp_path / "many.zone"
+    with open(zone, "w") as f:
+        f.write("$ORIGIN many.test.\n$TTL 300\n@ SOA ns hm 1 3600 600 86400 300\n@ NS ns\n"
+                "ns A 192.0.2.53\n")
+        for i in range(6000):
+            f.write(f"h{i} A 10.0.{i >> 8 & 255}.{i & 255}\nh{i} TXT \"n{i}\"\n")
+    keygen("many.test.", "ed25519", ["ksk", "zsk"], tmp_path / "keys")
+    outs = []
+    for threads in (["--threads", "1"], ["--threads", "3"], []):
+        out = tmp_path / f"signed{len(outs)}.zone"
+        run("sign", str(zone), "--keys", str(tmp_path / "keys"), "--inception", INCEPTION,
+            "--expiration", EXPIRATION, *threads, "-o", str(out))
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+    # 6001 names with NSEC3: two RRsets each plus the NSEC3, all signed by the ZSK.
+    assert outs[0].count(b"\tRRSIG\t") > 3 * 6000
+    run("verify", str(tmp_path / "signed0.zone"), "--origin", "many.test.", "--now",
+        str(int(time.time())))
+
+
 def test_sign_stdout_matches_output_file(tmp_path, small_zone):
     keygen("small.test.", "ed25519", ["csk"], tmp_path / "keys")
     out = tmp_path / "signed.zone"
