@@ -6,10 +6,10 @@ CLANG    ?= clang
 PYTEST   ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 30
 
-MODULES  := $(foreach m,dns zone dnssec store server api,$(if $(wildcard src/$(m)/*.c),$(m)))
+MODULES  := $(foreach m,dns zone dnssec store server ctl api,$(if $(wildcard src/$(m)/*.c),$(m)))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
-LDLIBS   := -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm
+LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm
 B        ?= build
 
 REL_CFLAGS  := $(BASEFLAGS) -O2 -g
@@ -34,12 +34,28 @@ $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$(2) $(3) -c $$< -o $$@
 
-$(B)/$(1)/ensign: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) \
+$(B)/$(1)/obj/gen/openapi.o: $(B)/gen/openapi.c
+	@mkdir -p $$(dir $$@)
+	$(2) $(3) -c $$< -o $$@
+
+$(B)/$(1)/ensign: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) $(B)/$(1)/obj/gen/openapi.o \
     $(foreach m,$(call reverse,$(MODULES)),$(B)/$(1)/libens_$(m).a)
 	$(2) $(3) -o $$@ $$^ $(LDLIBS)
 
 -include $(shell find $(B)/$(1)/obj -name '*.d' 2>/dev/null)
 endef
+
+# docs/openapi.yaml as a byte array, served by the API at /api/v1/openapi.yaml.
+$(B)/gen/openapi.c: docs/openapi.yaml
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char ens_cli_openapi[];'; \
+	  echo 'extern const size_t ens_cli_openapi_len;'; \
+	  echo 'const unsigned char ens_cli_openapi[] = {'; \
+	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t ens_cli_openapi_len = sizeof ens_cli_openapi;'; } > $@.tmp
+	mv $@.tmp $@
 
 # $(call lib_rule,VARIANT,MODULE)
 define lib_rule

@@ -1,12 +1,45 @@
 #!/bin/sh
-# `make run`: the main job available so far — check a zone file and print it in canonical order.
+# `make run`: starts ensign on the embedded default — a store in ./var, DNS on 127.0.0.1:5353,
+# the API on 127.0.0.1:8053 — with the demo zone example.com (examples/example.zone) signed,
+# and prints how to use it. Ctrl-C stops the server.
+#   env: ENSIGN_DATA (./var), ENSIGN_DNS (127.0.0.1:5353), ENSIGN_API (127.0.0.1:8053),
+#        ENSIGN_API_KEY (demo-key)
 set -eu
 bin=build/rel/ensign
-zone=${ZONE:-examples/example.zone}
-echo "\$ $bin zone-check $zone"
-"$bin" zone-check "$zone"
-echo
-echo "\$ $bin zone-print $zone"
-"$bin" zone-print "$zone"
-echo
-echo "Try it on your own zone: $bin zone-check FILE [--origin NAME]; $bin zone-print FILE"
+data=${ENSIGN_DATA:-./var}
+dnsaddr=${ENSIGN_DNS:-127.0.0.1:5353}
+apiaddr=${ENSIGN_API:-127.0.0.1:8053}
+key=${ENSIGN_API_KEY:-demo-key}
+url=http://$apiaddr
+dnsport=${dnsaddr##*:}
+
+"$bin" serve --listen "$dnsaddr" --data "$data" --api-listen "$apiaddr" --api-key "$key" &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' INT TERM
+export ENSIGN_URL="$url" ENSIGN_TOKEN="$key"
+i=0
+until "$bin" zone list >/dev/null 2>&1; do
+    i=$((i + 1))
+    if [ $i -gt 100 ] || ! kill -0 $pid 2>/dev/null; then
+        echo "run: ensign serve did not start" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+if ! "$bin" zone list | grep -q '^example.com\.'; then
+    "$bin" zone import example.com examples/example.zone
+    "$bin" dnssec enable example.com >/dev/null
+fi
+cat <<INFO
+
+ensign is serving example.com, signed, from $data.
+  DNS:   dig @${dnsaddr%:*} -p $dnsport www.example.com A +dnssec
+  API:   curl -H 'X-API-Key: $key' $url/api/v1/servers/localhost/zones/example.com.
+  CLI:   export ENSIGN_URL=$url ENSIGN_TOKEN=$key
+         $bin zone list
+         $bin record set example.com www A 300 192.0.2.80
+         $bin dnssec status example.com      # the DS to give the registrar
+         $bin ds example.com
+Ctrl-C stops the server.
+INFO
+wait $pid

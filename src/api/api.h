@@ -10,12 +10,19 @@
 #include <stdint.h>
 
 struct ens_api;
+struct ens_ctl;
 
 struct ens_api_opts {
-    const char *listen;  /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
-    const char *api_key; /* the administrator key; NULL: every request is refused (401) */
-    size_t max_body;     /* largest request body accepted; 0: 1 MiB (beyond it: 413) */
-    const char *version; /* what the server reports as its version */
+    const char *listen;   /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
+    const char *api_key;  /* the administrator key; NULL: every request is refused (401) */
+    size_t max_body;      /* largest request body accepted; 0: 1 MiB (beyond it: 413) */
+    unsigned rate;        /* requests a second from one client address, in bursts of twice as
+                           * many; 0: 100. Beyond it: 429 */
+    const char *version;  /* what the server reports as its version */
+    struct ens_ctl *ctl;  /* the change pipeline and its store; NULL: no zone routes (404) */
+    int64_t (*now)(void); /* the clock; NULL: time() */
+    const unsigned char *openapi; /* the OpenAPI description served at /api/v1/openapi.yaml */
+    size_t openapi_len;
 };
 
 /* Starts the listener. On failure nothing runs and err holds a sentence naming the address.

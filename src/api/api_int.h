@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "api/api.h"
+#include "store/store.h"
 
 /* Path segments beyond this many are refused (404): no route is that deep. */
 #define API_MAX_SEGS 12
@@ -20,7 +21,8 @@ struct api_req {
     size_t bodylen;
     bool loopback;     /* the client connected from 127.0.0.0/8 or ::1 */
     const char *token; /* the credential presented (X-API-Key or Bearer), or NULL */
-    void *conn;        /* the libmicrohttpd connection, for query arguments */
+    const struct ens_store_token *scoped; /* the scoped token used; NULL: the admin key */
+    void *conn;                           /* the libmicrohttpd connection, for query arguments */
     struct ens_api *api;
 };
 
@@ -49,6 +51,49 @@ int api_json(struct api_resp *r, unsigned status, json_t *json);
 /* Routes the request to its handler; unknown paths give 404, known paths with another method
  * 405. Authentication has been checked before. */
 int api_route(struct api_req *rq, struct api_resp *r);
+
+/* The clock of the API (Unix seconds). */
+int64_t api_now(const struct ens_api *a);
+
+/* Adds a header to the response (at most two). */
+void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Parses the request body as a JSON object into *out (owned by the caller). On failure r is
+ * a 400 (malformed JSON) or 422 (not an object) error and the return is non-zero. */
+int api_body_object(const struct api_req *rq, struct api_resp *r, json_t **out);
+
+/* Zone routes (zones.c), key routes (keys.c): each takes the request with its segments
+ * matched and fills r. */
+int api_zones_list(struct api_req *rq, struct api_resp *r);
+int api_zones_create(struct api_req *rq, struct api_resp *r);
+int api_zone_get(struct api_req *rq, struct api_resp *r);
+int api_zone_put(struct api_req *rq, struct api_resp *r);
+int api_zone_patch(struct api_req *rq, struct api_resp *r);
+int api_zone_delete(struct api_req *rq, struct api_resp *r);
+int api_zone_export(struct api_req *rq, struct api_resp *r);
+int api_zone_notify(struct api_req *rq, struct api_resp *r);
+int api_zone_rectify(struct api_req *rq, struct api_resp *r);
+int api_keys_list(struct api_req *rq, struct api_resp *r);
+int api_keys_create(struct api_req *rq, struct api_resp *r);
+int api_key_get(struct api_req *rq, struct api_resp *r);
+int api_key_put(struct api_req *rq, struct api_resp *r);
+int api_key_delete(struct api_req *rq, struct api_resp *r);
+int api_ds_records(struct api_req *rq, struct api_resp *r);
+int api_dnssec_get(struct api_req *rq, struct api_resp *r);
+int api_dnssec_put(struct api_req *rq, struct api_resp *r);
+
+/* Finds the valid scoped token whose secret is given. 0, or ENS_ENOENT. The caller clears
+ * *t. */
+int api_token_lookup(struct ens_api *a, const char *secret, struct ens_store_token *t);
+/* Token routes and the audit log (tokens.c); administrator only. */
+int api_tokens_list(struct api_req *rq, struct api_resp *r);
+int api_tokens_create(struct api_req *rq, struct api_resp *r);
+int api_token_delete(struct api_req *rq, struct api_resp *r);
+int api_audit_list(struct api_req *rq, struct api_resp *r);
+/* Whether a scoped token may make this request (routes.c calls it before the handler); on
+ * refusal r is a 403. */
+bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only);
 
 /* The options the API was started with. */
 const struct ens_api_opts *api_opts(const struct ens_api *a);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api/api_int.h"
 #include "dns/dns.h"
@@ -20,8 +21,17 @@
 #define DEFAULT_LISTEN   "127.0.0.1:8053"
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
+/* A token bucket per client address (hashed into a small table: clients that collide share
+ * one bucket, which can only make the limit stricter). Touched by the listener thread only. */
+#define RATE_SLOTS 1024
+struct bucket {
+    double tokens;
+    double last; /* seconds, monotonic */
+};
+
 struct ens_api {
     struct ens_api_opts o;
+    struct bucket buckets[RATE_SLOTS];
     char *listen, *api_key, *version; /* owned copies */
     struct MHD_Daemon *mhd;
     uint16_t port;
@@ -57,9 +67,87 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
     return api_json(r, status, json_pack("{s:s, s:s}", "error", msg, "code", code));
 }
 
+int64_t api_now(const struct ens_api *a)
+{
+    return a->o.now != NULL ? a->o.now() : (int64_t)time(NULL);
+}
+
+void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
+{
+    if (r->nhdr >= 2) {
+        return;
+    }
+    snprintf(r->hdr_name[r->nhdr], sizeof r->hdr_name[r->nhdr], "%s", name);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->hdr_value[r->nhdr], sizeof r->hdr_value[r->nhdr], fmt, ap);
+    va_end(ap);
+    r->nhdr++;
+}
+
+int api_body_object(const struct api_req *rq, struct api_resp *r, json_t **out)
+{
+    json_error_t je;
+    *out = json_loadb(rq->body, rq->bodylen, JSON_REJECT_DUPLICATES, &je);
+    if (*out == NULL) {
+        api_error(r, 400, "malformed-json", "the body is not valid JSON: %s (line %d, column %d)",
+                  je.text, je.line, je.column);
+        return -1;
+    }
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        api_error(r, 422, "invalid-field", "the body must be a JSON object");
+        return -1;
+    }
+    return 0;
+}
+
 const char *api_query(const struct api_req *rq, const char *key)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+/* Takes one request from the client's bucket; false when it is empty. */
+static bool rate_ok(struct ens_api *a, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    uint64_t h = 1469598103934665603ull;
+    if (ci != NULL && ci->client_addr != NULL) {
+        const struct sockaddr *sa = ci->client_addr;
+        const uint8_t *p = NULL;
+        size_t n = 0;
+        if (sa->sa_family == AF_INET) {
+            p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+            n = 4;
+        } else if (sa->sa_family == AF_INET6) {
+            p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+            n = 16;
+        }
+        for (size_t i = 0; i < n; i++) {
+            h = (h ^ p[i]) * 1099511628211ull;
+        }
+    }
+    struct bucket *b = &a->buckets[h % RATE_SLOTS];
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    double rate = (double)a->o.rate, burst = 2.0 * rate;
+    if (b->last == 0) {
+        b->tokens = burst;
+    } else {
+        b->tokens += (now - b->last) * rate;
+        if (b->tokens > burst) {
+            b->tokens = burst;
+        }
+    }
+    b->last = now;
+    if (b->tokens < 1.0) {
+        return false;
+    }
+    b->tokens -= 1.0;
+    return true;
 }
 
 static bool is_loopback(struct MHD_Connection *c)
@@ -168,17 +256,32 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
                               const char *method, struct pending *pd)
 {
     struct api_resp r = {.status = 500};
+    struct ens_store_token scoped = {0}; /* before any goto: cleared at the end */
     char *pathbuf = NULL;
+    if (!rate_ok(a, c)) {
+        api_error(&r, 429, "rate-limited",
+                  "too many requests from this address; at most %u a "
+                  "second",
+                  a->o.rate);
+        goto send;
+    }
     if (pd->too_big) {
         api_error(&r, 413, "body-too-large", "the request body is larger than %zu bytes",
                   a->o.max_body);
         goto send;
     }
     const char *tok = credential(c);
-    if (a->o.api_key == NULL || tok == NULL || !key_matches(tok, a->o.api_key)) {
+    bool is_scoped = false;
+    if (tok != NULL && (a->o.api_key == NULL || !key_matches(tok, a->o.api_key))) {
+        is_scoped = api_token_lookup(a, tok, &scoped) == 0;
+        if (!is_scoped) {
+            tok = "";
+        }
+    }
+    if (tok == NULL || tok[0] == '\0') {
         api_error(&r, 401, "unauthorized",
                   tok == NULL ? "an API key is required (X-API-Key or Authorization: Bearer)"
-                              : "the API key is not valid");
+                              : "the API key or token is not valid (or revoked)");
         goto send;
     }
     pathbuf = strdup(url);
@@ -192,6 +295,7 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
                          .bodylen = pd->len,
                          .loopback = is_loopback(c),
                          .token = tok,
+                         .scoped = is_scoped ? &scoped : NULL,
                          .conn = c,
                          .api = a};
     if (!split_path(pathbuf, &rq)) {
@@ -200,6 +304,7 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
     }
     api_route(&rq, &r);
 send:;
+    ens_store_token_clear(&scoped);
     enum MHD_Result ret = send_resp(c, &r);
     json_decref(r.json);
     free(r.text);
@@ -283,6 +388,9 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     a->o.version = a->version;
     if (a->o.max_body == 0) {
         a->o.max_body = DEFAULT_MAX_BODY;
+    }
+    if (a->o.rate == 0) {
+        a->o.rate = 100;
     }
     struct sockaddr_storage ss;
     socklen_t sslen;

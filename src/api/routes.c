@@ -1,4 +1,5 @@
 /* ensign api: the route table and the discovery routes (PowerDNS API: /api, /api/v1/servers). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/api_int.h"
@@ -10,6 +11,7 @@ struct route {
     const char *method;
     const char *pattern;
     handler_fn fn;
+    bool admin_only; /* refused to scoped tokens */
 };
 
 static json_t *server_object(const struct api_req *rq)
@@ -41,11 +43,49 @@ static int get_server(struct api_req *rq, struct api_resp *r)
     return api_json(r, 200, server_object(rq));
 }
 
+static int get_openapi(struct api_req *rq, struct api_resp *r)
+{
+    const struct ens_api_opts *o = api_opts(rq->api);
+    if (o->openapi == NULL) {
+        return api_error(r, 404, "not-found", "no API description in this build");
+    }
+    r->text = malloc(o->openapi_len + 1);
+    if (r->text == NULL) {
+        return api_error(r, 500, "internal", "out of memory");
+    }
+    memcpy(r->text, o->openapi, o->openapi_len);
+    r->textlen = o->openapi_len;
+    r->status = 200;
+    return 0;
+}
+
 static const struct route routes[] = {
-    {"GET", "api", get_api},
-    {"GET", "api/v1", get_api},
-    {"GET", "api/v1/servers", get_servers},
-    {"GET", "api/v1/servers/*", get_server},
+    {"GET", "api/v1/openapi.yaml", get_openapi, false},
+    {"GET", "api", get_api, false},
+    {"GET", "api/v1", get_api, false},
+    {"GET", "api/v1/servers", get_servers, false},
+    {"GET", "api/v1/servers/*", get_server, false},
+    {"GET", "api/v1/servers/*/zones", api_zones_list, false},
+    {"POST", "api/v1/servers/*/zones", api_zones_create, false},
+    {"GET", "api/v1/servers/*/zones/*", api_zone_get, false},
+    {"PUT", "api/v1/servers/*/zones/*", api_zone_put, false},
+    {"PATCH", "api/v1/servers/*/zones/*", api_zone_patch, false},
+    {"DELETE", "api/v1/servers/*/zones/*", api_zone_delete, false},
+    {"GET", "api/v1/servers/*/zones/*/export", api_zone_export, false},
+    {"PUT", "api/v1/servers/*/zones/*/notify", api_zone_notify, false},
+    {"PUT", "api/v1/servers/*/zones/*/rectify", api_zone_rectify, false},
+    {"GET", "api/v1/servers/*/zones/*/cryptokeys", api_keys_list, false},
+    {"POST", "api/v1/servers/*/zones/*/cryptokeys", api_keys_create, false},
+    {"GET", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_get, false},
+    {"PUT", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_put, false},
+    {"DELETE", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_delete, false},
+    {"GET", "api/v1/servers/*/zones/*/ds-records", api_ds_records, false},
+    {"GET", "api/v1/servers/*/zones/*/dnssec", api_dnssec_get, false},
+    {"PUT", "api/v1/servers/*/zones/*/dnssec", api_dnssec_put, false},
+    {"GET", "api/v1/tokens", api_tokens_list, true},
+    {"POST", "api/v1/tokens", api_tokens_create, true},
+    {"DELETE", "api/v1/tokens/*", api_token_delete, true},
+    {"GET", "api/v1/audit", api_audit_list, true},
 };
 
 /* Whether the request's segments match pattern. */
@@ -81,6 +121,9 @@ int api_route(struct api_req *rq, struct api_resp *r)
         }
         path_known = true;
         if (strcmp(rq->method, routes[i].method) == 0) {
+            if (!api_permitted(rq, r, routes[i].admin_only)) {
+                return 0;
+            }
             return routes[i].fn(rq, r);
         }
     }

@@ -3,8 +3,11 @@
 #include "cli/keycmd.h"
 #include "cli/verifycmd.h"
 #include "cli/signcmd.h"
+#include "cli/servecmd.h"
+#include "cli/client.h"
 
 #include <string.h>
+#include <unistd.h>
 
 void ens_cli_usage(FILE *out)
 {
@@ -28,6 +31,16 @@ void ens_cli_usage(FILE *out)
           "                                   sign a zone with the zone's keys in DIR\n"
           "  verify SIGNEDFILE [--origin NAME] [--now T]\n"
           "                                   check every signature and the denial chain\n"
+          "  serve [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
+          "       [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
+          "       [--data DIR [--api-listen ADDR:PORT] [--api-key KEY] [--api-max-body N]\n"
+          "       [--api-rate N]]\n"
+          "                                   serve zones over UDP and TCP (default\n"
+          "                                   127.0.0.1:53); SIGHUP reloads the zone files\n"
+          "  zone list|create|delete|import|export, record list|set|delete,\n"
+          "  dnssec enable|disable|status, key list|generate|activate|deactivate|publish|\n"
+          "  unpublish|delete, ds ZONE       manage the zones of a running `ensign serve`\n"
+          "                                   through its API (`ensign zone --help`)\n"
           "  version                          print the version\n"
           "  help                             print this help\n"
           "\n"
@@ -62,13 +75,30 @@ int main(int argc, char **argv)
         return ens_cli_key_import(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "ds") == 0) {
-        return ens_cli_ds(argc - 1, argv + 1);
+        /* A key file (a path, or a key's base name) is read locally; anything else is a zone
+         * of the server. */
+        bool keyfile = argc < 3 || argv[2][0] == '-' || strchr(argv[2], '/') != NULL ||
+                       access(argv[2], F_OK) == 0 || strstr(argv[2], ".key") != NULL ||
+                       strstr(argv[2], ".pem") != NULL;
+        if (!keyfile) {
+            char withkey[4096];
+            int n = snprintf(withkey, sizeof withkey, "%s.key", argv[2]);
+            keyfile = n > 0 && (size_t)n < sizeof withkey && access(withkey, F_OK) == 0;
+        }
+        return keyfile ? ens_cli_ds(argc - 1, argv + 1) : ens_cli_client(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "zone") == 0 || strcmp(cmd, "record") == 0 || strcmp(cmd, "dnssec") == 0 ||
+        strcmp(cmd, "key") == 0) {
+        return ens_cli_client(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sign") == 0) {
         return ens_cli_sign(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "zone-print") == 0) {
         return ens_cli_zone_print(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        return ens_cli_serve(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "verify") == 0) {
         return ens_cli_verify(argc - 1, argv + 1);

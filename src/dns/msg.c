@@ -161,10 +161,12 @@ static int parse_rr(struct ens_wire *w, struct ens_msg *m, uint8_t *scratch, str
     return 0;
 }
 
-/* RFC 6891 §6.1.1: one OPT at most, only in the additional section, owner the root. */
+/* RFC 6891 §6.1.1: one OPT at most, only in the additional section, owner the root. A first
+ * OPT that is malformed still marks the message as having EDNS (without its options), so the
+ * FORMERR answer carries an OPT as RFC 6891 §7 requires. */
 static int take_opt(struct ens_msg *m, const struct ens_rr *rr)
 {
-    if (m->edns.present || rr->owner[0] != 0 || !edns_options_ok(rr->rdata, rr->rdlen)) {
+    if (m->edns.present) {
         return ENS_EFORMAT;
     }
     m->edns.present = true;
@@ -173,6 +175,9 @@ static int take_opt(struct ens_msg *m, const struct ens_rr *rr)
     m->edns.version = (uint8_t)(rr->ttl >> 16);
     m->edns.dnssec_ok = (rr->ttl & ENS_EDNS_DO) != 0;
     m->edns.z = (uint16_t)(rr->ttl & 0x7FFFu);
+    if (rr->owner[0] != 0 || !edns_options_ok(rr->rdata, rr->rdlen)) {
+        return ENS_EFORMAT;
+    }
     m->edns.options = rr->rdata;
     m->edns.optlen = rr->rdlen;
     return 0;

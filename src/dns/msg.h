@@ -147,7 +147,9 @@ struct ens_msg {
  *  - ENS_ETRAILING: bytes after the last record. The message is fully parsed in this case.
  *  - ENS_ENOMEM.
  * On any error except ENS_ETRUNC for a short header, id, flags and the four counts are valid
- * (so a FORMERR answer can echo the id), and qd/rr hold what was parsed before the error. */
+ * (so a FORMERR answer can echo the id), and qd/rr hold what was parsed before the error;
+ * edns.present is set when a first OPT record was met, even a malformed one (its options are
+ * then left empty), so that the FORMERR answer can carry an OPT (RFC 6891 §7). */
 int ens_msg_parse(const uint8_t *pkt, size_t len, struct ens_msg *m);
 
 /* Frees everything the message owns and zeroes it. Safe on a zeroed or already cleared

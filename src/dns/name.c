@@ -164,7 +164,12 @@ void ens_name_to_text(const uint8_t *name, struct ens_str *out)
             default:
                 if (c <= 0x20 || c >= 0x7f) {
                     ens_str_printf(out, "\\%03u", c);
+                } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                           (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '*' || c == '/') {
+                    ens_str_putc(out, (char)c);
                 } else {
+                    /* Other punctuation is escaped too: Knot DNS refuses it bare. */
+                    ens_str_putc(out, '\\');
                     ens_str_putc(out, (char)c);
                 }
             }

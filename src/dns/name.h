@@ -22,9 +22,10 @@
 int ens_name_from_text(const char *text, size_t len, const uint8_t *origin, uint8_t *out,
                        size_t *outlen);
 
-/* Appends the absolute presentation form (trailing dot; "." for the root) to out, escaping
- * '.', '\\', '"', '(', ')', ';', '@' and '$' with a backslash, and space and bytes outside
- * printable ASCII as \DDD. Letters keep their case. */
+/* Appends the absolute presentation form (trailing dot; "." for the root) to out: letters,
+ * digits, '-', '_', '*' and '/' as they are (letters keep their case), other printable ASCII
+ * with a backslash before it (so every zone-file reader, Knot DNS's strict one included,
+ * takes it back), space and bytes outside printable ASCII as \DDD. */
 void ens_name_to_text(const uint8_t *name, struct ens_str *out);
 
 /* Reads a possibly compressed name at the cursor (RFC 1035 §4.1.4). Pointers must point

@@ -111,6 +111,12 @@ static uint32_t new_serial(const struct ens_sign_opts *o, uint32_t old)
     return serial_gt(cand, old) ? cand : old + 1;
 }
 
+uint32_t ens_sign_next_serial(enum ens_sign_serial policy, uint32_t old, uint32_t now)
+{
+    struct ens_sign_opts o = {.serial = policy, .now = now};
+    return new_serial(&o, old);
+}
+
 static int cmp_u16(const void *a, const void *b)
 {
     uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;

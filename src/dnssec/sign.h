@@ -52,6 +52,10 @@ struct ens_sign_opts {
     bool zonemd;
 };
 
+/* The serial that follows old under policy at time now (RFC 1982 arithmetic; the policies
+ * as for signing: keep gives old). */
+uint32_t ens_sign_next_serial(enum ens_sign_serial policy, uint32_t old, uint32_t now);
+
 /* Defaults: NSEC3 with RFC 9276 parameters, serial kept, no jitter, zero window, no ZONEMD. */
 void ens_sign_opts_init(struct ens_sign_opts *o);
 

@@ -15,10 +15,10 @@ struct ens_server;
 struct ens_server_opts {
     const char *const *listen; /* "ADDR:PORT", "[V6ADDR]:PORT" or "ADDR" (port 53) */
     size_t nlisten;
-    unsigned threads;          /* worker threads; 0: one per core */
-    uint16_t edns_max;         /* 0: 1232 */
-    unsigned tcp_idle_ms;      /* 0: 10000 */
-    unsigned tcp_max_clients;  /* 0: 1024 */
+    unsigned threads;         /* worker threads; 0: one per core */
+    uint16_t edns_max;        /* 0: 1232 */
+    unsigned tcp_idle_ms;     /* 0: 10000 */
+    unsigned tcp_max_clients; /* 0: 1024 */
 };
 
 /* Binds every address (UDP and TCP) and starts the workers serving zs, which the server takes

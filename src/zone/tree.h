@@ -34,16 +34,18 @@ struct ens_rdataset {
 };
 
 /* Node flags. */
-#define ENS_ZNODE_APEX 0x01u      /* the zone's origin */
-#define ENS_ZNODE_DELEG 0x02u     /* a zone cut: NS at a name other than the apex */
-#define ENS_ZNODE_NONAUTH 0x04u   /* strictly below a zone cut or a DNAME: glue or occluded */
-#define ENS_ZNODE_ENT 0x08u       /* empty non-terminal: no RRsets, but names below it */
+#define ENS_ZNODE_APEX      0x01u /* the zone's origin */
+#define ENS_ZNODE_DELEG     0x02u /* a zone cut: NS at a name other than the apex */
+#define ENS_ZNODE_NONAUTH   0x04u /* strictly below a zone cut or a DNAME: glue or occluded */
+#define ENS_ZNODE_ENT       0x08u /* empty non-terminal: no RRsets, but names below it */
 #define ENS_ZNODE_WILDCHILD 0x10u /* the name "*." + this name exists */
-#define ENS_ZNODE_DNAME 0x20u     /* holds a DNAME RRset */
+#define ENS_ZNODE_DNAME     0x20u /* holds a DNAME RRset */
 
 /* One owner name of a version (read-only). sets is sorted by type and never holds RRSIG (those
  * are attached to what they cover); RRSIGs whose covered type has no RRset at the node are kept
- * in orphan_sigs (NULL when none) so a pre-signed zone loses nothing. */
+ * in orphan_sigs (NULL when none) so a pre-signed zone loses nothing. orphan_sigs holds them all,
+ * ordered by covered type; its ttl is that of the first covered type's RRSIGs (each keeps its
+ * own TTL inside the version, so edits preserve them). */
 struct ens_znode {
     const uint8_t *owner; /* wire form */
     uint32_t flags;
@@ -54,8 +56,10 @@ struct ens_znode {
 
 /* Builds the first version from a zone on which ens_zone_finish succeeded (z is not kept).
  * RRSIG records attach to the RRset they cover, NSEC3 records (with their RRSIGs) go to the
- * NSEC3 tree keyed by the base32hex-decoded first label of their owner. ENTs are made for every
- * missing ancestor between the apex and an owner. The version starts with one reference.
+ * NSEC3 tree keyed by the base32hex-decoded first label of their owner, when that owner is one
+ * valid base32hex label directly below the origin (otherwise they stay ordinary records of the
+ * name tree). ENTs are made for every missing ancestor between the apex and an owner; records
+ * outside the origin are left out. The version starts with one reference.
  * Errors: ENS_ENOMEM; ENS_EINVAL when z is not finished or has no origin; ENS_ELIMIT. */
 int ens_ztree_build(const struct ens_zone *z, struct ens_ztree **out);
 
@@ -116,15 +120,19 @@ int ens_ztree_walk(const struct ens_ztree *t, bool nsec3, ens_ztree_walk_fn fn, 
  * RRset it covers (an RRSIG whose RRset is absent is kept as an orphan); NSEC3 records and their
  * RRSIGs go to the NSEC3 tree. A TTL differing from the existing RRset's replaces the RRset's
  * TTL. Adding a record that exists, or removing one that does not, is a no-op reported by
- * ENS_EEXIST / ENS_ENOENT (the edit stays usable). Nodes left empty disappear unless they are
- * still ENTs; ENTs appear and disappear with their descendants; flags are kept true. */
+ * ENS_EEXIST / ENS_ENOENT (the edit stays usable); adding an existing record with a new TTL
+ * changes the TTL and returns 0. A record outside the origin, of a meta type or with malformed
+ * rdata is refused with ENS_EINVAL (on removal: ENS_ENOENT). Nodes left empty disappear unless
+ * they are still ENTs; ENTs appear and disappear with their descendants; flags are kept true.
+ * An edit is used by one thread; base may be read by any number meanwhile. */
 int ens_ztree_edit_new(struct ens_ztree *base, struct ens_ztree_edit **out);
 int ens_ztree_edit_add(struct ens_ztree_edit *e, const struct ens_rr *rr);
 int ens_ztree_edit_remove(struct ens_ztree_edit *e, const struct ens_rr *rr);
 /* Removes the whole RRset of type at owner (with its RRSIGs); ENS_ENOENT when absent. */
 int ens_ztree_edit_remove_rrset(struct ens_ztree_edit *e, const uint8_t *owner, uint16_t type);
 /* Makes the new version (one reference, to the caller) and frees the edit whatever the result.
- * Errors: ENS_ENOMEM (nothing published, base untouched). */
+ * Errors: ENS_ENOMEM, or ENS_ELIMIT for an RRset beyond 65535 records or a node beyond 4 GiB
+ * (nothing published, base untouched). */
 int ens_ztree_edit_commit(struct ens_ztree_edit *e, struct ens_ztree **out);
 /* Abandons an edit. NULL is a no-op. */
 void ens_ztree_edit_free(struct ens_ztree_edit *e);

@@ -167,3 +167,151 @@ def wait_http(url, timeout=30.0):
         except requests.RequestException:
             time.sleep(0.05)
     raise RuntimeError(f"no HTTP answer from {url} within {timeout} s")
+
+
+class Nsd:
+    """nsd serving zone files as they are on a free port, in the foreground (-d), without its
+    database file (the zones are read from the text files at start)."""
+
+    def __init__(self, zones, workdir, port=None, threads=2):
+        self.zones = list(zones)
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.threads = threads
+        self.proc = None
+
+    def __enter__(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        conf = os.path.join(self.workdir, "nsd.conf")
+        w = self.workdir
+        lines = [
+            "server:",
+            f"    ip-address: {ADDR}@{self.port}",
+            f"    port: {self.port}",
+            f"    server-count: {self.threads}",
+            '    username: ""',
+            '    chroot: ""',
+            f"    zonesdir: {w}",
+            '    database: ""',
+            f"    zonelistfile: {w}/zone.list",
+            f"    xfrdfile: {w}/xfrd.state",
+            f"    xfrdir: {w}",
+            f"    pidfile: {w}/nsd.pid",
+            "    verbosity: 1",
+            "    hide-version: yes",
+            "    rrl-ratelimit: 0",
+            "    rrl-whitelist-ratelimit: 0",
+            "remote-control:",
+            "    control-enable: no",
+        ]
+        for name, path in self.zones:
+            lines += ["zone:", f"    name: {name}", f"    zonefile: {os.path.abspath(path)}"]
+        with open(conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = subprocess.Popen(["nsd", "-d", "-c", conf], stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(self.workdir, "nsd.log"), "wb"))
+        wait_answer(self.port, self.zones[0][0], proc=self.proc)
+        return self
+
+    def __exit__(self, *exc):
+        stop(self.proc)
+
+
+class Unbound:
+    """A validating Unbound in the foreground (-d) on a free port: stub zones sent to servers on
+    127.0.0.1, the given trust anchors and nothing else (no root hints are ever used: names outside
+    the stubs get no answer). Queries to it are made with dnspython; its log is in workdir."""
+
+    def __init__(self, stubs, anchors, workdir, port=None):
+        self.stubs = list(stubs)  # [(zone name, port of the server for it)]
+        self.anchors = list(anchors)  # ["zone. DS ..." or "zone. DNSKEY ..."]
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.proc = None
+        self.log_path = os.path.join(workdir, "unbound.log")
+
+    def config(self):
+        lines = [
+            "server:",
+            f"    interface: {ADDR}",
+            f"    port: {self.port}",
+            "    do-ip6: no",
+            "    do-not-query-localhost: no",
+            "    access-control: 127.0.0.0/8 allow",
+            '    username: ""',
+            '    chroot: ""',
+            f'    directory: "{self.workdir}"',
+            f'    pidfile: "{os.path.join(self.workdir, "unbound.pid")}"',
+            "    use-syslog: no",
+            '    logfile: ""',
+            "    verbosity: 1",
+            "    val-log-level: 2",
+            '    module-config: "validator iterator"',
+            "    num-threads: 1",
+            "    so-reuseport: no",
+            "    qname-minimisation: no",
+            "    aggressive-nsec: no",
+            "    trust-anchor-signaling: no",
+            "    root-key-sentinel: no",
+            "    val-permissive-mode: no",
+            "    harden-dnssec-stripped: yes",
+            "    prefetch: no",
+            "    serve-expired: no",
+        ]
+        for a in self.anchors:
+            lines.append(f'    trust-anchor: "{a}"')
+        lines += ["remote-control:", "    control-enable: no"]
+        for name, port in self.stubs:
+            lines += ["stub-zone:", f'    name: "{name}"', f"    stub-addr: {ADDR}@{port}",
+                      "    stub-prime: no"]
+        return "\n".join(lines) + "\n"
+
+    def __enter__(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        conf = os.path.join(self.workdir, "unbound.conf")
+        with open(conf, "w") as f:
+            f.write(self.config())
+        check = subprocess.run(["unbound-checkconf", conf], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"unbound-checkconf: {check.stdout}{check.stderr}")
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(["unbound", "-d", "-c", conf], stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+        try:
+            wait_answer(self.port, "invalid.", proc=self.proc)
+        except Exception:
+            self.__exit__()
+            raise RuntimeError(f"unbound did not come up: {self.log()}")
+        return self
+
+    def log(self):
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def query(self, qname, qtype, timeout=10.0):
+        """A recursive query with DO set; the answer as a dns.message.Message."""
+        import dns.flags
+
+        q = dns.message.make_query(qname, qtype, want_dnssec=True, payload=4096)
+        r = dns.query.udp(q, ADDR, port=self.port, timeout=timeout)
+        if r.flags & dns.flags.TC:
+            r = dns.query.tcp(q, ADDR, port=self.port, timeout=timeout)
+        return r
+
+    def __exit__(self, *exc):
+        if self.proc:
+            stop(self.proc)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+def delv(port, anchors_file, root, qname, qtype, timeout=60):
+    """BIND's delv asking the server on 127.0.0.1:port, validating from the trust anchors in
+    anchors_file for the zone root; returns (exit status, stdout + stderr)."""
+    p = subprocess.run(["delv", f"@{ADDR}", "-p", str(port), "-a", anchors_file, f"+root={root}",
+                        "+nomtrace", "+novtrace", qname, qtype],
+                       capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout + p.stderr

@@ -1,0 +1,42 @@
+/* ensign api: helpers shared by the zone and key routes. */
+#ifndef ENS_API_API_ZONE_H
+#define ENS_API_API_ZONE_H
+
+#include "api/api_int.h"
+#include "api/api_rr.h"
+#include "ctl/ctl.h"
+
+/* Maps a ctl error code to an HTTP status (404, 409, 422, 500). */
+int api_ctl_status(unsigned *status, int rc);
+/* Fills r from a refused ctl call. Returns 0. */
+int api_ctl_error(struct api_resp *r, int rc, const struct ens_ctl_result *res);
+/* Checks the server segment and, when the path has one, decodes the zone id (segment 5)
+ * into name. On failure r is an error and the return is -1. */
+int api_zone_from_path(struct api_req *rq, struct api_resp *r, char *name, size_t cap);
+
+/* RRset changes parsed from a PowerDNS "rrsets" array. */
+struct api_changes {
+    struct ens_ctl_change *change;
+    size_t n;
+    struct api_rrs recs;           /* every record, owning the bytes */
+    struct ens_store_rdata *rdata; /* per change, a slice of this array */
+    uint8_t (*owner)[ENS_NAME_MAXLEN];
+};
+
+/* Parses rrsets (a JSON array) for zone name. With patch, each entry needs a changetype
+ * (REPLACE, DELETE, EXTEND, PRUNE); without, entries are plain RRsets. Every problem is
+ * reported: r becomes a 422 with "errors": [{"field", "error"}, ...] naming each, and the
+ * return is -1; on success ch must be cleared with api_changes_clear. */
+int api_changes_parse(struct api_req *rq, struct api_resp *r, const char *zone, json_t *rrsets,
+                      bool patch, struct api_changes *ch);
+void api_changes_clear(struct api_changes *ch);
+
+/* Parses zone-file text given in a request (field "zone") with origin; records go to out.
+ * Errors give a 422 naming line and column. Returns -1 on failure. */
+int api_zonefile_parse(struct api_resp *r, const uint8_t *origin, const char *text,
+                       struct api_rrs *out);
+
+/* Appends an audit entry for a mutating call (who: the administrator key for now). */
+void api_audit(struct api_req *rq, const char *action, const char *zone, const char *detail);
+
+#endif

@@ -1,0 +1,534 @@
+/* ensign command line: zone, record, dnssec, key and ds commands over the API. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+
+#define ZONES "/api/v1/servers/localhost/zones"
+
+static const char usage_text[] =
+    "usage: ensign zone list\n"
+    "       ensign zone create ZONE [--ns NAME]... [--dnssec]\n"
+    "       ensign zone delete ZONE\n"
+    "       ensign zone import ZONE FILE     (creates the zone, or replaces its records)\n"
+    "       ensign zone export ZONE\n"
+    "       ensign record list ZONE [--name NAME] [--type TYPE]\n"
+    "       ensign record set ZONE NAME TYPE TTL CONTENT...\n"
+    "       ensign record delete ZONE NAME TYPE\n"
+    "       ensign dnssec enable|disable|status ZONE\n"
+    "       ensign key list ZONE\n"
+    "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
+    "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID\n"
+    "       ensign ds ZONE\n"
+    "options everywhere: --url URL --token TOKEN --config FILE --json --help\n"
+    "  (or ENSIGN_URL, ENSIGN_TOKEN; default URL http://127.0.0.1:8053)\n"
+    "exit status: 0 done, 1 refused, 2 usage, 3 not found, 4 conflict or unsafe step,\n"
+    "             5 server unreachable, 6 not authorised\n";
+
+static int usage(void)
+{
+    fputs(usage_text, stderr);
+    return ENS_EXIT_USAGE;
+}
+
+/* The zone id of a name given on the command line (the final dot added). */
+static void zone_path(const char *zone, const char *suffix, struct ens_str *out)
+{
+    ens_str_puts(out, ZONES "/");
+    for (const char *p = zone; *p; p++) {
+        char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            ch == '.' || ch == '-' || ch == '_') {
+            ens_str_putc(out, ch);
+        } else {
+            ens_str_printf(out, "=%02X", (unsigned char)ch);
+        }
+    }
+    if (zone[0] == '\0' || zone[strlen(zone) - 1] != '.') {
+        ens_str_putc(out, '.');
+    }
+    ens_str_puts(out, suffix);
+}
+
+/* An owner name: absolute as given, relative ones completed with the zone ("@" is the apex). */
+static void owner_name(const char *zone, const char *name, struct ens_str *out)
+{
+    size_t zl = strlen(zone);
+    bool zdot = zl > 0 && zone[zl - 1] == '.';
+    if (strcmp(name, "@") == 0) {
+        ens_str_puts(out, zone);
+    } else if (name[0] != '\0' && name[strlen(name) - 1] == '.') {
+        ens_str_puts(out, name);
+        return;
+    } else {
+        ens_str_puts(out, name);
+        ens_str_putc(out, '.');
+        ens_str_puts(out, zone);
+    }
+    if (!zdot) {
+        ens_str_putc(out, '.');
+    }
+}
+
+static void print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s != NULL) {
+        puts(s);
+        free(s);
+    }
+}
+
+/* Calls the API and handles failure; on success *rep is the reply (status 2xx). */
+static int call(struct ens_client *c, const char *what, const char *method, const char *path,
+                json_t *body, struct ens_client_reply *rep)
+{
+    int rc = ens_client_call(c, method, path, body, rep);
+    json_decref(body);
+    if (rc != 0) {
+        return rc;
+    }
+    if (rep->status < 200 || rep->status > 299) {
+        rc = ens_client_fail(what, rep);
+        ens_client_reply_clear(rep);
+        return rc;
+    }
+    return 0;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        fprintf(stderr, "ensign: cannot read %s\n", path);
+        return NULL;
+    }
+    struct ens_str s = {0};
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        ens_str_append(&s, buf, n);
+    }
+    fclose(f);
+    if (s.err != 0 || s.len > 64u * 1024 * 1024) {
+        ens_str_clear(&s);
+        fprintf(stderr, "ensign: %s is too large\n", path);
+        return NULL;
+    }
+    ens_str_putc(&s, '\0');
+    return s.s;
+}
+
+static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size_t nns, bool dnssec)
+{
+    struct ens_client_reply rep;
+    struct ens_str path = {0};
+    int rc;
+    if (n == 1 && strcmp(args[0], "list") == 0) {
+        rc = call(c, "zone list", "GET", ZONES, NULL, &rep);
+        if (rc == 0) {
+            if (c->json) {
+                print_json(rep.json);
+            } else {
+                printf("%-40s %-7s %-10s %s\n", "ZONE", "KIND", "SERIAL", "DNSSEC");
+                size_t i;
+                json_t *z;
+                json_array_foreach(rep.json, i, z)
+                {
+                    printf("%-40s %-7s %-10lld %s\n", json_string_value(json_object_get(z, "name")),
+                           json_string_value(json_object_get(z, "kind")),
+                           (long long)json_integer_value(json_object_get(z, "serial")),
+                           json_is_true(json_object_get(z, "dnssec")) ? "yes" : "no");
+                }
+            }
+            ens_client_reply_clear(&rep);
+        }
+        return rc;
+    }
+    if (n == 2 && strcmp(args[0], "create") == 0) {
+        struct ens_str name = {0};
+        owner_name(args[1], "@", &name);
+        json_t *nsl = json_array();
+        for (size_t i = 0; i < nns; i++) {
+            struct ens_str nsn = {0};
+            owner_name(args[1], ns[i], &nsn);
+            json_array_append_new(nsl, json_string(nsn.s));
+            ens_str_clear(&nsn);
+        }
+        json_t *body = json_pack("{s:s, s:s, s:o, s:b}", "name", name.s, "kind", "Native",
+                                 "nameservers", nsl, "dnssec", dnssec);
+        rc = call(c, "zone create", "POST", ZONES, body, &rep);
+        if (rc == 0) {
+            if (c->json) {
+                print_json(rep.json);
+            } else {
+                printf("created %s\n", name.s);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        ens_str_clear(&name);
+        return rc;
+    }
+    if (n == 2 && (strcmp(args[0], "delete") == 0 || strcmp(args[0], "export") == 0)) {
+        bool del = strcmp(args[0], "delete") == 0;
+        zone_path(args[1], del ? "" : "/export", &path);
+        rc = call(c, del ? "zone delete" : "zone export", del ? "DELETE" : "GET", path.s, NULL,
+                  &rep);
+        if (rc == 0) {
+            if (!del) {
+                fwrite(rep.body.s, 1, rep.body.len, stdout);
+            } else if (!c->json) {
+                printf("deleted %s\n", args[1]);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        ens_str_clear(&path);
+        return rc;
+    }
+    if (n == 3 && strcmp(args[0], "import") == 0) {
+        char *text = read_file(args[2]);
+        if (text == NULL) {
+            return ENS_EXIT_FAIL;
+        }
+        struct ens_str name = {0};
+        owner_name(args[1], "@", &name);
+        json_t *body = json_pack("{s:s, s:s, s:s}", "name", name.s, "kind", "Native", "zone", text);
+        rc = ens_client_call(c, "POST", ZONES, body, &rep);
+        if (rc == 0 && rep.status == 409) {
+            /* The zone exists: replace its records. */
+            ens_client_reply_clear(&rep);
+            zone_path(args[1], "", &path);
+            rc = call(c, "zone import", "PUT", path.s, json_incref(body), &rep);
+        } else if (rc == 0 && (rep.status < 200 || rep.status > 299)) {
+            rc = ens_client_fail("zone import", &rep);
+            ens_client_reply_clear(&rep);
+        }
+        if (rc == 0) {
+            if (!c->json) {
+                printf("imported %s from %s\n", name.s, args[2]);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        json_decref(body);
+        free(text);
+        ens_str_clear(&name);
+        ens_str_clear(&path);
+        return rc;
+    }
+    return usage();
+}
+
+static int record_cmd(struct ens_client *c, char **args, size_t n, const char *fname,
+                      const char *ftype)
+{
+    struct ens_client_reply rep;
+    struct ens_str path = {0};
+    int rc;
+    if (n == 2 && strcmp(args[0], "list") == 0) {
+        zone_path(args[1], "", &path);
+        if (fname != NULL) {
+            struct ens_str on = {0};
+            owner_name(args[1], fname, &on);
+            ens_str_printf(&path, "?rrset_name=%s", on.s);
+            if (ftype != NULL) {
+                ens_str_printf(&path, "&rrset_type=%s", ftype);
+            }
+            ens_str_clear(&on);
+        }
+        rc = call(c, "record list", "GET", path.s, NULL, &rep);
+        ens_str_clear(&path);
+        if (rc != 0) {
+            return rc;
+        }
+        json_t *rrsets = json_object_get(rep.json, "rrsets");
+        if (c->json) {
+            print_json(rrsets);
+        } else {
+            size_t i, j;
+            json_t *rs, *rec;
+            json_array_foreach(rrsets, i, rs)
+            {
+                json_array_foreach(json_object_get(rs, "records"), j, rec)
+                {
+                    printf("%s\t%lld\tIN\t%s\t%s%s\n",
+                           json_string_value(json_object_get(rs, "name")),
+                           (long long)json_integer_value(json_object_get(rs, "ttl")),
+                           json_string_value(json_object_get(rs, "type")),
+                           json_string_value(json_object_get(rec, "content")),
+                           json_is_true(json_object_get(rec, "disabled")) ? "\t; disabled" : "");
+                }
+            }
+        }
+        ens_client_reply_clear(&rep);
+        return 0;
+    }
+    bool set = n >= 6 && strcmp(args[0], "set") == 0;
+    bool del = n == 4 && strcmp(args[0], "delete") == 0;
+    if (!set && !del) {
+        return usage();
+    }
+    struct ens_str on = {0};
+    owner_name(args[1], args[2], &on);
+    json_t *rrset = json_pack("{s:s, s:s, s:s}", "name", on.s, "type", args[3], "changetype",
+                              set ? "REPLACE" : "DELETE");
+    if (set) {
+        char *end;
+        unsigned long ttl = strtoul(args[4], &end, 10);
+        if (*args[4] == '\0' || *end != '\0' || ttl > 2147483647ul) {
+            json_decref(rrset);
+            ens_str_clear(&on);
+            fprintf(stderr, "ensign record set: bad TTL '%s'\n", args[4]);
+            return ENS_EXIT_USAGE;
+        }
+        json_t *recs = json_array();
+        for (size_t i = 5; i < n; i++) {
+            json_array_append_new(recs, json_pack("{s:s, s:b}", "content", args[i], "disabled", 0));
+        }
+        json_object_set_new(rrset, "ttl", json_integer((json_int_t)ttl));
+        json_object_set_new(rrset, "records", recs);
+    }
+    zone_path(args[1], "", &path);
+    rc = call(c, set ? "record set" : "record delete", "PATCH", path.s,
+              json_pack("{s:[o]}", "rrsets", rrset), &rep);
+    if (rc == 0) {
+        if (!c->json) {
+            printf("%s %s %s (serial %s)\n", set ? "set" : "deleted", on.s, args[3], "updated");
+        }
+        ens_client_reply_clear(&rep);
+    }
+    ens_str_clear(&on);
+    ens_str_clear(&path);
+    return rc;
+}
+
+static void print_status(struct ens_client *c, json_t *st)
+{
+    if (c->json) {
+        print_json(st);
+        return;
+    }
+    printf("zone:          %s\n", json_string_value(json_object_get(st, "zone")));
+    printf("dnssec:        %s\n", json_is_true(json_object_get(st, "enabled")) ? "on" : "off");
+    printf("ds delegated:  %s\n", json_is_true(json_object_get(st, "dsDelegated")) ? "yes" : "no");
+    const char *ls = json_string_value(json_object_get(st, "lastSignedAt"));
+    const char *le = json_string_value(json_object_get(st, "lastSignError"));
+    printf("last signed:   %s\n", ls ? ls : "never");
+    if (le != NULL) {
+        printf("last error:    %s\n", le);
+    }
+    size_t i;
+    json_t *d;
+    json_array_foreach(json_object_get(st, "dsRecords"), i, d)
+    {
+        printf("DS:            %s\n", json_string_value(json_object_get(d, "record")));
+    }
+}
+
+static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
+{
+    if (n != 2) {
+        return usage();
+    }
+    struct ens_client_reply rep;
+    struct ens_str path = {0};
+    zone_path(args[1], "/dnssec", &path);
+    int rc;
+    if (strcmp(args[0], "status") == 0) {
+        rc = call(c, "dnssec status", "GET", path.s, NULL, &rep);
+    } else if (strcmp(args[0], "enable") == 0 || strcmp(args[0], "disable") == 0) {
+        rc = call(c, "dnssec", "PUT", path.s,
+                  json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0), &rep);
+    } else {
+        ens_str_clear(&path);
+        return usage();
+    }
+    if (rc == 0) {
+        print_status(c, rep.json);
+        ens_client_reply_clear(&rep);
+    }
+    ens_str_clear(&path);
+    return rc;
+}
+
+static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role, const char *alg,
+                   bool active)
+{
+    struct ens_client_reply rep;
+    struct ens_str path = {0};
+    int rc;
+    if (n == 2 && (strcmp(args[0], "list") == 0 || strcmp(args[0], "generate") == 0)) {
+        bool gen = args[0][0] == 'g';
+        zone_path(args[1], "/cryptokeys", &path);
+        json_t *body = NULL;
+        if (gen) {
+            body = json_pack("{s:s, s:b, s:b}", "keytype", role ? role : "csk", "active", active,
+                             "published", 1);
+            if (alg != NULL) {
+                json_object_set_new(body, "algorithm", json_string(alg));
+            }
+        }
+        rc = call(c, gen ? "key generate" : "key list", gen ? "POST" : "GET", path.s, body, &rep);
+        ens_str_clear(&path);
+        if (rc != 0) {
+            return rc;
+        }
+        if (c->json) {
+            print_json(rep.json);
+        } else {
+            json_t *list = gen ? json_pack("[O]", rep.json) : json_incref(rep.json);
+            printf("%-6s %-4s %-6s %-16s %-6s %-9s\n", "ID", "ROLE", "TAG", "ALGORITHM", "ACTIVE",
+                   "PUBLISHED");
+            size_t i;
+            json_t *k;
+            json_array_foreach(list, i, k)
+            {
+                printf("%-6lld %-4s %-6lld %-16s %-6s %-9s\n",
+                       (long long)json_integer_value(json_object_get(k, "id")),
+                       json_string_value(json_object_get(k, "keytype")),
+                       (long long)json_integer_value(json_object_get(k, "keyTag")),
+                       json_string_value(json_object_get(k, "algorithm")),
+                       json_is_true(json_object_get(k, "active")) ? "yes" : "no",
+                       json_is_true(json_object_get(k, "published")) ? "yes" : "no");
+            }
+            json_decref(list);
+        }
+        ens_client_reply_clear(&rep);
+        return 0;
+    }
+    if (n != 3) {
+        return usage();
+    }
+    static const struct {
+        const char *verb, *field;
+        bool value;
+    } verbs[] = {{"activate", "active", true},
+                 {"deactivate", "active", false},
+                 {"publish", "published", true},
+                 {"unpublish", "published", false}};
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, "/cryptokeys/%s", args[2]);
+    zone_path(args[1], suffix, &path);
+    rc = -1;
+    if (strcmp(args[0], "delete") == 0) {
+        rc = call(c, "key delete", "DELETE", path.s, NULL, &rep);
+    }
+    for (size_t i = 0; rc == -1 && i < sizeof verbs / sizeof verbs[0]; i++) {
+        if (strcmp(args[0], verbs[i].verb) == 0) {
+            rc = call(c, verbs[i].verb, "PUT", path.s,
+                      json_pack("{s:b}", verbs[i].field, verbs[i].value), &rep);
+        }
+    }
+    ens_str_clear(&path);
+    if (rc == -1) {
+        return usage();
+    }
+    if (rc == 0) {
+        if (!c->json) {
+            printf("key %s: %s done\n", args[2], args[0]);
+        }
+        ens_client_reply_clear(&rep);
+    }
+    return rc;
+}
+
+static int ds_cmd(struct ens_client *c, const char *zone)
+{
+    struct ens_client_reply rep;
+    struct ens_str path = {0};
+    zone_path(zone, "/ds-records", &path);
+    int rc = call(c, "ds", "GET", path.s, NULL, &rep);
+    ens_str_clear(&path);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->json) {
+        print_json(rep.json);
+    } else {
+        struct ens_str name = {0};
+        owner_name(zone, "@", &name);
+        size_t i;
+        json_t *d;
+        json_array_foreach(rep.json, i, d)
+        {
+            printf("%s\tIN\tDS\t%s\n", name.s, json_string_value(json_object_get(d, "ds")));
+        }
+        ens_str_clear(&name);
+    }
+    ens_client_reply_clear(&rep);
+    return 0;
+}
+
+int ens_cli_client(int argc, char **argv)
+{
+    struct ens_client c = {0};
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    char **ns = calloc((size_t)argc + 1, sizeof *ns);
+    size_t n = 0, nns = 0;
+    const char *fname = NULL, *ftype = NULL, *role = NULL, *alg = NULL;
+    bool dnssec = false, active = false;
+    int rc = ENS_EXIT_USAGE;
+    if (args == NULL || ns == NULL) {
+        goto out;
+    }
+    const char *cmd = argv[0];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int t = ens_client_take_option(&c, argc, argv, &i);
+        if (t < 0) {
+            goto out;
+        }
+        if (t > 0) {
+            continue;
+        }
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(usage_text, stdout);
+            rc = ENS_EXIT_OK;
+            goto out;
+        }
+        bool has_val = i + 1 < argc;
+        if (strcmp(a, "--dnssec") == 0) {
+            dnssec = true;
+        } else if (strcmp(a, "--active") == 0) {
+            active = true;
+        } else if (has_val && strcmp(a, "--ns") == 0) {
+            ns[nns++] = argv[++i];
+        } else if (has_val && strcmp(a, "--name") == 0) {
+            fname = argv[++i];
+        } else if (has_val && strcmp(a, "--type") == 0) {
+            ftype = argv[++i];
+        } else if (has_val && strcmp(a, "--role") == 0) {
+            role = argv[++i];
+        } else if (has_val && strcmp(a, "--algorithm") == 0) {
+            alg = argv[++i];
+        } else if (a[0] == '-' && a[1] == '-') {
+            fprintf(stderr, "ensign %s: unknown option '%s'\n", cmd, a);
+            usage();
+            goto out;
+        } else {
+            args[n++] = argv[i];
+        }
+    }
+    if (ens_client_open(&c) != 0) {
+        rc = ENS_EXIT_FAIL;
+        goto out;
+    }
+    if (strcmp(cmd, "zone") == 0) {
+        rc = zone_cmd(&c, args, n, ns, nns, dnssec);
+    } else if (strcmp(cmd, "record") == 0) {
+        rc = record_cmd(&c, args, n, fname, ftype);
+    } else if (strcmp(cmd, "dnssec") == 0) {
+        rc = dnssec_cmd(&c, args, n);
+    } else if (strcmp(cmd, "key") == 0) {
+        rc = key_cmd(&c, args, n, role, alg, active);
+    } else if (strcmp(cmd, "ds") == 0 && n == 1) {
+        rc = ds_cmd(&c, args[0]);
+    } else {
+        rc = usage();
+    }
+out:
+    ens_client_close(&c);
+    free(args);
+    free(ns);
+    return rc;
+}

@@ -1,0 +1,155 @@
+/* ensign command line: the control plane of `ensign serve` (store, change pipeline, HTTP API).
+ *
+ * The change pipeline publishes zone versions from the API's thread; they are kept here under a
+ * mutex and the serve command is told to publish a new zone set made of its zone files and of
+ * these versions. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "cli/servecp.h"
+#include "ctl/ctl.h"
+
+struct ens_cli_cp {
+    pthread_mutex_t mu;
+    struct ens_ztree **trees; /* one reference each */
+    size_t n, cap;
+    void (*on_change)(void *ctx);
+    void *ctx;
+    bool started; /* on_change is called only once the server runs */
+    struct ens_ctl *ctl;
+    struct ens_api *api;
+};
+
+static void on_publish(void *ctx, const uint8_t *origin, struct ens_ztree *t)
+{
+    struct ens_cli_cp *cp = ctx;
+    pthread_mutex_lock(&cp->mu);
+    size_t i = 0;
+    for (; i < cp->n; i++) {
+        if (ens_name_equal(ens_ztree_origin(cp->trees[i]), origin)) {
+            break;
+        }
+    }
+    if (i < cp->n) {
+        ens_ztree_free(cp->trees[i]);
+        if (t != NULL) {
+            cp->trees[i] = t;
+        } else {
+            cp->trees[i] = cp->trees[--cp->n];
+        }
+    } else if (t != NULL) {
+        if (cp->n == cp->cap) {
+            size_t cap = cp->cap ? 2 * cp->cap : 8;
+            struct ens_ztree **nt = realloc(cp->trees, cap * sizeof *nt);
+            if (nt == NULL) {
+                ens_ztree_free(t);
+                pthread_mutex_unlock(&cp->mu);
+                fprintf(stderr, "ensign serve: out of memory publishing a zone\n");
+                return;
+            }
+            cp->trees = nt;
+            cp->cap = cap;
+        }
+        cp->trees[cp->n++] = t;
+    }
+    bool started = cp->started;
+    pthread_mutex_unlock(&cp->mu);
+    if (started && cp->on_change != NULL) {
+        cp->on_change(cp->ctx);
+    }
+}
+
+static int64_t wall_clock(void)
+{
+    return (int64_t)time(NULL);
+}
+
+int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ctx), void *ctx,
+                     struct ens_cli_cp **out)
+{
+    *out = NULL;
+    struct ens_cli_cp *cp = calloc(1, sizeof *cp);
+    if (cp == NULL) {
+        fprintf(stderr, "ensign serve: out of memory\n");
+        return -1;
+    }
+    pthread_mutex_init(&cp->mu, NULL);
+    cp->on_change = on_change;
+    cp->ctx = ctx;
+    struct ens_ctl_opts co = {.data_dir = o->data_dir,
+                              .publish = on_publish,
+                              .publish_ctx = cp,
+                              .sign_threads = o->sign_threads};
+    char err[512] = "";
+    if (ens_ctl_open(&co, wall_clock(), &cp->ctl, err, sizeof err) != 0) {
+        fprintf(stderr, "ensign serve: %s: %s\n", o->data_dir, err[0] ? err : "cannot open");
+        ens_cli_cp_stop(cp);
+        return -1;
+    }
+    if (o->api_listen != NULL) {
+        struct ens_api_opts ao = {.listen = o->api_listen,
+                                  .api_key = o->api_key,
+                                  .max_body = o->api_max_body,
+                                  .rate = o->api_rate,
+                                  .version = ENS_CLI_VERSION,
+                                  .ctl = cp->ctl,
+                                  .now = wall_clock,
+                                  .openapi = ens_cli_openapi,
+                                  .openapi_len = ens_cli_openapi_len};
+        if (ens_api_start(&ao, &cp->api, err, sizeof err) != 0) {
+            fprintf(stderr, "ensign serve: %s\n", err[0] ? err : "cannot start the API");
+            ens_cli_cp_stop(cp);
+            return -1;
+        }
+        if (o->api_key == NULL) {
+            fprintf(stderr, "ensign serve: warning: no API key (--api-key or ENSIGN_API_KEY): "
+                            "every API request will be refused\n");
+        }
+        fprintf(stderr, "ensign: API listening on %s (port %u)\n", o->api_listen,
+                ens_api_port(cp->api));
+    }
+    *out = cp;
+    return 0;
+}
+
+void ens_cli_cp_running(struct ens_cli_cp *cp)
+{
+    pthread_mutex_lock(&cp->mu);
+    cp->started = true;
+    pthread_mutex_unlock(&cp->mu);
+}
+
+void ens_cli_cp_add_to(struct ens_cli_cp *cp, struct ens_zoneset *zs)
+{
+    pthread_mutex_lock(&cp->mu);
+    for (size_t i = 0; i < cp->n; i++) {
+        /* A zone also given as a file is served from the file. */
+        if (ens_zoneset_get(zs, ens_ztree_origin(cp->trees[i])) == NULL) {
+            ens_zoneset_add(zs, cp->trees[i]);
+        }
+    }
+    pthread_mutex_unlock(&cp->mu);
+}
+
+void ens_cli_cp_stop(struct ens_cli_cp *cp)
+{
+    if (cp == NULL) {
+        return;
+    }
+    ens_api_free(cp->api); /* no request runs after this */
+    pthread_mutex_lock(&cp->mu);
+    cp->started = false;
+    pthread_mutex_unlock(&cp->mu);
+    ens_ctl_close(cp->ctl);
+    for (size_t i = 0; i < cp->n; i++) {
+        ens_ztree_free(cp->trees[i]);
+    }
+    free(cp->trees);
+    pthread_mutex_destroy(&cp->mu);
+    free(cp);
+}

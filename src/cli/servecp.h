@@ -1,0 +1,37 @@
+/* ensign command line: the control plane of `ensign serve` (store, change pipeline, API). */
+#ifndef ENS_CLI_SERVECP_H
+#define ENS_CLI_SERVECP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/answer.h"
+
+struct ens_cli_cp;
+
+/* docs/openapi.yaml, built into the program. */
+extern const unsigned char ens_cli_openapi[];
+extern const size_t ens_cli_openapi_len;
+
+struct ens_cli_cp_opts {
+    const char *data_dir;   /* the store and keystore */
+    const char *api_listen; /* NULL: no API */
+    const char *api_key;
+    size_t api_max_body;
+    unsigned api_rate;
+    unsigned sign_threads;
+};
+
+/* Opens the store (publishing its zones into the control plane's list) and starts the API.
+ * on_change(ctx) is called from the API's thread after each later publication, once
+ * ens_cli_cp_running was called. Messages go to stderr; returns 0 or -1. */
+int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ctx), void *ctx,
+                     struct ens_cli_cp **out);
+/* From now on publications call on_change. */
+void ens_cli_cp_running(struct ens_cli_cp *cp);
+/* Adds the control plane's zone versions to zs (zones zs already has are left out). */
+void ens_cli_cp_add_to(struct ens_cli_cp *cp, struct ens_zoneset *zs);
+/* Stops the API and closes the store. NULL is a no-op. */
+void ens_cli_cp_stop(struct ens_cli_cp *cp);
+
+#endif

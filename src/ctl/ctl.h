@@ -1,0 +1,115 @@
+/* ensign ctl: the change pipeline of the control plane.
+ *
+ * Every change made through the API or the CLI goes one way: validated, applied to the store
+ * in one transaction, the zone rebuilt from the store (and signed when DNSSEC is on), checked,
+ * committed, then handed to the publisher as a new immutable zone version. A change that makes
+ * the zone invalid is rolled back whole. A zone whose signing fails keeps its last good
+ * version served and the failure is recorded as lastSignError.
+ *
+ * A handle is used by one thread at a time (the API's); time is always a parameter. */
+#ifndef ENS_CTL_CTL_H
+#define ENS_CTL_CTL_H
+
+#include "store/store.h"
+#include "zone/tree.h"
+
+struct ens_ctl;
+
+/* Receives each new version of a zone (one reference, now the receiver's), or NULL when the
+ * zone is no longer served. origin is wire form. */
+typedef void (*ens_ctl_publish_fn)(void *ctx, const uint8_t *origin, struct ens_ztree *t);
+
+struct ens_ctl_opts {
+    const char *data_dir; /* the store (DIR/ensign.db) and the keystore (DIR/keys) */
+    ens_ctl_publish_fn publish;
+    void *publish_ctx;
+    unsigned sign_threads;   /* 0: 1 */
+    uint32_t sig_validity;   /* seconds; 0: 14 days */
+    uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
+    const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
+};
+
+/* Opens the store and publishes every zone it holds (signed zones are signed afresh).
+ * A zone that cannot be built is skipped and its error recorded. err gets a sentence on
+ * failure. The caller owns *out (ens_ctl_close). */
+int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out, char *err,
+                 size_t errlen);
+void ens_ctl_close(struct ens_ctl *c);
+/* The store, for reading (the handle is the ctl's; same thread rules). */
+struct ens_store *ens_ctl_store(struct ens_ctl *c);
+
+/* What a change did, or why it was refused. */
+struct ens_ctl_result {
+    uint32_t old_serial, new_serial;
+    bool changed;     /* false: the change was a no-op (serial left alone) */
+    const char *code; /* on refusal: a stable identifier ("invalid-zone", ...) */
+    char error[1024]; /* on refusal: a sentence */
+};
+
+/* Creates zone name (any case, with or without the final dot) from records rrs (owners at or
+ * below the zone; rclass ignored). Without an SOA one is made (ns1.<zone>., serial 1); NS
+ * records come from rrs. The zone must then pass the checks of ens_zone_finish.
+ * Errors: ENS_EEXIST (zone exists), ENS_EINVAL / ENS_EZONE (res says why), ENS_EIO. */
+int ens_ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
+                        const struct ens_rr *rrs, size_t n, int64_t now,
+                        struct ens_ctl_result *res);
+/* Deletes the zone, its records and its keys' metadata, and stops serving it.
+ * ENS_ENOENT. */
+int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, struct ens_ctl_result *res);
+
+enum ens_ctl_changetype { ENS_CTL_REPLACE, ENS_CTL_DELETE, ENS_CTL_EXTEND, ENS_CTL_PRUNE };
+
+/* One RRset change of a PATCH (PowerDNS semantics): REPLACE sets the RRset to rdata (count 0
+ * deletes it), DELETE removes it, EXTEND adds the records not there yet, PRUNE removes the
+ * records given. owner is wire form; rdata is the caller's. */
+struct ens_ctl_change {
+    enum ens_ctl_changetype kind;
+    const uint8_t *owner;
+    uint16_t type;
+    uint32_t ttl;
+    size_t count;
+    const struct ens_store_rdata *rdata;
+};
+
+/* Applies the changes in order as one transaction: all or nothing. On a real change the SOA
+ * serial moves by the zone's serial policy (unless the changes set a higher one themselves)
+ * and the zone is rebuilt, re-signed and published; a no-op changes nothing.
+ * Errors: ENS_ENOENT (no zone), ENS_EINVAL / ENS_EZONE (res says why; nothing changed),
+ * ENS_EIO. */
+int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl_change *ch,
+                       size_t n, int64_t now, struct ens_ctl_result *res);
+/* Replaces every record of the zone by rrs (as for create), as one transaction. */
+int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_rr *rrs, size_t n,
+                         int64_t now, struct ens_ctl_result *res);
+/* Updates zone settings kept by the store (kind, serial policy, NSEC3 parameters) from z
+ * (found by z->name) and rebuilds. */
+int ens_ctl_zone_settings(struct ens_ctl *c, const struct ens_store_zone *z, int64_t now,
+                          struct ens_ctl_result *res);
+
+/* Turns DNSSEC on (a CSK of the default algorithm is made when the zone has no active key)
+ * or off (the zone is then served unsigned), signs and publishes.
+ * Errors: ENS_ENOENT, ENS_EIO (keystore or store), with res->error. */
+int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t now,
+                       struct ens_ctl_result *res);
+/* Makes a key for the zone (role, algorithm by name as ens_alg_parse takes it, bits or 0),
+ * saves it in the keystore and records it (published and active as given); the zone is
+ * re-signed when DNSSEC is on. *id gets the store's key id. */
+int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
+                         const char *alg, unsigned bits, bool published, bool active, int64_t now,
+                         int64_t *id, struct ens_ctl_result *res);
+/* Sets the published/active flags of key id; re-signs. ENS_ENOENT. */
+int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
+                    int64_t now, struct ens_ctl_result *res);
+/* Deletes key id (metadata and keystore files); re-signs. ENS_ENOENT. */
+int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t now,
+                       struct ens_ctl_result *res);
+
+/* Rebuilds, re-signs and publishes the zone from the store (PowerDNS "rectify"). */
+int ens_ctl_zone_rebuild(struct ens_ctl *c, const char *name, int64_t now,
+                         struct ens_ctl_result *res);
+
+/* Appends the zone as served (signed when DNSSEC is on) in presentation form, one record per
+ * line, canonical order. ENS_ENOENT when the zone is not served. */
+int ens_ctl_zone_export(struct ens_ctl *c, const char *name, struct ens_str *out);
+
+#endif
