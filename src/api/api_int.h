@@ -82,6 +82,18 @@ int api_key_delete(struct api_req *rq, struct api_resp *r);
 int api_ds_records(struct api_req *rq, struct api_resp *r);
 int api_dnssec_get(struct api_req *rq, struct api_resp *r);
 int api_dnssec_put(struct api_req *rq, struct api_resp *r);
+/* Zone metadata (meta.c): …/zones/{zone}/metadata[/{kind}], the kind in segment 7. */
+int api_meta_list(struct api_req *rq, struct api_resp *r);
+int api_meta_add(struct api_req *rq, struct api_resp *r);
+int api_meta_get(struct api_req *rq, struct api_resp *r);
+int api_meta_put(struct api_req *rq, struct api_resp *r);
+int api_meta_delete(struct api_req *rq, struct api_resp *r);
+/* TSIG keys (tsig.c): /servers/{server}/tsigkeys[/{id}], the id in segment 5. */
+int api_tsig_list(struct api_req *rq, struct api_resp *r);
+int api_tsig_create(struct api_req *rq, struct api_resp *r);
+int api_tsig_get(struct api_req *rq, struct api_resp *r);
+int api_tsig_put(struct api_req *rq, struct api_resp *r);
+int api_tsig_delete(struct api_req *rq, struct api_resp *r);
 
 /* Finds the valid scoped token whose secret is given. 0, or ENS_ENOENT. The caller clears
  * *t. */

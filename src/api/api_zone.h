@@ -36,6 +36,12 @@ void api_changes_clear(struct api_changes *ch);
 int api_zonefile_parse(struct api_resp *r, const uint8_t *origin, const char *text,
                        struct api_rrs *out);
 
+/* The PowerDNS SOA-EDIT-API name of a serial policy (OFF, INCREASE, EPOCH, DEFAULT). */
+const char *api_soa_edit_name(enum ens_store_serial s);
+/* Parses a PowerDNS SOA-EDIT-API value (any letter case; "" is the default, INCREASE) into
+ * *out. 0, or -1 for a value that is not known. */
+int api_soa_edit_parse(const char *s, enum ens_store_serial *out);
+
 /* Appends an audit entry for a mutating call (who: the administrator key for now). */
 void api_audit(struct api_req *rq, const char *action, const char *zone, const char *detail);
 

@@ -64,6 +64,13 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Client text echoed in messages may be cut inside a UTF-8 sequence or be no UTF-8 at
+     * all: anything outside printable ASCII becomes '?', so the JSON can always be made. */
+    for (char *p = msg; *p; p++) {
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+            *p = '?';
+        }
+    }
     return api_json(r, status, json_pack("{s:s, s:s}", "error", msg, "code", code));
 }
 

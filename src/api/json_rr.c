@@ -91,27 +91,13 @@ void api_zone_id(const char *name, struct ens_str *out)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int api_zone_name_from_id(const char *id, char *out, size_t cap)
 {
     size_t o = 0;
     for (const char *p = id; *p; p++) {
         char ch = *p;
         if (ch == '=') {
-            int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
+            int hi = ens_hex_digit(p[1]), lo = hi >= 0 ? ens_hex_digit(p[2]) : -1;
             if (hi < 0 || lo < 0) {
                 return ENS_EINVAL;
             }

@@ -8,6 +8,8 @@
 #include "api/api_zone.h"
 #include "dnssec/dnssec.h"
 
+#include <openssl/crypto.h>
+
 /* DS rdata of a key in presentation form, and its parts. */
 struct ds_text {
     char record[300]; /* "tag alg dt hex" */
@@ -152,6 +154,38 @@ static int bool_field(json_t *body, const char *key, bool dflt, bool *out, struc
     return 0;
 }
 
+/* A private key may come only from the administrator key or an update token, and only from
+ * a loopback client: this server speaks plain HTTP, so a key sent from elsewhere would have
+ * crossed the network in clear. */
+static int import_allowed(const struct api_req *rq, struct api_resp *r)
+{
+    if (rq->scoped != NULL && rq->scoped->perm != ENS_STORE_PERM_UPDATE) {
+        api_error(r, 403, "forbidden",
+                  "privatekey: importing a private key needs an update token or the "
+                  "administrator key");
+        return -1;
+    }
+    if (!rq->loopback) {
+        api_error(r, 403, "forbidden",
+                  "privatekey: a private key is accepted only from a client on this host "
+                  "(loopback), because this server does not serve TLS and the key would cross "
+                  "the network unencrypted");
+        return -1;
+    }
+    return 0;
+}
+
+/* Wipes the private key from the parsed body and from the request bytes. */
+static void wipe_private(struct api_req *rq, json_t *priv)
+{
+    if (json_is_string(priv)) {
+        OPENSSL_cleanse((char *)json_string_value(priv), json_string_length(priv));
+    }
+    if (rq->body != NULL && rq->bodylen > 0) {
+        OPENSSL_cleanse((char *)rq->body, rq->bodylen);
+    }
+}
+
 int api_keys_create(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
@@ -170,14 +204,23 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
     enum ens_key_role role = ENS_KEY_CSK;
     char algbuf[32];
     const char *algname = NULL;
-    if (bool_field(body, "active", false, &active, r) != 0 ||
-        bool_field(body, "published", true, &published, r) != 0) {
+    json_t *priv = json_object_get(body, "privatekey");
+    if (priv != NULL && import_allowed(rq, r) != 0) {
         goto out;
     }
-    if (json_object_get(body, "privatekey") != NULL) {
+    if (priv != NULL && (!json_is_string(priv) || json_string_length(priv) == 0)) {
+        api_error(r, 422, "invalid-field", "privatekey: a PEM private key (PKCS#8 or traditional)");
+        goto out;
+    }
+    if (priv != NULL && strstr(json_string_value(priv), "Private-key-format") != NULL) {
         api_error(r, 422, "invalid-field",
-                  "privatekey: importing keys through the API is not supported; use "
-                  "`ensign key-import`");
+                  "privatekey: BIND Private-key-format text is not accepted here; send the key "
+                  "as PEM (PKCS#8 or traditional), or import the BIND files with `ensign "
+                  "key-import`");
+        goto out;
+    }
+    if (bool_field(body, "active", false, &active, r) != 0 ||
+        bool_field(body, "published", true, &published, r) != 0) {
         goto out;
     }
     if (kt == NULL || ens_key_role_from_text(kt, &role) != 0) {
@@ -214,13 +257,20 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
     }
     struct ens_ctl_result res = {0};
     int64_t id = 0;
-    int rc = ens_ctl_key_generate(api_opts(rq->api)->ctl, name, role, algname, nbits, published,
+    int rc;
+    if (priv != NULL) {
+        rc = ens_ctl_key_import(api_opts(rq->api)->ctl, name, role, algname,
+                                json_string_value(priv), json_string_length(priv), published,
+                                active, api_now(rq->api), &id, &res);
+    } else {
+        rc = ens_ctl_key_generate(api_opts(rq->api)->ctl, name, role, algname, nbits, published,
                                   active, api_now(rq->api), &id, &res);
+    }
     if (rc != 0) {
         api_ctl_error(r, rc, &res);
         goto out;
     }
-    api_audit(rq, "key.create", name, NULL);
+    api_audit(rq, priv != NULL ? "key.import" : "key.create", name, NULL);
     struct ens_store_key k;
     if (ens_store_key_get(ens_ctl_store(api_opts(rq->api)->ctl), name, id, &k) == 0) {
         api_json(r, 201, key_object(name, &k));
@@ -228,6 +278,9 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
         api_error(r, 500, "store", "the new key cannot be read back");
     }
 out:
+    if (priv != NULL) {
+        wipe_private(rq, priv);
+    }
     json_decref(body);
     return 0;
 }
@@ -378,13 +431,141 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
     if (z.dnssec) {
         ens_store_key_list(st, name, ds_json, &x);
     }
-    json_t *o = json_pack("{s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "zone", name, "enabled",
-                          z.dnssec, "dsDelegated", s.ds_delegated, "dsRecords", x.fields, "keys",
-                          x.keys, "lastSignedAt", time_or_null(s.last_signed), "lastSignError",
+    /* Exactly the fields of the status (docs/openapi.yaml): nothing else goes in. */
+    json_t *o = json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "enabled", z.dnssec, "dsDelegated",
+                          s.ds_delegated, "dsRecords", x.fields, "keys", x.keys, "lastSignedAt",
+                          time_or_null(s.last_signed), "lastSignError",
                           s.last_sign_error[0] ? json_string(s.last_sign_error) : json_null(),
-                          "nextDsProbeAt", time_or_null(s.next_ds_probe), "earliestExpiry",
-                          time_or_null(s.earliest_expiry));
+                          "nextDsProbeAt", time_or_null(s.next_ds_probe));
     return api_json(r, 200, o);
+}
+
+/* An algorithm given as a name or a number, into buf; NULL when absent. -1 and r set when it
+ * is neither. */
+static int alg_field(json_t *v, const char *field, char *buf, size_t cap, const char **out,
+                     struct api_resp *r)
+{
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+        *out = buf;
+        return 0;
+    }
+    if (json_is_string(v) && json_string_length(v) > 0 && json_string_length(v) < cap &&
+        strlen(json_string_value(v)) == json_string_length(v)) {
+        snprintf(buf, cap, "%s", json_string_value(v));
+        *out = buf;
+        return 0;
+    }
+    api_error(r, 422, "invalid-field",
+              "%s: a key type (ecdsa-p256, ed25519, rsa-2048), a mnemonic (ECDSAP256SHA256) or "
+              "a number",
+              field);
+    return -1;
+}
+
+/* Reads the enable options of a PUT …/dnssec body into o (strings borrowed from body). */
+static int dnssec_opts_of(json_t *body, struct ens_ctl_dnssec_opts *o, char *algbuf, size_t cap,
+                          struct api_resp *r)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(body, key, v)
+    {
+        if (strcmp(key, "enabled") != 0 && strcmp(key, "algorithm") != 0 &&
+            strcmp(key, "scheme") != 0 && strcmp(key, "denial") != 0 && strcmp(key, "nsec3") != 0 &&
+            strcmp(key, "policy") != 0) {
+            api_error(r, 422, "invalid-field",
+                      "%.100s: unknown field (known: enabled, algorithm, scheme, denial, nsec3, "
+                      "policy)",
+                      key);
+            return -1;
+        }
+    }
+    if (alg_field(json_object_get(body, "algorithm"), "algorithm", algbuf, cap, &o->algorithm, r) !=
+        0) {
+        return -1;
+    }
+    v = json_object_get(body, "scheme");
+    if (v != NULL) {
+        const char *sv = json_string_value(v);
+        if (sv != NULL && strcasecmp(sv, "csk") == 0) {
+            o->scheme = ENS_CTL_SCHEME_CSK;
+        } else if (sv != NULL && strcasecmp(sv, "ksk+zsk") == 0) {
+            o->scheme = ENS_CTL_SCHEME_KSK_ZSK;
+        } else {
+            api_error(r, 422, "invalid-field", "scheme: \"csk\" or \"ksk+zsk\"");
+            return -1;
+        }
+    }
+    v = json_object_get(body, "denial");
+    if (v != NULL) {
+        const char *sv = json_string_value(v);
+        if (sv != NULL && strcasecmp(sv, "nsec3") == 0) {
+            o->denial = ENS_CTL_DENIAL_NSEC3;
+        } else if (sv != NULL && strcasecmp(sv, "nsec") == 0) {
+            o->denial = ENS_CTL_DENIAL_NSEC;
+        } else {
+            api_error(r, 422, "invalid-field", "denial: \"nsec3\" or \"nsec\"");
+            return -1;
+        }
+    }
+    v = json_object_get(body, "policy");
+    if (v != NULL) {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            api_error(r, 422, "invalid-field", "policy: the name of a policy");
+            return -1;
+        }
+        o->policy = json_string_value(v);
+    }
+    json_t *n3 = json_object_get(body, "nsec3");
+    if (n3 == NULL) {
+        return 0;
+    }
+    if (!json_is_object(n3)) {
+        api_error(r, 422, "invalid-field",
+                  "nsec3: an object {\"iterations\", \"salt\", \"optOut\"}");
+        return -1;
+    }
+    json_object_foreach(n3, key, v)
+    {
+        if (strcmp(key, "iterations") != 0 && strcmp(key, "salt") != 0 &&
+            strcmp(key, "optOut") != 0) {
+            api_error(r, 422, "invalid-field",
+                      "nsec3.%.100s: unknown field (known: iterations, salt, optOut)", key);
+            return -1;
+        }
+    }
+    v = json_object_get(n3, "iterations");
+    if (v != NULL) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0) {
+            api_error(r, 422, "invalid-field", "nsec3.iterations: a whole number from 0 to %d",
+                      ENS_CTL_NSEC3_MAX_ITERATIONS);
+            return -1;
+        }
+        json_int_t it = json_integer_value(v);
+        o->iterations = it > 100000 ? 100000 : (long)it; /* ctl refuses above its maximum */
+    }
+    v = json_object_get(n3, "salt");
+    if (v != NULL) {
+        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+            api_error(r, 422, "invalid-field", "nsec3.salt: hex digits, or \"-\" for none");
+            return -1;
+        }
+        o->salt = json_string_value(v);
+    }
+    v = json_object_get(n3, "optOut");
+    if (v != NULL) {
+        if (!json_is_boolean(v)) {
+            api_error(r, 422, "invalid-field", "nsec3.optOut: true or false");
+            return -1;
+        }
+        o->opt_out = json_is_true(v);
+    }
+    return 0;
 }
 
 int api_dnssec_put(struct api_req *rq, struct api_resp *r)
@@ -404,9 +585,23 @@ int api_dnssec_put(struct api_req *rq, struct api_resp *r)
         return api_error(r, 422, "invalid-field", "enabled: required, true or false");
     }
     bool enable = json_is_true(en);
-    json_decref(body);
+    struct ens_ctl_dnssec_opts o;
+    ens_ctl_dnssec_opts_init(&o);
+    char algbuf[64];
+    if (dnssec_opts_of(body, &o, algbuf, sizeof algbuf, r) != 0) {
+        json_decref(body);
+        return 0;
+    }
+    if (!enable && json_object_size(body) > 1) {
+        json_decref(body);
+        return api_error(r, 422, "invalid-field",
+                         "enabled: the other options only apply when enabling (true)");
+    }
     struct ens_ctl_result res = {0};
-    int rc = ens_ctl_dnssec_set(api_opts(rq->api)->ctl, name, enable, api_now(rq->api), &res);
+    struct ens_ctl *ctl = api_opts(rq->api)->ctl;
+    int rc = enable ? ens_ctl_dnssec_enable(ctl, name, &o, api_now(rq->api), &res)
+                    : ens_ctl_dnssec_set(ctl, name, false, api_now(rq->api), &res);
+    json_decref(body);
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }

@@ -14,13 +14,19 @@ struct route {
     bool admin_only; /* refused to scoped tokens */
 };
 
+/* The version reported as a PowerDNS server's: clients (octoDNS, PowerDNS-Admin) choose their
+ * requests by it, and ensign answers as PowerDNS 4.9 does. ensign's own version is beside it. */
+#define API_PDNS_VERSION "4.9.0"
+
 static json_t *server_object(const struct api_req *rq)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Server", "id", "localhost",
-                     "url", "/api/v1/servers/localhost", "daemon_type", "authoritative", "version",
-                     api_opts(rq->api)->version, "config_url",
-                     "/api/v1/servers/localhost/config{/config_setting}", "zones_url",
-                     "/api/v1/servers/localhost/zones{/zone}");
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "type", "Server", "id",
+                          "localhost", "url", "/api/v1/servers/localhost", "daemon_type",
+                          "authoritative", "version", API_PDNS_VERSION, "config_url",
+                          "/api/v1/servers/localhost/config{/config_setting}", "zones_url",
+                          "/api/v1/servers/localhost/zones{/zone}");
+    json_object_set_new(o, "ensign_version", json_string(api_opts(rq->api)->version));
+    return o;
 }
 
 static int get_api(struct api_req *rq, struct api_resp *r)
@@ -82,6 +88,16 @@ static const struct route routes[] = {
     {"GET", "api/v1/servers/*/zones/*/ds-records", api_ds_records, false},
     {"GET", "api/v1/servers/*/zones/*/dnssec", api_dnssec_get, false},
     {"PUT", "api/v1/servers/*/zones/*/dnssec", api_dnssec_put, false},
+    {"GET", "api/v1/servers/*/zones/*/metadata", api_meta_list, false},
+    {"POST", "api/v1/servers/*/zones/*/metadata", api_meta_add, false},
+    {"GET", "api/v1/servers/*/zones/*/metadata/*", api_meta_get, false},
+    {"PUT", "api/v1/servers/*/zones/*/metadata/*", api_meta_put, false},
+    {"DELETE", "api/v1/servers/*/zones/*/metadata/*", api_meta_delete, false},
+    {"GET", "api/v1/servers/*/tsigkeys", api_tsig_list, false},
+    {"POST", "api/v1/servers/*/tsigkeys", api_tsig_create, true},
+    {"GET", "api/v1/servers/*/tsigkeys/*", api_tsig_get, false},
+    {"PUT", "api/v1/servers/*/tsigkeys/*", api_tsig_put, true},
+    {"DELETE", "api/v1/servers/*/tsigkeys/*", api_tsig_delete, true},
     {"GET", "api/v1/tokens", api_tokens_list, true},
     {"POST", "api/v1/tokens", api_tokens_create, true},
     {"DELETE", "api/v1/tokens/*", api_token_delete, true},

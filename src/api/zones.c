@@ -63,7 +63,7 @@ static const char *kind_name(enum ens_store_kind k)
     return k == ENS_STORE_MASTER ? "Master" : "Native";
 }
 
-static const char *soa_edit_name(enum ens_store_serial s)
+const char *api_soa_edit_name(enum ens_store_serial s)
 {
     switch (s) {
     case ENS_STORE_SERIAL_KEEP:
@@ -77,7 +77,7 @@ static const char *soa_edit_name(enum ens_store_serial s)
     }
 }
 
-static int soa_edit_parse(const char *s, enum ens_store_serial *out)
+int api_soa_edit_parse(const char *s, enum ens_store_serial *out)
 {
     static const struct {
         const char *name;
@@ -89,6 +89,7 @@ static int soa_edit_parse(const char *s, enum ens_store_serial *out)
                {"DEFAULT", ENS_STORE_SERIAL_DATESERIAL},
                {"SOA-EDIT", ENS_STORE_SERIAL_DATESERIAL},
                {"SOA-EDIT-INCREASE", ENS_STORE_SERIAL_DATESERIAL},
+               {"INCEPTION-INCREMENT", ENS_STORE_SERIAL_DATESERIAL},
                {"", ENS_STORE_SERIAL_INCREMENT}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         if (strcasecmp(s, map[i].name) == 0) {
@@ -112,7 +113,7 @@ static json_t *zone_object(const struct ens_store_zone *z)
         kind_name(z->kind), "serial", (json_int_t)z->serial, "notified_serial",
         (json_int_t)z->notified_serial, "edited_serial", (json_int_t)z->serial, "masters", "dnssec",
         z->dnssec, "nsec3param", "", "nsec3narrow", 0, "presigned", 0, "soa_edit", "",
-        "soa_edit_api", soa_edit_name(z->serial_policy), "api_rectify", 0, "account", "");
+        "soa_edit_api", api_soa_edit_name(z->serial_policy), "api_rectify", 0, "account", "");
     if (o != NULL && z->dnssec && z->nsec3) {
         char p[ENS_STORE_SALT_MAX + 32];
         snprintf(p, sizeof p, "1 %u %u %s", z->nsec3_optout ? 1u : 0u,
@@ -433,6 +434,51 @@ static int gather_records(struct api_req *rq, struct api_resp *r, const char *na
     return 0;
 }
 
+/* The zone fields PowerDNS clients send, with the JSON type each must have: a field of another
+ * type is a 422 naming it (unknown fields are ignored, as PowerDNS does). */
+static int check_zone_field_types(json_t *body, struct api_resp *r)
+{
+    static const struct {
+        const char *name;
+        json_type type; /* JSON_TRUE stands for either boolean */
+    } fields[] = {{"name", JSON_STRING},
+                  {"kind", JSON_STRING},
+                  {"soa_edit_api", JSON_STRING},
+                  {"soa_edit", JSON_STRING},
+                  {"account", JSON_STRING},
+                  {"nsec3param", JSON_STRING},
+                  {"zone", JSON_STRING},
+                  {"catalog", JSON_STRING},
+                  {"masters", JSON_ARRAY},
+                  {"nameservers", JSON_ARRAY},
+                  {"rrsets", JSON_ARRAY},
+                  {"master_tsig_key_ids", JSON_ARRAY},
+                  {"slave_tsig_key_ids", JSON_ARRAY},
+                  {"serial", JSON_INTEGER},
+                  {"api_rectify", JSON_TRUE},
+                  {"dnssec", JSON_TRUE},
+                  {"nsec3narrow", JSON_TRUE},
+                  {"presigned", JSON_TRUE}};
+    static const char *const type_names[] = {
+        [JSON_OBJECT] = "an object",    [JSON_ARRAY] = "an array", [JSON_STRING] = "a string",
+        [JSON_INTEGER] = "a number",    [JSON_REAL] = "a number",  [JSON_TRUE] = "true or false",
+        [JSON_FALSE] = "true or false", [JSON_NULL] = "null"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        json_t *v = json_object_get(body, fields[i].name);
+        if (v == NULL) {
+            continue;
+        }
+        bool ok =
+            fields[i].type == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == fields[i].type;
+        if (!ok) {
+            api_error(r, 422, "invalid-field", "%s: must be %s", fields[i].name,
+                      type_names[fields[i].type]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int api_zones_create(struct api_req *rq, struct api_resp *r)
 {
     char dummy[8];
@@ -441,6 +487,10 @@ int api_zones_create(struct api_req *rq, struct api_resp *r)
     }
     json_t *body;
     if (api_body_object(rq, r, &body) != 0) {
+        return 0;
+    }
+    if (check_zone_field_types(body, r) != 0) {
+        json_decref(body);
         return 0;
     }
     const char *name = json_string_value(json_object_get(body, "name"));
@@ -467,7 +517,7 @@ int api_zones_create(struct api_req *rq, struct api_resp *r)
         api_error(r, 422, "invalid-field", "dnssec: must be true or false");
         goto out;
     }
-    if (soa_edit != NULL && soa_edit_parse(soa_edit, &pol) != 0) {
+    if (soa_edit != NULL && api_soa_edit_parse(soa_edit, &pol) != 0) {
         api_error(r, 422, "invalid-field", "soa_edit_api: '%s' is not known", soa_edit);
         goto out;
     }
@@ -533,6 +583,9 @@ int api_zone_put(struct api_req *rq, struct api_resp *r)
         api_error(r, 404, "not-found", "no zone %s", name);
         goto out;
     }
+    if (check_zone_field_types(body, r) != 0) {
+        goto out;
+    }
     const char *kind = json_string_value(json_object_get(body, "kind"));
     const char *soa_edit = json_string_value(json_object_get(body, "soa_edit_api"));
     json_t *dnssec = json_object_get(body, "dnssec");
@@ -547,7 +600,7 @@ int api_zone_put(struct api_req *rq, struct api_resp *r)
     }
     if (soa_edit != NULL) {
         enum ens_store_serial pol;
-        if (soa_edit_parse(soa_edit, &pol) != 0) {
+        if (api_soa_edit_parse(soa_edit, &pol) != 0) {
             api_error(r, 422, "invalid-field", "soa_edit_api: '%s' is not known", soa_edit);
             goto out;
         }

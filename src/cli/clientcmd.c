@@ -1,7 +1,8 @@
-/* ensign command line: zone, record, dnssec, key and ds commands over the API. */
+/* ensign command line: zone, record, dnssec, key, ds and token commands over the API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/client.h"
 
@@ -21,6 +22,10 @@ static const char usage_text[] =
     "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
     "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID\n"
     "       ensign ds ZONE\n"
+    "       ensign token create NAME --permission read|update [--zone ZONE]...\n"
+    "                                        (prints the token's secret, this once only)\n"
+    "       ensign token list\n"
+    "       ensign token revoke ID\n"
     "options everywhere: --url URL --token TOKEN --config FILE --json --help\n"
     "  (or ENSIGN_URL, ENSIGN_TOKEN; default URL http://127.0.0.1:8053)\n"
     "exit status: 0 done, 1 refused, 2 usage, 3 not found, 4 conflict or unsafe step,\n"
@@ -302,13 +307,13 @@ static int record_cmd(struct ens_client *c, char **args, size_t n, const char *f
     return rc;
 }
 
-static void print_status(struct ens_client *c, json_t *st)
+static void print_status(struct ens_client *c, const char *zone, json_t *st)
 {
     if (c->json) {
         print_json(st);
         return;
     }
-    printf("zone:          %s\n", json_string_value(json_object_get(st, "zone")));
+    printf("zone:          %s\n", zone);
     printf("dnssec:        %s\n", json_is_true(json_object_get(st, "enabled")) ? "on" : "off");
     printf("ds delegated:  %s\n", json_is_true(json_object_get(st, "dsDelegated")) ? "yes" : "no");
     const char *ls = json_string_value(json_object_get(st, "lastSignedAt"));
@@ -344,7 +349,7 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
         return usage();
     }
     if (rc == 0) {
-        print_status(c, rep.json);
+        print_status(c, args[1], rep.json);
         ens_client_reply_clear(&rep);
     }
     ens_str_clear(&path);
@@ -459,19 +464,157 @@ static int ds_cmd(struct ens_client *c, const char *zone)
     return 0;
 }
 
+/* A time the API gives in seconds since the epoch, as UTC for people ("-" when absent). */
+static void format_time(json_t *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-");
+    if (!json_is_integer(t)) {
+        return;
+    }
+    time_t v = (time_t)json_integer_value(t);
+    struct tm tm;
+    if (gmtime_r(&v, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(t));
+    }
+}
+
+/* The zones a token is limited to, comma-separated, or "all". */
+static void token_zones(json_t *tok, struct ens_str *out)
+{
+    json_t *zones = json_object_get(tok, "zones");
+    if (!json_is_array(zones)) {
+        ens_str_puts(out, "all");
+        return;
+    }
+    size_t i;
+    json_t *z;
+    json_array_foreach(zones, i, z)
+    {
+        if (i > 0) {
+            ens_str_putc(out, ',');
+        }
+        ens_str_puts(out, json_string_value(z) ? json_string_value(z) : "?");
+    }
+    if (json_array_size(zones) == 0) {
+        ens_str_puts(out, "none");
+    }
+}
+
+static int token_cmd(struct ens_client *c, char **args, size_t n, const char *perm, char **zones,
+                     size_t nzones)
+{
+    struct ens_client_reply rep;
+    int rc;
+    if (n == 2 && strcmp(args[0], "create") == 0) {
+        if (perm == NULL || (strcmp(perm, "read") != 0 && strcmp(perm, "update") != 0)) {
+            fprintf(stderr, "ensign token create: --permission read or --permission update is "
+                            "required\n");
+            return usage();
+        }
+        json_t *body = json_pack("{s:s, s:s}", "name", args[1], "permission", perm);
+        if (nzones > 0) {
+            json_t *zl = json_array();
+            for (size_t i = 0; i < nzones; i++) {
+                struct ens_str zn = {0};
+                owner_name(zones[i], "@", &zn);
+                json_array_append_new(zl, json_string(zn.s));
+                ens_str_clear(&zn);
+            }
+            json_object_set_new(body, "zones", zl);
+        }
+        rc = call(c, "token create", "POST", "/api/v1/tokens", body, &rep);
+        if (rc != 0) {
+            return rc;
+        }
+        if (c->json) {
+            print_json(rep.json);
+        } else {
+            struct ens_str zs = {0};
+            token_zones(rep.json, &zs);
+            const char *secret = json_string_value(json_object_get(rep.json, "token"));
+            printf("id:          %lld\n",
+                   (long long)json_integer_value(json_object_get(rep.json, "id")));
+            printf("name:        %s\n", json_string_value(json_object_get(rep.json, "name")));
+            printf("permission:  %s\n", json_string_value(json_object_get(rep.json, "permission")));
+            printf("zones:       %s\n", zs.s != NULL ? zs.s : "all");
+            printf("token:       %s\n", secret != NULL ? secret : "?");
+            printf("\nThis secret is shown only this once: keep it now. The server keeps only its\n"
+                   "hash and cannot show it again; revoke the token and create another if it is "
+                   "lost.\n");
+            ens_str_clear(&zs);
+        }
+        ens_client_reply_clear(&rep);
+        return 0;
+    }
+    if (n == 1 && strcmp(args[0], "list") == 0) {
+        rc = call(c, "token list", "GET", "/api/v1/tokens", NULL, &rep);
+        if (rc != 0) {
+            return rc;
+        }
+        if (c->json) {
+            print_json(rep.json);
+        } else {
+            printf("%-6s %-24s %-10s %-20s %-20s %s\n", "ID", "NAME", "PERMISSION", "CREATED",
+                   "REVOKED", "ZONES");
+            size_t i;
+            json_t *t;
+            json_array_foreach(rep.json, i, t)
+            {
+                char created[32], revoked[32];
+                struct ens_str zs = {0};
+                token_zones(t, &zs);
+                format_time(json_object_get(t, "created"), created, sizeof created);
+                format_time(json_object_get(t, "revoked"), revoked, sizeof revoked);
+                printf("%-6lld %-24s %-10s %-20s %-20s %s\n",
+                       (long long)json_integer_value(json_object_get(t, "id")),
+                       json_string_value(json_object_get(t, "name")),
+                       json_string_value(json_object_get(t, "permission")), created, revoked,
+                       zs.s != NULL ? zs.s : "all");
+                ens_str_clear(&zs);
+            }
+        }
+        ens_client_reply_clear(&rep);
+        return 0;
+    }
+    if (n == 2 && strcmp(args[0], "revoke") == 0) {
+        const char *id = args[1];
+        size_t len = strlen(id);
+        if (len == 0 || len > 18 || strspn(id, "0123456789") != len) {
+            fprintf(stderr,
+                    "ensign token revoke: '%s' is not a token id (a number, as `ensign "
+                    "token list` shows)\n",
+                    id);
+            return usage();
+        }
+        char path[64];
+        snprintf(path, sizeof path, "/api/v1/tokens/%s", id);
+        rc = call(c, "token revoke", "DELETE", path, NULL, &rep);
+        if (rc == 0) {
+            if (!c->json) {
+                printf("revoked token %s\n", id);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        return rc;
+    }
+    return usage();
+}
+
 int ens_cli_client(int argc, char **argv)
 {
     struct ens_client c = {0};
     char **args = calloc((size_t)argc + 1, sizeof *args);
     char **ns = calloc((size_t)argc + 1, sizeof *ns);
-    size_t n = 0, nns = 0;
-    const char *fname = NULL, *ftype = NULL, *role = NULL, *alg = NULL;
+    char **zones = calloc((size_t)argc + 1, sizeof *zones);
+    size_t n = 0, nns = 0, nzones = 0;
+    const char *fname = NULL, *ftype = NULL, *role = NULL, *alg = NULL, *perm = NULL;
     bool dnssec = false, active = false;
     int rc = ENS_EXIT_USAGE;
-    if (args == NULL || ns == NULL) {
+    if (args == NULL || ns == NULL || zones == NULL) {
         goto out;
     }
     const char *cmd = argv[0];
+    bool tok = strcmp(cmd, "token") == 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int t = ens_client_take_option(&c, argc, argv, &i);
@@ -501,6 +644,10 @@ int ens_cli_client(int argc, char **argv)
             role = argv[++i];
         } else if (has_val && strcmp(a, "--algorithm") == 0) {
             alg = argv[++i];
+        } else if (tok && has_val && strcmp(a, "--permission") == 0) {
+            perm = argv[++i];
+        } else if (tok && has_val && strcmp(a, "--zone") == 0) {
+            zones[nzones++] = argv[++i];
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "ensign %s: unknown option '%s'\n", cmd, a);
             usage();
@@ -523,6 +670,8 @@ int ens_cli_client(int argc, char **argv)
         rc = key_cmd(&c, args, n, role, alg, active);
     } else if (strcmp(cmd, "ds") == 0 && n == 1) {
         rc = ds_cmd(&c, args[0]);
+    } else if (tok) {
+        rc = token_cmd(&c, args, n, perm, zones, nzones);
     } else {
         rc = usage();
     }
@@ -530,5 +679,6 @@ out:
     ens_client_close(&c);
     free(args);
     free(ns);
+    free(zones);
     return rc;
 }

@@ -39,7 +39,8 @@ void ens_cli_usage(FILE *out)
           "                                   127.0.0.1:53); SIGHUP reloads the zone files\n"
           "  zone list|create|delete|import|export, record list|set|delete,\n"
           "  dnssec enable|disable|status, key list|generate|activate|deactivate|publish|\n"
-          "  unpublish|delete, ds ZONE       manage the zones of a running `ensign serve`\n"
+          "  unpublish|delete, token create|list|revoke, ds ZONE\n"
+          "                                   manage the zones of a running `ensign serve`\n"
           "                                   through its API (`ensign zone --help`)\n"
           "  version                          print the version\n"
           "  help                             print this help\n"
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
         return keyfile ? ens_cli_ds(argc - 1, argv + 1) : ens_cli_client(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "zone") == 0 || strcmp(cmd, "record") == 0 || strcmp(cmd, "dnssec") == 0 ||
-        strcmp(cmd, "key") == 0) {
+        strcmp(cmd, "key") == 0 || strcmp(cmd, "token") == 0) {
         return ens_cli_client(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sign") == 0) {

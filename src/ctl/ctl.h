@@ -91,6 +91,52 @@ int ens_ctl_zone_settings(struct ens_ctl *c, const struct ens_store_zone *z, int
  * Errors: ENS_ENOENT, ENS_EIO (keystore or store), with res->error. */
 int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t now,
                        struct ens_ctl_result *res);
+/* How DNSSEC is to be turned on (ens_ctl_dnssec_enable). Everything left unset takes the
+ * policy's value when a policy is named, else the default written beside it. */
+enum ens_ctl_scheme {
+    ENS_CTL_SCHEME_UNSET,
+    ENS_CTL_SCHEME_CSK,     /* one combined signing key (default) */
+    ENS_CTL_SCHEME_KSK_ZSK, /* a KSK and a ZSK */
+};
+enum ens_ctl_denial {
+    ENS_CTL_DENIAL_UNSET,
+    ENS_CTL_DENIAL_NSEC3, /* default */
+    ENS_CTL_DENIAL_NSEC,
+};
+/* Most NSEC3 iterations accepted. RFC 9276 §3.1 asks for 0; validators may treat a zone with
+ * more than 100 as insecure (RFC 9276 §3.2), so more is refused outright. */
+#define ENS_CTL_NSEC3_MAX_ITERATIONS 100
+
+struct ens_ctl_dnssec_opts {
+    const char *algorithm;      /* as ens_alg_parse takes it; NULL: ctl default (ecdsa-p256) */
+    enum ens_ctl_scheme scheme; /* UNSET: CSK */
+    enum ens_ctl_denial denial; /* UNSET: NSEC3 */
+    long iterations;            /* < 0: unset (0) */
+    const char *salt;           /* hex, "" or "-" for none; NULL: unset (none) */
+    int opt_out;                /* < 0: unset (false) */
+    const char *policy;         /* a policy of the store; NULL or "": none */
+};
+/* Sets every option unset. */
+void ens_ctl_dnssec_opts_init(struct ens_ctl_dnssec_opts *o);
+/* Turns DNSSEC on with the options o: checks each (a refusal names the field first, e.g.
+ * "nsec3.iterations: at most 100", code "invalid-field", ENS_EINVAL; ENS_ENOENT for an unknown
+ * policy is reported as ENS_EINVAL too), stores the denial settings and the policy in the
+ * zone, keeps the zone's keys when it has a published, active one and otherwise makes the keys
+ * of the scheme (both published and active), then signs and publishes. A signing failure is
+ * recorded as lastSignError and the zone is still enabled. Errors: ENS_ENOENT (no zone),
+ * ENS_EINVAL, ENS_EIO. */
+int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_ctl_dnssec_opts *o,
+                          int64_t now, struct ens_ctl_result *res);
+/* Adds the private key given as PEM (PKCS#8 or traditional, unencrypted) to the zone: alg NULL
+ * takes the algorithm from the key (RSA then gives RSASHA256); otherwise the key must be of
+ * that algorithm. The key is saved in the keystore as generated keys are (mode 0600) and
+ * recorded with the flags given; the zone is re-signed when DNSSEC is on. The PEM is only
+ * read: the caller wipes it. *id gets the store's key id. Errors: ENS_EINVAL (not a key, wrong
+ * algorithm; res names the field "privatekey" or "algorithm"), ENS_EEXIST (the zone has this
+ * key already), ENS_ENOENT, ENS_EIO. */
+int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role role, const char *alg,
+                       const char *pem, size_t pemlen, bool published, bool active, int64_t now,
+                       int64_t *id, struct ens_ctl_result *res);
 /* Makes a key for the zone (role, algorithm by name as ens_alg_parse takes it, bits or 0),
  * saves it in the keystore and records it (published and active as given); the zone is
  * re-signed when DNSSEC is on. *id gets the store's key id. */

@@ -1,49 +1,54 @@
-/* ensign ctl: DNSSEC on and off, and the keys of a zone (generate, flags, delete). */
+/* ensign ctl: DNSSEC on (with its options) and off, and the keys of a zone (generate, import,
+ * flags, delete). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ctl/ctl_int.h"
 
-/* Generates a key, saves it in the keystore and records it; inside the caller's transaction. */
-static int new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                   enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
-                   bool active, int64_t now, int64_t *id, struct ens_ctl_result *res)
+/* Removes the keystore files of a key (base path locator); "" is a no-op. */
+static void unlink_key_files(const char *locator)
 {
-    uint8_t alg;
-    unsigned abits = 0;
-    char msg[256] = "";
-    if (ens_alg_parse(alg_name, &alg, &abits, msg, sizeof msg) != 0) {
-        return ctl_refuse(res, ENS_EINVAL, "invalid-algorithm", "%s",
-                          msg[0] ? msg : "unknown algorithm");
+    if (locator[0] == '\0') {
+        return;
     }
-    if (bits != 0) {
-        abits = bits;
-    }
-    struct ens_key *key = NULL;
-    int rc = ens_key_generate(origin, alg, abits, role, &key, msg, sizeof msg);
-    if (rc != 0) {
-        return ctl_refuse(res, ENS_EINVAL, "invalid-algorithm", "%s",
-                          msg[0] ? msg : ens_strerror(rc));
-    }
-    char base[512];
-    rc = ens_key_save(key, c->keydir, base, sizeof base, msg, sizeof msg);
-    if (rc != 0) {
-        ens_key_free(key);
-        return ctl_refuse(res, ENS_EIO, "keystore", "saving the key: %s",
-                          msg[0] ? msg : ens_strerror(rc));
-    }
+    char path[ENS_STORE_LOCATOR_MAX + 16];
+    snprintf(path, sizeof path, "%s.private.pem", locator);
+    unlink(path);
+    snprintf(path, sizeof path, "%s.key", locator);
+    unlink(path);
+}
+
+/* Saves key in the keystore and records it for the zone (published and active as given);
+ * inside the caller's transaction. bits is the RSA size to record (0 otherwise). */
+static int record_key(struct ens_ctl *c, const struct ens_store_zone *sz, struct ens_key *key,
+                      unsigned bits, bool published, bool active, int64_t now, int64_t *id,
+                      char *locator, struct ens_ctl_result *res)
+{
+    locator[0] = '\0';
+    char base[512], msg[256] = "";
+    uint8_t alg = ens_key_alg(key);
     struct ens_store_key k;
     ens_store_key_init(&k);
     k.tag = ens_key_tag(key);
     k.algorithm = alg;
-    k.bits = (uint16_t)(alg == ENS_ALG_RSASHA256 || alg == ENS_ALG_RSASHA512 ? abits : 0);
-    k.role = role;
+    k.bits = (uint16_t)(alg == ENS_ALG_RSASHA256 || alg == ENS_ALG_RSASHA512 ? bits : 0);
+    k.role = ens_key_role(key);
     k.flags = ens_key_flags(key);
     size_t dl = 0;
     ens_key_dnskey(key, k.dnskey, sizeof k.dnskey, &dl);
     k.dnskey_len = (uint16_t)dl;
+    int rc = ens_key_save(key, c->keydir, base, sizeof base, msg, sizeof msg);
+    if (rc == ENS_EEXIST) {
+        return ctl_refuse(res, ENS_EEXIST, "key-exists",
+                          "the keystore already holds key %u of zone %s", k.tag, sz->name);
+    }
+    if (rc != 0) {
+        return ctl_refuse(res, ENS_EIO, "keystore", "saving the key: %s",
+                          msg[0] ? msg : ens_strerror(rc));
+    }
     snprintf(k.locator, sizeof k.locator, "%s/%s", c->keydir, base);
     k.published = published;
     k.active = active;
@@ -54,13 +59,49 @@ static int new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uin
     if (active) {
         k.t.active = now;
     }
-    ens_key_free(key);
     rc = ens_store_key_insert(c->st, sz->name, &k);
     if (rc != 0) {
+        unlink_key_files(k.locator); /* nothing refers to the files now */
+        if (rc == ENS_EEXIST) {
+            return ctl_refuse(res, ENS_EEXIST, "key-exists",
+                              "zone %s has this key already (tag %u)", sz->name, k.tag);
+        }
         return ctl_store_fail(c, res, rc);
     }
     *id = k.id;
+    snprintf(locator, ENS_STORE_LOCATOR_MAX, "%s", k.locator);
     return 0;
+}
+
+/* Generates a key, saves it in the keystore and records it; inside the caller's transaction.
+ * locator (ENS_STORE_LOCATOR_MAX bytes) gets the files' base path, "" when none were made. */
+static int new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                   enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
+                   bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res)
+{
+    locator[0] = '\0';
+    uint8_t alg;
+    unsigned abits = 0;
+    char msg[256] = "";
+    if (ens_alg_parse(alg_name, &alg, &abits, msg, sizeof msg) != 0) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-algorithm", "algorithm: %s",
+                          msg[0] ? msg : "unknown algorithm");
+    }
+    if (bits != 0) {
+        abits = bits;
+    }
+    struct ens_key *key = NULL;
+    int rc = ens_key_generate(origin, alg, abits, role, &key, msg, sizeof msg);
+    if (rc != 0) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-algorithm", "algorithm: %s",
+                          msg[0] ? msg : ens_strerror(rc));
+    }
+    if (abits == 0 && (alg == ENS_ALG_RSASHA256 || alg == ENS_ALG_RSASHA512)) {
+        abits = 2048;
+    }
+    rc = record_key(c, sz, key, abits, published, active, now, id, locator, res);
+    ens_key_free(key);
+    return rc;
 }
 
 struct any_active {
@@ -79,6 +120,7 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
 {
     struct ens_store_zone sz;
     uint8_t origin[ENS_NAME_MAXLEN];
+    char made[ENS_STORE_LOCATOR_MAX] = "";
     int rc = ctl_begin_zone(c, name, &sz, origin, res);
     if (rc != 0) {
         return rc;
@@ -88,12 +130,14 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
         rc = ens_store_key_list(c->st, sz.name, find_active, &a);
         if (rc == 0 && !a.found) {
             int64_t id;
-            rc = new_key(c, &sz, origin, ENS_KEY_CSK, c->default_alg, 0, true, true, now, &id, res);
+            rc = new_key(c, &sz, origin, ENS_KEY_CSK, c->default_alg, 0, true, true, now, &id, made,
+                         res);
         } else if (rc != 0) {
             rc = ctl_store_fail(c, res, rc);
         }
         if (rc != 0) {
             ens_store_rollback(c->st);
+            unlink_key_files(made);
             return rc;
         }
     }
@@ -101,10 +145,327 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
     rc = ens_store_zone_update(c->st, &sz, now);
     if (rc != 0) {
         ens_store_rollback(c->st);
+        unlink_key_files(made);
         return ctl_store_fail(c, res, rc);
     }
     res->changed = true;
-    return ctl_finish(c, &sz, false, now, res);
+    rc = ctl_finish(c, &sz, false, now, res);
+    if (rc != 0) {
+        unlink_key_files(made); /* rolled back: the store no longer has the key */
+    }
+    return rc;
+}
+
+void ens_ctl_dnssec_opts_init(struct ens_ctl_dnssec_opts *o)
+{
+    *o = (struct ens_ctl_dnssec_opts){.iterations = -1, .opt_out = -1};
+}
+
+static bool is_hex(char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+}
+
+/* The salt as the store keeps it (lower-case hex, "" for none), or a refusal. */
+static int salt_of(const char *in, char *out, size_t cap, struct ens_ctl_result *res)
+{
+    if (strcmp(in, "-") == 0) {
+        in = "";
+    }
+    size_t n = strlen(in);
+    if (n > 2 * 255) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                          "nsec3.salt: at most 255 octets (510 hex digits), got %zu digits", n);
+    }
+    if (n % 2 != 0) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                          "nsec3.salt: an even number of hex digits, or \"-\" for none");
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!is_hex(in[i])) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                              "nsec3.salt: hex digits only, or \"-\" for none (character %zu is "
+                              "not hex)",
+                              i + 1);
+        }
+    }
+    if (n + 1 > cap) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-field", "nsec3.salt: too long");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = in[i];
+        out[i] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
+    }
+    out[n] = '\0';
+    return 0;
+}
+
+/* The settings an enable asks for, every option resolved. */
+struct enable_plan {
+    char alg[32];
+    unsigned bits;
+    bool csk;
+    bool nsec3;
+    uint16_t iterations;
+    bool opt_out;
+    char salt[ENS_STORE_SALT_MAX];
+    char policy[ENS_STORE_POLICY_MAX];
+};
+
+/* Resolves and checks o against the policy it names (inside the caller's transaction). */
+static int plan_enable(struct ens_ctl *c, const struct ens_ctl_dnssec_opts *o,
+                       struct enable_plan *p, struct ens_ctl_result *res)
+{
+    struct ens_store_policy pol;
+    bool have_pol = o->policy != NULL && o->policy[0] != '\0';
+    *p = (struct enable_plan){.csk = true, .nsec3 = true};
+    snprintf(p->alg, sizeof p->alg, "%s", c->default_alg);
+    if (have_pol) {
+        if (strlen(o->policy) >= sizeof p->policy) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "policy: no policy named %.64s...",
+                              o->policy);
+        }
+        int rc = ens_store_policy_get(c->st, o->policy, &pol);
+        if (rc == ENS_ENOENT) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "policy: no policy named %s",
+                              o->policy);
+        }
+        if (rc != 0) {
+            return ctl_store_fail(c, res, rc);
+        }
+        snprintf(p->policy, sizeof p->policy, "%s", pol.name);
+        snprintf(p->alg, sizeof p->alg, "%u", (unsigned)pol.algorithm);
+        p->bits = pol.bits;
+        p->csk = pol.csk;
+        p->nsec3 = pol.nsec3;
+        p->iterations = pol.nsec3_iterations;
+        p->opt_out = pol.nsec3_optout;
+        snprintf(p->salt, sizeof p->salt, "%s", pol.nsec3_salt);
+    }
+    if (o->algorithm != NULL) {
+        uint8_t a;
+        unsigned b = 0;
+        char msg[256] = "";
+        if (strlen(o->algorithm) >= sizeof p->alg ||
+            ens_alg_parse(o->algorithm, &a, &b, msg, sizeof msg) != 0) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "algorithm: %s",
+                              msg[0] ? msg : "unknown algorithm");
+        }
+        snprintf(p->alg, sizeof p->alg, "%s", o->algorithm);
+        p->bits = 0; /* the name gives the RSA size */
+    }
+    if (o->scheme != ENS_CTL_SCHEME_UNSET) {
+        p->csk = o->scheme == ENS_CTL_SCHEME_CSK;
+    }
+    if (o->denial != ENS_CTL_DENIAL_UNSET) {
+        p->nsec3 = o->denial == ENS_CTL_DENIAL_NSEC3;
+    }
+    bool nsec3_given = o->iterations >= 0 || o->salt != NULL || o->opt_out >= 0;
+    if (nsec3_given && !p->nsec3) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                          "nsec3: parameters given but denial is nsec");
+    }
+    if (o->iterations > ENS_CTL_NSEC3_MAX_ITERATIONS) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                          "nsec3.iterations: at most %d (RFC 9276 asks for 0)",
+                          ENS_CTL_NSEC3_MAX_ITERATIONS);
+    }
+    if (o->iterations >= 0) {
+        p->iterations = (uint16_t)o->iterations;
+    }
+    if (o->opt_out >= 0) {
+        p->opt_out = o->opt_out != 0;
+    }
+    if (o->salt != NULL) {
+        int rc = salt_of(o->salt, p->salt, sizeof p->salt, res);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    if (!p->nsec3) {
+        p->iterations = 0;
+        p->opt_out = false;
+        p->salt[0] = '\0';
+    }
+    return 0;
+}
+
+int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_ctl_dnssec_opts *o,
+                          int64_t now, struct ens_ctl_result *res)
+{
+    struct ens_store_zone sz;
+    uint8_t origin[ENS_NAME_MAXLEN];
+    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    if (rc != 0) {
+        return rc;
+    }
+    struct enable_plan p;
+    rc = plan_enable(c, o, &p, res);
+    struct any_active a = {false};
+    if (rc == 0) {
+        rc = ens_store_key_list(c->st, sz.name, find_active, &a);
+        if (rc != 0) {
+            rc = ctl_store_fail(c, res, rc);
+        }
+    }
+    char made[2][ENS_STORE_LOCATOR_MAX] = {"", ""};
+    if (rc == 0 && !a.found) {
+        int64_t id;
+        if (p.csk) {
+            rc = new_key(c, &sz, origin, ENS_KEY_CSK, p.alg, p.bits, true, true, now, &id, made[0],
+                         res);
+        } else {
+            rc = new_key(c, &sz, origin, ENS_KEY_KSK, p.alg, p.bits, true, true, now, &id, made[0],
+                         res);
+            if (rc == 0) {
+                rc = new_key(c, &sz, origin, ENS_KEY_ZSK, p.alg, p.bits, true, true, now, &id,
+                             made[1], res);
+            }
+        }
+    }
+    if (rc == 0) {
+        sz.dnssec = true;
+        sz.nsec3 = p.nsec3;
+        sz.nsec3_iterations = p.iterations;
+        sz.nsec3_optout = p.opt_out;
+        snprintf(sz.nsec3_salt, sizeof sz.nsec3_salt, "%s", p.salt);
+        snprintf(sz.policy, sizeof sz.policy, "%s", p.policy);
+        rc = ens_store_zone_update(c->st, &sz, now);
+        if (rc != 0) {
+            rc = ctl_store_fail(c, res, rc);
+        }
+    }
+    if (rc == 0) {
+        res->changed = true;
+        rc = ctl_finish(c, &sz, false, now, res); /* rolls back itself on failure */
+    } else {
+        ens_store_rollback(c->st);
+    }
+    if (rc != 0) {
+        /* Keys made before the refusal are no longer in the store: drop their files. */
+        unlink_key_files(made[0]);
+        unlink_key_files(made[1]);
+    }
+    return rc;
+}
+
+/* The RSA modulus size of DNSKEY rdata (RFC 3110 §2), 0 when it does not decode. */
+static unsigned rsa_bits(const uint8_t *rd, size_t len)
+{
+    if (len < 5) {
+        return 0;
+    }
+    size_t off = 4, elen = rd[off++];
+    if (elen == 0) {
+        if (len < off + 2) {
+            return 0;
+        }
+        elen = ens_get16(rd + off);
+        off += 2;
+    }
+    off += elen;
+    while (off < len && rd[off] == 0) {
+        off++;
+    }
+    if (off >= len) {
+        return 0;
+    }
+    unsigned bits = (unsigned)(len - off - 1) * 8;
+    for (uint8_t top = rd[off]; top != 0; top >>= 1) {
+        bits++;
+    }
+    return bits;
+}
+
+/* The key of the PEM for alg, or, with alg NULL, for the first algorithm it fits. An RSA size
+ * in the name ("rsa-3072") must be the key's. */
+static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char *alg_name,
+                      const char *pem, size_t pemlen, struct ens_key **key,
+                      struct ens_ctl_result *res)
+{
+    char msg[256] = "";
+    if (alg_name != NULL) {
+        uint8_t alg;
+        unsigned bits;
+        if (ens_alg_parse(alg_name, &alg, &bits, msg, sizeof msg) != 0) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "algorithm: %s",
+                              msg[0] ? msg : "unknown algorithm");
+        }
+        int rc = ens_key_from_pem(origin, alg, role, pem, pemlen, key, msg, sizeof msg);
+        if (rc == ENS_EINVAL) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "algorithm: %s",
+                              msg[0] ? msg : "the private key is of another algorithm");
+        }
+        if (rc != 0) {
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field", "privatekey: %s",
+                              rc == ENS_ESYNTAX ? "not an unencrypted PEM private key"
+                              : msg[0]          ? msg
+                                                : ens_strerror(rc));
+        }
+        uint8_t rd[ENS_DNSKEY_MAX];
+        size_t rdlen = 0;
+        if (strncasecmp(alg_name, "rsa-", 4) == 0 &&
+            ens_key_dnskey(*key, rd, sizeof rd, &rdlen) == 0 && rsa_bits(rd, rdlen) != bits) {
+            unsigned got = rsa_bits(rd, rdlen);
+            ens_key_free(*key);
+            *key = NULL;
+            return ctl_refuse(res, ENS_EINVAL, "invalid-field",
+                              "algorithm: %s asks for %u bits but the private key has %u", alg_name,
+                              bits, got);
+        }
+        return 0;
+    }
+    static const uint8_t algs[] = {ENS_ALG_ECDSAP256SHA256, ENS_ALG_ECDSAP384SHA384,
+                                   ENS_ALG_ED25519, ENS_ALG_ED448, ENS_ALG_RSASHA256};
+    int rc = ENS_EINVAL;
+    for (size_t i = 0; i < sizeof algs; i++) {
+        rc = ens_key_from_pem(origin, algs[i], role, pem, pemlen, key, msg, sizeof msg);
+        if (rc == 0) {
+            return 0;
+        }
+        if (rc != ENS_EINVAL) {
+            break; /* not a key at all, or an RSA size refused */
+        }
+    }
+    return ctl_refuse(res, ENS_EINVAL, "invalid-field", "privatekey: %s",
+                      rc == ENS_ESYNTAX            ? "not an unencrypted PEM private key"
+                      : rc == ENS_ERANGE && msg[0] ? msg
+                                                   : "not a key of an algorithm ensign signs with");
+}
+
+int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role role, const char *alg,
+                       const char *pem, size_t pemlen, bool published, bool active, int64_t now,
+                       int64_t *id, struct ens_ctl_result *res)
+{
+    struct ens_store_zone sz;
+    uint8_t origin[ENS_NAME_MAXLEN];
+    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    if (rc != 0) {
+        return rc;
+    }
+    char made[ENS_STORE_LOCATOR_MAX] = "";
+    struct ens_key *key = NULL;
+    rc = key_of_pem(origin, role, alg, pem, pemlen, &key, res);
+    if (rc == 0) {
+        uint8_t rd[ENS_DNSKEY_MAX];
+        size_t rdlen = 0;
+        unsigned bits = 0;
+        if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) == 0) {
+            bits = rsa_bits(rd, rdlen);
+        }
+        rc = record_key(c, &sz, key, bits, published, active, now, id, made, res);
+        ens_key_free(key);
+    }
+    if (rc != 0) {
+        ens_store_rollback(c->st);
+        return rc;
+    }
+    res->changed = true;
+    rc = ctl_finish(c, &sz, false, now, res);
+    if (rc != 0) {
+        unlink_key_files(made);
+    }
+    return rc;
 }
 
 int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
@@ -117,13 +478,18 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
     if (rc != 0) {
         return rc;
     }
+    char made[ENS_STORE_LOCATOR_MAX];
     rc = new_key(c, &sz, origin, role, alg != NULL ? alg : c->default_alg, bits, published, active,
-                 now, id, res);
+                 now, id, made, res);
     if (rc != 0) {
         ens_store_rollback(c->st);
         return rc;
     }
-    return ctl_finish(c, &sz, false, now, res);
+    rc = ctl_finish(c, &sz, false, now, res);
+    if (rc != 0) {
+        unlink_key_files(made);
+    }
+    return rc;
 }
 
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
@@ -181,12 +547,7 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t 
     }
     rc = ctl_finish(c, &sz, false, now, res);
     if (rc == 0) {
-        /* The key is gone from the zone and the store: remove its files too. */
-        char path[ENS_STORE_LOCATOR_MAX + 16];
-        snprintf(path, sizeof path, "%s.private.pem", k.locator);
-        unlink(path);
-        snprintf(path, sizeof path, "%s.key", k.locator);
-        unlink(path);
+        unlink_key_files(k.locator); /* gone from the zone and the store: the files too */
     }
     return rc;
 }

@@ -422,7 +422,7 @@ void ens_base32hex_encode(const uint8_t *in, size_t len, struct ens_str *out)
     }
 }
 
-static int hexval(char c)
+int ens_hex_digit(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -445,8 +445,8 @@ int ens_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t 
         return ENS_ESPACE;
     }
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hexval(in[i]);
-        int lo = hexval(in[i + 1]);
+        int hi = ens_hex_digit(in[i]);
+        int lo = ens_hex_digit(in[i + 1]);
         if (hi < 0 || lo < 0) {
             return ENS_ESYNTAX;
         }

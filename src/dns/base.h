@@ -132,5 +132,7 @@ void ens_base32hex_encode(const uint8_t *in, size_t len, struct ens_str *out);
  * when upper is true. */
 int ens_hex_decode(const char *in, size_t len, uint8_t *out, size_t cap, size_t *outlen);
 void ens_hex_encode(const uint8_t *in, size_t len, bool upper, struct ens_str *out);
+/* The value of one hex digit of either case, or -1 when c is not one. */
+int ens_hex_digit(char c);
 
 #endif

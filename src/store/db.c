@@ -16,11 +16,17 @@
 /* How long a writer waits for another writer's transaction before giving up. */
 #define ENS_STORE_BUSY_MS 30000
 
+int st_vfail(struct ens_store *st, int code, const char *fmt, va_list ap)
+{
+    vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+    return code;
+}
+
 int st_fail(struct ens_store *st, int code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(st->msg, sizeof(st->msg), fmt, ap);
+    st_vfail(st, code, fmt, ap);
     va_end(ap);
     return code;
 }
@@ -49,27 +55,6 @@ int st_dberr(struct ens_store *st, int rc)
         break;
     }
     return st_fail(st, code, "database: %s", sqlite3_errmsg(st->db));
-}
-
-int st_prepare(struct ens_store *st, const char *sql, sqlite3_stmt **out)
-{
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
-    if (rc != SQLITE_OK) {
-        *out = NULL;
-        return st_dberr(st, rc);
-    }
-    return 0;
-}
-
-int st_step_done(struct ens_store *st, sqlite3_stmt *s)
-{
-    int rc = sqlite3_step(s);
-    int ret = 0;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        ret = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return ret;
 }
 
 /* Runs static SQL without parameters. */
@@ -158,83 +143,21 @@ int st_zone_id(struct ens_store *st, const char *zone, int64_t *id, char *canon)
 {
     char buf[ENS_STORE_NAME_MAX];
     char *c = canon != NULL ? canon : buf;
-    int rc = st_canon(st, "zone", zone, c);
-    if (rc != 0) {
-        return rc;
-    }
     sqlite3_stmt *s;
-    rc = st_prepare(st, "SELECT id FROM zones WHERE name = ?1", &s);
-    if (rc != 0) {
+    int rc = st_canon(st, "zone", zone, c);
+    if (rc != 0 || (rc = st_prep(st, &s, "SELECT id FROM zones WHERE name = ?1", "t", c)) != 0) {
         return rc;
     }
-    sqlite3_bind_text(s, 1, c, -1, SQLITE_TRANSIENT);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-    } else if (r == SQLITE_DONE) {
-        rc = st_fail(st, ENS_ENOENT, "no zone %s", c);
-    } else {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-void st_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    size_t n = t != NULL ? (size_t)sqlite3_column_bytes(s, col) : 0;
-    if (n >= cap) {
-        n = cap - 1;
-    }
-    if (n > 0) {
-        memcpy(dst, t, n);
-    }
-    dst[n] = '\0';
-}
-
-int64_t st_col_time(sqlite3_stmt *s, int col)
-{
-    if (sqlite3_column_type(s, col) == SQLITE_NULL) {
-        return ENS_STORE_NOTIME;
-    }
-    return sqlite3_column_int64(s, col);
-}
-
-int st_bind_time(sqlite3_stmt *s, int idx, int64_t t)
-{
-    if (t == ENS_STORE_NOTIME) {
-        return sqlite3_bind_null(s, idx);
-    }
-    return sqlite3_bind_int64(s, idx, t);
-}
-
-int st_bind_text(sqlite3_stmt *s, int idx, const char *text)
-{
-    if (text == NULL) {
-        return sqlite3_bind_null(s, idx);
-    }
-    return sqlite3_bind_text(s, idx, text, -1, SQLITE_TRANSIENT);
+    return st_get(st, s, st_row_id, id, "no zone %s", c);
 }
 
 /* Reads one integer from a static query. */
 static int query_int(struct ens_store *st, const char *sql, int64_t *v)
 {
     sqlite3_stmt *s;
+    *v = 0;
     int rc = st_prepare(st, sql, &s);
-    if (rc != 0) {
-        return rc;
-    }
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *v = sqlite3_column_int64(s, 0);
-    } else if (r == SQLITE_DONE) {
-        *v = 0;
-    } else {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return rc != 0 ? rc : st_get(st, s, st_row_id, v, NULL);
 }
 
 /* Brings the schema to ENS_STORE_SCHEMA_VERSION in one transaction: either every missing
@@ -436,25 +359,30 @@ int ens_store_schema_version(struct ens_store *st, int *version)
     return rc;
 }
 
-/* Steps a check pragma: one row "ok" means sound; any other row is the first problem. */
+/* A check pragma's row: "ok" means sound (when ok_row); any other row is the first problem. */
+struct check {
+    struct ens_store *st;
+    const char *sql;
+    bool ok_row;
+};
+
+static int check_row(void *arg, sqlite3_stmt *s)
+{
+    struct check *c = arg;
+    const char *t = (const char *)sqlite3_column_text(s, 0);
+    if (!c->ok_row || t == NULL || strcmp(t, "ok") != 0) {
+        return st_fail(c->st, ENS_EIO, "%s: %s", c->sql, t != NULL ? t : "problem found");
+    }
+    return 0;
+}
+
+/* Steps a check pragma's first row. */
 static int check_rows(struct ens_store *st, const char *sql, bool ok_row)
 {
     sqlite3_stmt *s;
+    struct check c = {st, sql, ok_row};
     int rc = st_prepare(st, sql, &s);
-    if (rc != 0) {
-        return rc;
-    }
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(s, 0);
-        if (!ok_row || t == NULL || strcmp(t, "ok") != 0) {
-            rc = st_fail(st, ENS_EIO, "%s: %s", sql, t != NULL ? t : "problem found");
-        }
-    } else if (r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return rc != 0 ? rc : st_get(st, s, check_row, &c, NULL);
 }
 
 int ens_store_check(struct ens_store *st)

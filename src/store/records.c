@@ -55,13 +55,6 @@ static void *grow(void *arr, size_t *cap, size_t n, size_t sz)
 #define GROW(ptr, cap, n)                                                                          \
     ((tmp = grow((ptr), &(cap), (n), sizeof(*(ptr)))) != NULL ? ((ptr) = tmp, 0) : ENS_ENOMEM)
 
-/* Blobs are bound with a non-NULL pointer so that an empty rdata is an empty blob, not NULL. */
-static void bind_blob(sqlite3_stmt *s, int idx, const void *p, size_t n)
-{
-    static const uint8_t none[1] = {0};
-    sqlite3_bind_blob(s, idx, p != NULL ? p : none, (int)n, SQLITE_TRANSIENT);
-}
-
 /* The owner's wire length and canonical key, checked to lie in the zone. */
 static int owner_key(struct ens_store *st, const char *zcanon, const uint8_t *owner,
                      uint8_t key[ENS_NAME_KEYMAX], size_t *keylen, size_t *ownerlen)
@@ -114,52 +107,32 @@ int ens_store_rrset_replace(struct ens_store *st, const char *zone,
     if ((rc = st_wbegin(st, &own)) != 0) {
         return rc;
     }
-    sqlite3_stmt *s = NULL;
-    if ((rc = st_prepare(st,
-                         "DELETE FROM rrsets WHERE zone_id = ?1 AND owner_key = ?2 AND type = ?3",
-                         &s)) != 0) {
-        goto out;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    bind_blob(s, 2, key, keylen);
-    sqlite3_bind_int(s, 3, rs->type);
-    if ((rc = st_step_done(st, s)) != 0 || rs->count == 0) {
-        goto out;
-    }
-    if ((rc = st_prepare(st,
-                         "INSERT INTO rrsets (zone_id, owner, owner_key, type, ttl)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5)",
-                         &s)) != 0) {
-        goto out;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    bind_blob(s, 2, rs->owner, ownerlen);
-    bind_blob(s, 3, key, keylen);
-    sqlite3_bind_int(s, 4, rs->type);
-    sqlite3_bind_int64(s, 5, rs->ttl);
-    if ((rc = st_step_done(st, s)) != 0) {
-        goto out;
+    sqlite3_stmt *s;
+    if ((rc = st_exec(st, "DELETE FROM rrsets WHERE zone_id = ?1 AND owner_key = ?2 AND type = ?3",
+                      "Ibi", zid, (const void *)key, keylen, (int)rs->type)) != 0 ||
+        rs->count == 0 ||
+        (rc = st_exec(st,
+                      "INSERT INTO rrsets (zone_id, owner, owner_key, type, ttl)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+                      "IbbiI", zid, (const void *)rs->owner, ownerlen, (const void *)key, keylen,
+                      (int)rs->type, (int64_t)rs->ttl)) != 0) {
+        return st_wend(st, own, rc);
     }
     int64_t rid = sqlite3_last_insert_rowid(st->db);
     if ((rc = st_prepare(st, "INSERT INTO records (rrset_id, rdata, disabled) VALUES (?1, ?2, ?3)",
                          &s)) != 0) {
-        goto out;
+        return st_wend(st, own, rc);
     }
     for (size_t i = 0; i < rs->count && rc == 0; i++) {
-        sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, rid);
-        bind_blob(s, 2, rs->rdata[i].data, rs->rdata[i].len);
+        st_bind_blob(s, 2, rs->rdata[i].data, rs->rdata[i].len);
         sqlite3_bind_int(s, 3, rs->rdata[i].disabled);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-            if (rc == ENS_EEXIST) {
-                rc = st_fail(st, ENS_EEXIST, "record %zu duplicates an earlier one of the RRset",
-                             i + 1);
-            }
+        if ((rc = st_step_again(st, s)) == ENS_EEXIST) {
+            rc =
+                st_fail(st, ENS_EEXIST, "record %zu duplicates an earlier one of the RRset", i + 1);
         }
     }
     sqlite3_finalize(s);
-out:
     return st_wend(st, own, rc);
 }
 
@@ -174,36 +147,18 @@ int ens_store_rrset_delete(struct ens_store *st, const char *zone, const uint8_t
     if (rc != 0 || (rc = owner_key(st, zc, owner, key, &keylen, &ownerlen)) != 0) {
         return rc;
     }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "DELETE FROM rrsets WHERE zone_id = ?1 AND owner_key = ?2"
-                         " AND (?3 = 255 OR type = ?3)",
-                         &s)) != 0) {
-        return rc;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    bind_blob(s, 2, key, keylen);
-    sqlite3_bind_int(s, 3, type);
-    rc = st_step_done(st, s);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        rc = st_fail(st, ENS_ENOENT, "no such RRset in zone %s", zc);
-    }
-    return rc;
+    rc = st_exec(st,
+                 "DELETE FROM rrsets WHERE zone_id = ?1 AND owner_key = ?2"
+                 " AND (?3 = 255 OR type = ?3)",
+                 "Ibi", zid, (const void *)key, keylen, (int)type);
+    return st_changed(st, rc, "no such RRset in zone %s", zc);
 }
 
 int ens_store_rrset_clear(struct ens_store *st, const char *zone)
 {
     int64_t zid;
     int rc = st_zone_id(st, zone, &zid, NULL);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st, "DELETE FROM rrsets WHERE zone_id = ?1", &s)) != 0) {
-        return rc;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    return st_step_done(st, s);
+    return rc != 0 ? rc : st_exec(st, "DELETE FROM rrsets WHERE zone_id = ?1", "I", zid);
 }
 
 /* Records of the RRset being gathered by a listing: offsets into the arena until it is
@@ -251,6 +206,45 @@ static int rrgather_flush(struct rrgather *g, ens_store_rrset_cb cb, void *ctx)
     return rc;
 }
 
+/* A listing: the RRset being gathered, the callback and the rrsets row it is from. */
+struct rrlist {
+    struct rrgather g;
+    ens_store_rrset_cb cb;
+    void *ctx;
+    int64_t cur;
+};
+
+static int rrlist_row(void *arg, sqlite3_stmt *s)
+{
+    struct rrlist *l = arg;
+    struct rrgather *g = &l->g;
+    void *tmp;
+    int rc;
+    int64_t id = sqlite3_column_int64(s, 0);
+    if (id != l->cur) {
+        if ((rc = rrgather_flush(g, l->cb, l->ctx)) != 0) {
+            return rc;
+        }
+        l->cur = id;
+        g->type = (uint16_t)sqlite3_column_int(s, 2);
+        g->ttl = (uint32_t)sqlite3_column_int64(s, 3);
+        if ((rc = arena_add(&g->a, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
+                            &g->owner_off)) != 0) {
+            return rc;
+        }
+    }
+    size_t off, len = (size_t)sqlite3_column_bytes(s, 4);
+    if ((rc = GROW(g->rec, g->cap, g->n + 1)) != 0 ||
+        (rc = arena_add(&g->a, sqlite3_column_blob(s, 4), len, &off)) != 0) {
+        return rc;
+    }
+    g->rec[g->n].off = off;
+    g->rec[g->n].len = (uint16_t)len;
+    g->rec[g->n].disabled = sqlite3_column_int(s, 5) != 0;
+    g->n++;
+    return 0;
+}
+
 int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct ens_store_rrfilter *f,
                          ens_store_rrset_cb cb, void *ctx)
 {
@@ -269,61 +263,27 @@ int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct en
                                                                                              : rc;
     }
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "SELECT r.id, r.owner, r.type, r.ttl, c.rdata, c.disabled"
-                         " FROM rrsets r JOIN records c ON c.rrset_id = r.id"
-                         " WHERE r.zone_id = ?1 AND (?2 IS NULL OR r.owner_key = ?2)"
-                         " AND (?3 = 0 OR r.type = ?3) AND (?4 = 0 OR c.disabled = 0)"
-                         " ORDER BY r.owner_key, r.type, c.rdata",
-                         &s)) != 0) {
+    if ((rc = st_prep(st, &s,
+                      "SELECT r.id, r.owner, r.type, r.ttl, c.rdata, c.disabled"
+                      " FROM rrsets r JOIN records c ON c.rrset_id = r.id"
+                      " WHERE r.zone_id = ?1 AND (?2 IS NULL OR r.owner_key = ?2)"
+                      " AND (?3 = 0 OR r.type = ?3) AND (?4 = 0 OR c.disabled = 0)"
+                      " ORDER BY r.owner_key, r.type, c.rdata",
+                      "I-ii", zid, f != NULL ? (int)f->type : 0,
+                      (int)(f != NULL && f->skip_disabled))) != 0) {
         return rc;
     }
-    sqlite3_bind_int64(s, 1, zid);
     if (keylen > 0) {
-        bind_blob(s, 2, key, keylen);
-    } else {
-        sqlite3_bind_null(s, 2);
+        st_bind_blob(s, 2, key, keylen);
     }
-    sqlite3_bind_int(s, 3, f != NULL ? f->type : 0);
-    sqlite3_bind_int(s, 4, f != NULL && f->skip_disabled);
-    struct rrgather g = {0};
-    void *tmp;
-    int64_t cur = -1;
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        if (id != cur) {
-            if ((rc = rrgather_flush(&g, cb, ctx)) != 0) {
-                break;
-            }
-            cur = id;
-            g.type = (uint16_t)sqlite3_column_int(s, 2);
-            g.ttl = (uint32_t)sqlite3_column_int64(s, 3);
-            if ((rc = arena_add(&g.a, sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                                &g.owner_off)) != 0) {
-                break;
-            }
-        }
-        size_t off, len = (size_t)sqlite3_column_bytes(s, 4);
-        if ((rc = GROW(g.rec, g.cap, g.n + 1)) != 0 ||
-            (rc = arena_add(&g.a, sqlite3_column_blob(s, 4), len, &off)) != 0) {
-            break;
-        }
-        g.rec[g.n].off = off;
-        g.rec[g.n].len = (uint16_t)len;
-        g.rec[g.n].disabled = sqlite3_column_int(s, 5) != 0;
-        g.n++;
-    }
-    if (rc == 0 && r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
+    struct rrlist l = {.cb = cb, .ctx = ctx, .cur = -1};
+    rc = st_each(st, s, rrlist_row, &l);
     if (rc == 0) {
-        rc = rrgather_flush(&g, cb, ctx);
+        rc = rrgather_flush(&l.g, cb, ctx);
     }
-    free(g.a.p);
-    free(g.rec);
-    free(g.views);
+    free(l.g.a.p);
+    free(l.g.rec);
+    free(l.g.views);
     return rc;
 }
 
@@ -332,24 +292,22 @@ int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct en
 static int journal_put(struct ens_store *st, sqlite3_stmt *s, int64_t cid, int64_t *seq, int op,
                        const struct ens_rr *rr, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
         size_t olen;
         if (rr[i].owner == NULL || ens_name_check(rr[i].owner, ENS_NAME_MAXLEN, &olen) != 0) {
             return st_fail(st, ENS_EINVAL, "journal record with an invalid owner");
         }
-        sqlite3_reset(s);
         sqlite3_bind_int64(s, 1, cid);
         sqlite3_bind_int64(s, 2, (*seq)++);
         sqlite3_bind_int(s, 3, op);
-        bind_blob(s, 4, rr[i].owner, olen);
+        st_bind_blob(s, 4, rr[i].owner, olen);
         sqlite3_bind_int(s, 5, rr[i].type);
         sqlite3_bind_int64(s, 6, rr[i].ttl);
-        bind_blob(s, 7, rr[i].rdata, rr[i].rdlen);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            return st_dberr(st, sqlite3_extended_errcode(st->db));
-        }
+        st_bind_blob(s, 7, rr[i].rdata, rr[i].rdlen);
+        rc = st_step_again(st, s);
     }
-    return 0;
+    return rc;
 }
 
 int ens_store_journal_append(struct ens_store *st, const char *zone, uint32_t from, uint32_t to,
@@ -366,17 +324,10 @@ int ens_store_journal_append(struct ens_store *st, const char *zone, uint32_t fr
         return rc;
     }
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "INSERT INTO journal (zone_id, serial_from, serial_to, at)"
-                         " VALUES (?1, ?2, ?3, ?4)",
-                         &s)) != 0) {
-        return st_wend(st, own, rc);
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    sqlite3_bind_int64(s, 4, now);
-    if ((rc = st_step_done(st, s)) != 0) {
+    if ((rc = st_exec(st,
+                      "INSERT INTO journal (zone_id, serial_from, serial_to, at)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+                      "IIII", zid, (int64_t)from, (int64_t)to, now)) != 0) {
         return st_wend(st, own, rc);
     }
     int64_t cid = sqlite3_last_insert_rowid(st->db), seq = 0;
@@ -435,100 +386,97 @@ static int jgather_flush(struct jgather *g, ens_store_journal_cb cb, void *ctx)
     return rc;
 }
 
+/* A journal reading: the difference being gathered, the callback and the journal row it is
+ * from. */
+struct jlist {
+    struct jgather g;
+    struct ens_store *st;
+    const char *zc;
+    ens_store_journal_cb cb;
+    void *ctx;
+    int64_t cur;
+    bool any;
+};
+
+static int jlist_row(void *arg, sqlite3_stmt *s)
+{
+    struct jlist *l = arg;
+    struct jgather *g = &l->g;
+    void *tmp;
+    int rc;
+    int64_t id = sqlite3_column_int64(s, 0);
+    if (id != l->cur) {
+        uint32_t from = (uint32_t)sqlite3_column_int64(s, 1);
+        if (l->any) {
+            if (from != g->to) {
+                return st_fail(l->st, ENS_EINVAL,
+                               "zone %s: the journal goes to serial %u and then from %u", l->zc,
+                               g->to, from);
+            }
+            if ((rc = jgather_flush(g, l->cb, l->ctx)) != 0) {
+                return rc;
+            }
+        }
+        l->any = true;
+        l->cur = id;
+        g->from = from;
+        g->to = (uint32_t)sqlite3_column_int64(s, 2);
+        g->at = sqlite3_column_int64(s, 3);
+    }
+    if (sqlite3_column_type(s, 4) == SQLITE_NULL) {
+        return 0; /* a difference without records */
+    }
+    struct jrec jr = {
+        .op = sqlite3_column_int(s, 4),
+        .type = (uint16_t)sqlite3_column_int(s, 6),
+        .ttl = (uint32_t)sqlite3_column_int64(s, 7),
+        .rdlen = (uint16_t)sqlite3_column_bytes(s, 8),
+    };
+    if ((rc = GROW(g->rec, g->cap, g->n + 1)) != 0 ||
+        (rc = arena_add(&g->a, sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5),
+                        &jr.owner_off)) != 0 ||
+        (rc = arena_add(&g->a, sqlite3_column_blob(s, 8), jr.rdlen, &jr.rdata_off)) != 0) {
+        return rc;
+    }
+    g->rec[g->n++] = jr;
+    return 0;
+}
+
 int ens_store_journal_read(struct ens_store *st, const char *zone, uint32_t since,
                            ens_store_journal_cb cb, void *ctx)
 {
     char zc[ENS_STORE_NAME_MAX];
     int64_t zid, start = -1;
-    int rc = st_zone_id(st, zone, &zid, zc);
-    if (rc != 0) {
-        return rc;
-    }
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2"
-                         " ORDER BY id DESC LIMIT 1",
-                         &s)) != 0) {
-        return rc;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    sqlite3_bind_int64(s, 2, since);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        start = sqlite3_column_int64(s, 0);
-    } else if (r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    if (rc != 0) {
+    int rc = st_zone_id(st, zone, &zid, zc);
+    if (rc != 0 ||
+        (rc = st_prep(st, &s,
+                      "SELECT id FROM journal WHERE zone_id = ?1 AND serial_from = ?2"
+                      " ORDER BY id DESC LIMIT 1",
+                      "II", zid, (int64_t)since)) != 0 ||
+        (rc = st_get(st, s, st_row_id, &start, NULL)) != 0) {
         return rc;
     }
     if (start < 0) {
         return st_fail(st, ENS_ENOENT, "zone %s: the journal has no difference from serial %u", zc,
                        since);
     }
-    if ((rc = st_prepare(st,
-                         "SELECT j.id, j.serial_from, j.serial_to, j.at, c.op, c.owner, c.type,"
-                         " c.ttl, c.rdata FROM journal j"
-                         " LEFT JOIN journal_records c ON c.change_id = j.id"
-                         " WHERE j.zone_id = ?1 AND j.id >= ?2 ORDER BY j.id, c.seq",
-                         &s)) != 0) {
+    if ((rc = st_prep(st, &s,
+                      "SELECT j.id, j.serial_from, j.serial_to, j.at, c.op, c.owner, c.type,"
+                      " c.ttl, c.rdata FROM journal j"
+                      " LEFT JOIN journal_records c ON c.change_id = j.id"
+                      " WHERE j.zone_id = ?1 AND j.id >= ?2 ORDER BY j.id, c.seq",
+                      "II", zid, start)) != 0) {
         return rc;
     }
-    sqlite3_bind_int64(s, 1, zid);
-    sqlite3_bind_int64(s, 2, start);
-    struct jgather g = {0};
-    void *tmp;
-    int64_t cur = -1;
-    bool any = false;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(s, 0);
-        if (id != cur) {
-            uint32_t from = (uint32_t)sqlite3_column_int64(s, 1);
-            if (any) {
-                if (from != g.to) {
-                    rc = st_fail(st, ENS_EINVAL,
-                                 "zone %s: the journal goes to serial %u and then from %u", zc,
-                                 g.to, from);
-                    break;
-                }
-                if ((rc = jgather_flush(&g, cb, ctx)) != 0) {
-                    break;
-                }
-            }
-            any = true;
-            cur = id;
-            g.from = from;
-            g.to = (uint32_t)sqlite3_column_int64(s, 2);
-            g.at = sqlite3_column_int64(s, 3);
-        }
-        if (sqlite3_column_type(s, 4) == SQLITE_NULL) {
-            continue; /* a difference without records */
-        }
-        struct jrec jr = {
-            .op = sqlite3_column_int(s, 4),
-            .type = (uint16_t)sqlite3_column_int(s, 6),
-            .ttl = (uint32_t)sqlite3_column_int64(s, 7),
-            .rdlen = (uint16_t)sqlite3_column_bytes(s, 8),
-        };
-        if ((rc = GROW(g.rec, g.cap, g.n + 1)) != 0 ||
-            (rc = arena_add(&g.a, sqlite3_column_blob(s, 5), (size_t)sqlite3_column_bytes(s, 5),
-                            &jr.owner_off)) != 0 ||
-            (rc = arena_add(&g.a, sqlite3_column_blob(s, 8), jr.rdlen, &jr.rdata_off)) != 0) {
-            break;
-        }
-        g.rec[g.n++] = jr;
+    struct jlist l = {.st = st, .zc = zc, .cb = cb, .ctx = ctx, .cur = -1};
+    rc = st_each(st, s, jlist_row, &l);
+    if (rc == 0 && l.any) {
+        rc = jgather_flush(&l.g, cb, ctx);
     }
-    if (rc == 0 && r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    if (rc == 0 && any) {
-        rc = jgather_flush(&g, cb, ctx);
-    }
-    free(g.a.p);
-    free(g.rec);
-    free(g.views);
+    free(l.g.a.p);
+    free(l.g.rec);
+    free(l.g.views);
     return rc;
 }
 
@@ -536,17 +484,10 @@ int ens_store_journal_trim(struct ens_store *st, const char *zone, size_t keep)
 {
     int64_t zid;
     int rc = st_zone_id(st, zone, &zid, NULL);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "DELETE FROM journal WHERE zone_id = ?1 AND id NOT IN"
-                         " (SELECT id FROM journal WHERE zone_id = ?1 ORDER BY id DESC LIMIT ?2)",
-                         &s)) != 0) {
-        return rc;
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    sqlite3_bind_int64(s, 2, (int64_t)keep);
-    return st_step_done(st, s);
+    return rc != 0 ? rc
+                   : st_exec(st,
+                             "DELETE FROM journal WHERE zone_id = ?1 AND id NOT IN"
+                             " (SELECT id FROM journal WHERE zone_id = ?1 ORDER BY id DESC"
+                             " LIMIT ?2)",
+                             "II", zid, (int64_t)keep);
 }

@@ -4,6 +4,8 @@
 #define ENS_STORE_STORE_INT_H
 
 #include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
 
 #include "store/store.h"
 
@@ -27,13 +29,41 @@ extern const size_t st_nmigrations;
 /* Sets the handle's sentence and returns code. */
 int st_fail(struct ens_store *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int st_vfail(struct ens_store *st, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 /* Maps a SQLite result to an ens code (constraint unique/primary key: ENS_EEXIST; out of
  * memory: ENS_ENOMEM; the rest: ENS_EIO) and keeps SQLite's message. */
 int st_dberr(struct ens_store *st, int rc);
 /* Prepares sql (static text; data goes through bound parameters). */
 int st_prepare(struct ens_store *st, const char *sql, sqlite3_stmt **out);
+/* Prepares sql and binds the arguments as parameters 1, 2, ..., one for each letter of types:
+ * 'i' int, 'I' int64_t, 'T' int64_t time (ENS_STORE_NOTIME as NULL), 't' text (NULL as NULL),
+ * 'b' a pointer and a size_t length (a blob, st_bind_blob); '-' leaves a parameter unbound
+ * (NULL) for the caller. */
+int st_prep(struct ens_store *st, sqlite3_stmt **s, const char *sql, const char *types, ...);
+/* st_prep, then st_step_done. */
+int st_exec(struct ens_store *st, const char *sql, const char *types, ...);
 /* Steps a statement that must finish without rows; finalises it. */
 int st_step_done(struct ens_store *st, sqlite3_stmt *s);
+/* Steps a statement run once for each of several sets of parameters, then resets it for the
+ * next set (it stays prepared); 0 or the database error. */
+int st_step_again(struct ens_store *st, sqlite3_stmt *s);
+/* After a write: when rc is 0 but no row changed, ENS_ENOENT with the sentence fmt; rc
+ * otherwise. */
+int st_changed(struct ens_store *st, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Reads the row a statement is at into out (or handles it with ctx); 0 or an ens code. */
+typedef int (*st_row_fn)(void *out, sqlite3_stmt *s);
+/* Steps a statement that selects at most one row and gives it to row. No row: ENS_ENOENT with
+ * the sentence fmt, or 0 when fmt is NULL. Finalises s. */
+int st_get(struct ens_store *st, sqlite3_stmt *s, st_row_fn row, void *out, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Gives each row of a statement to row until it returns non-zero (which is returned).
+ * Finalises s. */
+int st_each(struct ens_store *st, sqlite3_stmt *s, st_row_fn row, void *ctx);
+/* A row function for a single id column: out is an int64_t. */
+int st_row_id(void *out, sqlite3_stmt *s);
 
 /* Opens an atomic write: BEGIN IMMEDIATE when no transaction is open (*own set), otherwise a
  * savepoint inside the caller's transaction. st_wend commits or releases when rc is 0 and
@@ -54,7 +84,47 @@ void st_col_text(sqlite3_stmt *s, int col, char *dst, size_t cap);
 int64_t st_col_time(sqlite3_stmt *s, int col);
 /* Binds a time, ENS_STORE_NOTIME as NULL. */
 int st_bind_time(sqlite3_stmt *s, int idx, int64_t t);
-/* Binds text as a copy. */
+/* Binds text as a copy (NULL as NULL). */
 int st_bind_text(sqlite3_stmt *s, int idx, const char *text);
+/* Binds a blob as a copy; a NULL pointer is an empty blob, not NULL. */
+int st_bind_blob(sqlite3_stmt *s, int idx, const void *p, size_t n);
+
+/* The mapping of a struct's fields to consecutive columns or parameters, one entry each. */
+enum st_ctype {
+    ST_INT,  /* unsigned of 1, 2 or 4 octets, or int64_t */
+    ST_BOOL, /* bool as 0 or 1 */
+    ST_TIME, /* int64_t, ENS_STORE_NOTIME as NULL */
+    ST_TEXT, /* char array, cut to its size on reading */
+    ST_ENUM, /* an int-sized enum stored as names[value]; unknown text reads as dflt */
+    ST_BLOB, /* uint8_t array with its length in the uint16_t field at len_off */
+};
+struct st_col {
+    enum st_ctype type;
+    size_t off, size;
+    size_t len_off;
+    const char *const *names;
+    size_t nnames;
+    int dflt;
+};
+#define ST_FIELD_(T, f) .off = offsetof(T, f), .size = sizeof(((T *)0)->f)
+#define ST_COL(type_, T, f)                                                                        \
+    {                                                                                              \
+        .type = (type_), ST_FIELD_(T, f)                                                           \
+    }
+#define ST_ENUM_COL(T, f, names_, dflt_)                                                           \
+    {                                                                                              \
+        .type = ST_ENUM, ST_FIELD_(T, f), .names = (names_),                                       \
+        .nnames = sizeof(names_) / sizeof((names_)[0]), .dflt = (dflt_)                            \
+    }
+#define ST_BLOB_COL(T, f, lenf)                                                                    \
+    {                                                                                              \
+        .type = ST_BLOB, ST_FIELD_(T, f), .len_off = offsetof(T, lenf)                             \
+    }
+#define ST_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+/* Binds n fields of obj as parameters first, first + 1, ... */
+void st_bind_cols(sqlite3_stmt *s, int first, const struct st_col *cols, size_t n, const void *obj);
+/* Reads columns first, first + 1, ... into n fields of obj. */
+void st_read_cols(sqlite3_stmt *s, int first, const struct st_col *cols, size_t n, void *obj);
 
 #endif

@@ -7,21 +7,6 @@
 static const char *const KIND_TEXT[] = {"Native", "Master"};
 static const char *const SERIAL_TEXT[] = {"keep", "increment", "unixtime", "dateserial"};
 
-static int kind_from_text(const char *t)
-{
-    return strcmp(t, "Master") == 0 ? ENS_STORE_MASTER : ENS_STORE_NATIVE;
-}
-
-static int serial_from_text(const char *t)
-{
-    for (size_t i = 0; i < sizeof(SERIAL_TEXT) / sizeof(SERIAL_TEXT[0]); i++) {
-        if (strcmp(t, SERIAL_TEXT[i]) == 0) {
-            return (int)i;
-        }
-    }
-    return ENS_STORE_SERIAL_INCREMENT;
-}
-
 /* A salt is hex of at most 255 octets ("" for none, RFC 9276 §3.1 recommends none). */
 static bool salt_ok(const char *s)
 {
@@ -51,26 +36,13 @@ void ens_store_zone_init(struct ens_store_zone *z, const char *name)
 /* Finds a policy's id; "" gives no policy (*id = 0). */
 static int policy_id(struct ens_store *st, const char *name, int64_t *id)
 {
+    sqlite3_stmt *s;
     *id = 0;
     if (name[0] == '\0') {
         return 0;
     }
-    sqlite3_stmt *s;
-    int rc = st_prepare(st, "SELECT id FROM policies WHERE name = ?1", &s);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-    } else if (r == SQLITE_DONE) {
-        rc = st_fail(st, ENS_ENOENT, "no policy named \"%s\"", name);
-    } else {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    int rc = st_prep(st, &s, "SELECT id FROM policies WHERE name = ?1", "t", name);
+    return rc != 0 ? rc : st_get(st, s, st_row_id, id, "no policy named \"%s\"", name);
 }
 
 static int zone_check(struct ens_store *st, const struct ens_store_zone *z)
@@ -87,117 +59,48 @@ static int zone_check(struct ens_store *st, const struct ens_store_zone *z)
     return 0;
 }
 
-/* Binds the settings shared by insert and update as parameters 2..13. */
-static void bind_settings(sqlite3_stmt *s, const struct ens_store_zone *z, int64_t pid)
-{
-    sqlite3_bind_text(s, 2, KIND_TEXT[z->kind], -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, z->serial);
-    sqlite3_bind_int64(s, 4, z->notified_serial);
-    sqlite3_bind_text(s, 5, SERIAL_TEXT[z->serial_policy], -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 6, z->dnssec);
-    sqlite3_bind_int(s, 7, z->nsec3);
-    sqlite3_bind_int(s, 8, z->nsec3_iterations);
-    sqlite3_bind_int(s, 9, z->nsec3_optout);
-    sqlite3_bind_text(s, 10, z->nsec3_salt, -1, SQLITE_TRANSIENT);
-    if (pid != 0) {
-        sqlite3_bind_int64(s, 11, pid);
-    } else {
-        sqlite3_bind_null(s, 11);
-    }
-    sqlite3_bind_text(s, 12, z->parent_servers, -1, SQLITE_TRANSIENT);
-}
+_Static_assert(sizeof(enum ens_store_kind) == sizeof(int), "ST_ENUM reads an int");
+_Static_assert(sizeof(enum ens_store_serial) == sizeof(int), "ST_ENUM reads an int");
 
-int ens_store_zone_create(struct ens_store *st, struct ens_store_zone *z, int64_t now)
-{
-    char canon[ENS_STORE_NAME_MAX];
-    int64_t pid;
-    int rc = st_canon(st, "zone", z->name, canon);
-    if (rc != 0 || (rc = zone_check(st, z)) != 0) {
-        return rc;
-    }
-    bool own;
-    if ((rc = st_wbegin(st, &own)) != 0) {
-        return rc;
-    }
-    sqlite3_stmt *s;
-    if ((rc = policy_id(st, z->policy, &pid)) != 0 ||
-        (rc = st_prepare(st,
-                         "INSERT INTO zones (name, kind, serial, notified_serial, serial_policy,"
-                         " dnssec, nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, policy_id,"
-                         " parent_servers, created, updated)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-                         &s)) != 0) {
-        return st_wend(st, own, rc);
-    }
-    sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-    bind_settings(s, z, pid);
-    sqlite3_bind_int64(s, 13, now);
-    rc = st_step_done(st, s);
-    if (rc == ENS_EEXIST) {
-        rc = st_fail(st, ENS_EEXIST, "zone %s already exists", canon);
-    }
-    if (rc == 0) {
-        z->id = sqlite3_last_insert_rowid(st->db);
-        memcpy(z->name, canon, strlen(canon) + 1);
-        z->created = z->updated = now;
-    }
-    return st_wend(st, own, rc);
-}
+/* A zones row as ZONE_COLS selects it. The settings (kind to parent_servers) are also the
+ * parameters 2..11 of insert and update, which bind policy_id as 12. */
+#define Z struct ens_store_zone
+static const struct st_col ZONE_ROW[] = {
+    ST_COL(ST_INT, Z, id),
+    ST_COL(ST_TEXT, Z, name),
+    ST_ENUM_COL(Z, kind, KIND_TEXT, ENS_STORE_NATIVE),
+    ST_COL(ST_INT, Z, serial),
+    ST_COL(ST_INT, Z, notified_serial),
+    ST_ENUM_COL(Z, serial_policy, SERIAL_TEXT, ENS_STORE_SERIAL_INCREMENT),
+    ST_COL(ST_BOOL, Z, dnssec),
+    ST_COL(ST_BOOL, Z, nsec3),
+    ST_COL(ST_INT, Z, nsec3_iterations),
+    ST_COL(ST_BOOL, Z, nsec3_optout),
+    ST_COL(ST_TEXT, Z, nsec3_salt),
+    ST_COL(ST_TEXT, Z, parent_servers),
+    ST_COL(ST_TEXT, Z, policy),
+    ST_COL(ST_INT, Z, created),
+    ST_COL(ST_INT, Z, updated),
+};
+#undef Z
+#define ZONE_SETTINGS  (ZONE_ROW + 2)
+#define ZONE_NSETTINGS 10
 
 #define ZONE_COLS                                                                                  \
     "z.id, z.name, z.kind, z.serial, z.notified_serial, z.serial_policy, z.dnssec, z.nsec3,"       \
-    " z.nsec3_iterations, z.nsec3_optout, z.nsec3_salt, coalesce(p.name, ''),"                     \
-    " z.parent_servers, z.created, z.updated"                                                      \
+    " z.nsec3_iterations, z.nsec3_optout, z.nsec3_salt, z.parent_servers, coalesce(p.name, ''),"   \
+    " z.created, z.updated"                                                                        \
     " FROM zones z LEFT JOIN policies p ON p.id = z.policy_id"
 
-static void zone_row(sqlite3_stmt *s, struct ens_store_zone *z)
+static int zone_row(void *z, sqlite3_stmt *s)
 {
-    char t[16];
-    memset(z, 0, sizeof(*z));
-    z->id = sqlite3_column_int64(s, 0);
-    st_col_text(s, 1, z->name, sizeof(z->name));
-    st_col_text(s, 2, t, sizeof(t));
-    z->kind = kind_from_text(t);
-    z->serial = (uint32_t)sqlite3_column_int64(s, 3);
-    z->notified_serial = (uint32_t)sqlite3_column_int64(s, 4);
-    st_col_text(s, 5, t, sizeof(t));
-    z->serial_policy = serial_from_text(t);
-    z->dnssec = sqlite3_column_int(s, 6) != 0;
-    z->nsec3 = sqlite3_column_int(s, 7) != 0;
-    z->nsec3_iterations = (uint16_t)sqlite3_column_int(s, 8);
-    z->nsec3_optout = sqlite3_column_int(s, 9) != 0;
-    st_col_text(s, 10, z->nsec3_salt, sizeof(z->nsec3_salt));
-    st_col_text(s, 11, z->policy, sizeof(z->policy));
-    st_col_text(s, 12, z->parent_servers, sizeof(z->parent_servers));
-    z->created = sqlite3_column_int64(s, 13);
-    z->updated = sqlite3_column_int64(s, 14);
+    memset(z, 0, sizeof(struct ens_store_zone));
+    st_read_cols(s, 0, ZONE_ROW, ST_NCOLS(ZONE_ROW), z);
+    return 0;
 }
 
-int ens_store_zone_get(struct ens_store *st, const char *name, struct ens_store_zone *z)
-{
-    char canon[ENS_STORE_NAME_MAX];
-    int rc = st_canon(st, "zone", name, canon);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st, "SELECT " ZONE_COLS " WHERE z.name = ?1", &s)) != 0) {
-        return rc;
-    }
-    sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        zone_row(s, z);
-    } else if (r == SQLITE_DONE) {
-        rc = st_fail(st, ENS_ENOENT, "no zone %s", canon);
-    } else {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int ens_store_zone_update(struct ens_store *st, struct ens_store_zone *z, int64_t now)
+/* Inserts (update false) or updates the zone z, whose canonical name is canon, at now. */
+static int zone_write(struct ens_store *st, struct ens_store_zone *z, int64_t now, bool update)
 {
     char canon[ENS_STORE_NAME_MAX];
     int64_t pid;
@@ -211,25 +114,62 @@ int ens_store_zone_update(struct ens_store *st, struct ens_store_zone *z, int64_
     }
     sqlite3_stmt *s;
     if ((rc = policy_id(st, z->policy, &pid)) != 0 ||
-        (rc = st_prepare(st,
-                         "UPDATE zones SET kind = ?2, serial = ?3, notified_serial = ?4,"
-                         " serial_policy = ?5, dnssec = ?6, nsec3 = ?7, nsec3_iterations = ?8,"
-                         " nsec3_optout = ?9, nsec3_salt = ?10, policy_id = ?11,"
-                         " parent_servers = ?12, updated = ?13 WHERE name = ?1",
-                         &s)) != 0) {
+        (rc = st_prep(st, &s,
+                      update ? "UPDATE zones SET kind = ?2, serial = ?3, notified_serial = ?4,"
+                               " serial_policy = ?5, dnssec = ?6, nsec3 = ?7,"
+                               " nsec3_iterations = ?8, nsec3_optout = ?9, nsec3_salt = ?10,"
+                               " parent_servers = ?11, policy_id = ?12, updated = ?13"
+                               " WHERE name = ?1"
+                             : "INSERT INTO zones (name, kind, serial, notified_serial,"
+                               " serial_policy, dnssec, nsec3, nsec3_iterations, nsec3_optout,"
+                               " nsec3_salt, parent_servers, policy_id, created, updated)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+                               " ?13, ?13)",
+                      "t", canon)) != 0) {
         return st_wend(st, own, rc);
     }
-    sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-    bind_settings(s, z, pid);
+    st_bind_cols(s, 2, ZONE_SETTINGS, ZONE_NSETTINGS, z);
+    if (pid != 0) {
+        sqlite3_bind_int64(s, 12, pid);
+    }
     sqlite3_bind_int64(s, 13, now);
     rc = st_step_done(st, s);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        rc = st_fail(st, ENS_ENOENT, "no zone %s", canon);
+    if (update) {
+        rc = st_changed(st, rc, "no zone %s", canon);
+    } else if (rc == ENS_EEXIST) {
+        rc = st_fail(st, ENS_EEXIST, "zone %s already exists", canon);
+    }
+    if (rc == 0 && !update) {
+        z->id = sqlite3_last_insert_rowid(st->db);
+        memcpy(z->name, canon, strlen(canon) + 1);
+        z->created = now;
     }
     if (rc == 0) {
         z->updated = now;
     }
     return st_wend(st, own, rc);
+}
+
+int ens_store_zone_create(struct ens_store *st, struct ens_store_zone *z, int64_t now)
+{
+    return zone_write(st, z, now, false);
+}
+
+int ens_store_zone_get(struct ens_store *st, const char *name, struct ens_store_zone *z)
+{
+    char canon[ENS_STORE_NAME_MAX];
+    sqlite3_stmt *s;
+    int rc = st_canon(st, "zone", name, canon);
+    if (rc != 0 ||
+        (rc = st_prep(st, &s, "SELECT " ZONE_COLS " WHERE z.name = ?1", "t", canon)) != 0) {
+        return rc;
+    }
+    return st_get(st, s, zone_row, z, "no zone %s", canon);
+}
+
+int ens_store_zone_update(struct ens_store *st, struct ens_store_zone *z, int64_t now)
+{
+    return zone_write(st, z, now, true);
 }
 
 int ens_store_zone_delete(struct ens_store *st, const char *name)
@@ -240,24 +180,43 @@ int ens_store_zone_delete(struct ens_store *st, const char *name)
         return rc;
     }
     bool own;
-    if ((rc = st_wbegin(st, &own)) != 0) {
-        return rc;
+    if ((rc = st_wbegin(st, &own)) == 0) {
+        rc = st_changed(st, st_exec(st, "DELETE FROM zones WHERE name = ?1", "t", canon),
+                        "no zone %s", canon);
+        rc = st_wend(st, own, rc);
     }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st, "DELETE FROM zones WHERE name = ?1", &s)) == 0) {
-        sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-        rc = st_step_done(st, s);
-        if (rc == 0 && sqlite3_changes(st->db) == 0) {
-            rc = st_fail(st, ENS_ENOENT, "no zone %s", canon);
+    return rc;
+}
+
+/* Hands listed rows to a callback; the row after limit only says that more follow. */
+struct zone_walk {
+    ens_store_zone_cb cb;
+    void *ctx;
+    size_t limit, n;
+    bool *more;
+};
+
+static int zone_walk_row(void *arg, sqlite3_stmt *s)
+{
+    struct zone_walk *w = arg;
+    struct ens_store_zone z;
+    if (w->limit != 0 && w->n == w->limit) {
+        if (w->more != NULL) {
+            *w->more = true;
         }
+        return 0;
     }
-    return st_wend(st, own, rc);
+    zone_row(&z, s);
+    w->n++;
+    return w->cb(w->ctx, &z);
 }
 
 int ens_store_zone_list(struct ens_store *st, const char *after, size_t limit, bool *more,
                         ens_store_zone_cb cb, void *ctx)
 {
     char canon[ENS_STORE_NAME_MAX] = "";
+    struct zone_walk w = {cb, ctx, limit, 0, more};
+    sqlite3_stmt *s;
     int rc;
     if (more != NULL) {
         *more = false;
@@ -265,35 +224,12 @@ int ens_store_zone_list(struct ens_store *st, const char *after, size_t limit, b
     if (after != NULL && after[0] != '\0' && (rc = st_canon(st, "cursor", after, canon)) != 0) {
         return rc;
     }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st, "SELECT " ZONE_COLS " WHERE z.name > ?1 ORDER BY z.name LIMIT ?2",
-                         &s)) != 0) {
+    /* One row more than asked tells whether another page follows. */
+    if ((rc = st_prep(st, &s, "SELECT " ZONE_COLS " WHERE z.name > ?1 ORDER BY z.name LIMIT ?2",
+                      "tI", canon, limit == 0 ? (int64_t)-1 : (int64_t)limit + 1)) != 0) {
         return rc;
     }
-    sqlite3_bind_text(s, 1, canon, -1, SQLITE_TRANSIENT);
-    /* One row more than asked tells whether another page follows. */
-    sqlite3_bind_int64(s, 2, limit == 0 ? -1 : (int64_t)limit + 1);
-    size_t n = 0;
-    struct ens_store_zone z;
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (limit != 0 && n == limit) {
-            if (more != NULL) {
-                *more = true;
-            }
-            break;
-        }
-        zone_row(s, &z);
-        n++;
-        if ((rc = cb(ctx, &z)) != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && r != SQLITE_ROW && r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return st_each(st, s, zone_walk_row, &w);
 }
 
 /* ---- policies ---- */
@@ -343,127 +279,78 @@ static int policy_check(struct ens_store *st, const struct ens_store_policy *p)
     return 0;
 }
 
-static void policy_bind(sqlite3_stmt *s, const struct ens_store_policy *p)
-{
-    sqlite3_bind_text(s, 1, p->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 2, p->algorithm);
-    sqlite3_bind_int(s, 3, p->bits);
-    sqlite3_bind_int(s, 4, p->csk);
-    sqlite3_bind_int64(s, 5, p->ksk_lifetime);
-    sqlite3_bind_int64(s, 6, p->zsk_lifetime);
-    sqlite3_bind_int64(s, 7, p->dnskey_ttl);
-    sqlite3_bind_int64(s, 8, p->zone_max_ttl);
-    sqlite3_bind_int64(s, 9, p->propagation_delay);
-    sqlite3_bind_int64(s, 10, p->parent_ds_ttl);
-    sqlite3_bind_int64(s, 11, p->parent_propagation_delay);
-    sqlite3_bind_int64(s, 12, p->sig_validity);
-    sqlite3_bind_int64(s, 13, p->sig_refresh);
-    sqlite3_bind_int(s, 14, p->nsec3);
-    sqlite3_bind_int(s, 15, p->nsec3_iterations);
-    sqlite3_bind_int(s, 16, p->nsec3_optout);
-    sqlite3_bind_text(s, 17, p->nsec3_salt, -1, SQLITE_TRANSIENT);
-}
-
-int ens_store_policy_create(struct ens_store *st, struct ens_store_policy *p, int64_t now)
-{
-    int rc = policy_check(st, p);
-    if (rc != 0) {
-        return rc;
-    }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
-                         " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay,"
-                         " parent_ds_ttl, parent_propagation_delay, sig_validity, sig_refresh,"
-                         " nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, created, updated)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-                         " ?15, ?16, ?17, ?18, ?18)",
-                         &s)) != 0) {
-        return rc;
-    }
-    policy_bind(s, p);
-    sqlite3_bind_int64(s, 18, now);
-    rc = st_step_done(st, s);
-    if (rc == ENS_EEXIST) {
-        return st_fail(st, ENS_EEXIST, "policy \"%s\" already exists", p->name);
-    }
-    if (rc == 0) {
-        p->created = p->updated = now;
-    }
-    return rc;
-}
+/* A policies row as POLICY_COLS selects it; name to nsec3_salt are also the parameters 1..17
+ * of insert and update. */
+#define P struct ens_store_policy
+static const struct st_col POLICY_ROW[] = {
+    ST_COL(ST_TEXT, P, name),
+    ST_COL(ST_INT, P, algorithm),
+    ST_COL(ST_INT, P, bits),
+    ST_COL(ST_BOOL, P, csk),
+    ST_COL(ST_INT, P, ksk_lifetime),
+    ST_COL(ST_INT, P, zsk_lifetime),
+    ST_COL(ST_INT, P, dnskey_ttl),
+    ST_COL(ST_INT, P, zone_max_ttl),
+    ST_COL(ST_INT, P, propagation_delay),
+    ST_COL(ST_INT, P, parent_ds_ttl),
+    ST_COL(ST_INT, P, parent_propagation_delay),
+    ST_COL(ST_INT, P, sig_validity),
+    ST_COL(ST_INT, P, sig_refresh),
+    ST_COL(ST_BOOL, P, nsec3),
+    ST_COL(ST_INT, P, nsec3_iterations),
+    ST_COL(ST_BOOL, P, nsec3_optout),
+    ST_COL(ST_TEXT, P, nsec3_salt),
+    ST_COL(ST_INT, P, created),
+    ST_COL(ST_INT, P, updated),
+};
+#undef P
+#define POLICY_NSETTINGS 17
 
 #define POLICY_COLS                                                                                \
     "name, algorithm, bits, csk, ksk_lifetime, zsk_lifetime, dnskey_ttl, zone_max_ttl,"            \
     " propagation_delay, parent_ds_ttl, parent_propagation_delay, sig_validity, sig_refresh,"      \
     " nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, created, updated FROM policies"
 
-static void policy_row(sqlite3_stmt *s, struct ens_store_policy *p)
+static int policy_row(void *p, sqlite3_stmt *s)
 {
-    memset(p, 0, sizeof(*p));
-    st_col_text(s, 0, p->name, sizeof(p->name));
-    p->algorithm = (uint8_t)sqlite3_column_int(s, 1);
-    p->bits = (uint16_t)sqlite3_column_int(s, 2);
-    p->csk = sqlite3_column_int(s, 3) != 0;
-    p->ksk_lifetime = sqlite3_column_int64(s, 4);
-    p->zsk_lifetime = sqlite3_column_int64(s, 5);
-    p->dnskey_ttl = (uint32_t)sqlite3_column_int64(s, 6);
-    p->zone_max_ttl = (uint32_t)sqlite3_column_int64(s, 7);
-    p->propagation_delay = sqlite3_column_int64(s, 8);
-    p->parent_ds_ttl = (uint32_t)sqlite3_column_int64(s, 9);
-    p->parent_propagation_delay = sqlite3_column_int64(s, 10);
-    p->sig_validity = sqlite3_column_int64(s, 11);
-    p->sig_refresh = sqlite3_column_int64(s, 12);
-    p->nsec3 = sqlite3_column_int(s, 13) != 0;
-    p->nsec3_iterations = (uint16_t)sqlite3_column_int(s, 14);
-    p->nsec3_optout = sqlite3_column_int(s, 15) != 0;
-    st_col_text(s, 16, p->nsec3_salt, sizeof(p->nsec3_salt));
-    p->created = sqlite3_column_int64(s, 17);
-    p->updated = sqlite3_column_int64(s, 18);
+    memset(p, 0, sizeof(struct ens_store_policy));
+    st_read_cols(s, 0, POLICY_ROW, ST_NCOLS(POLICY_ROW), p);
+    return 0;
 }
 
-int ens_store_policy_get(struct ens_store *st, const char *name, struct ens_store_policy *p)
+/* Inserts (update false) or updates the policy p at now. */
+static int policy_write(struct ens_store *st, struct ens_store_policy *p, int64_t now, bool update)
 {
     sqlite3_stmt *s;
-    int rc = st_prepare(st, "SELECT " POLICY_COLS " WHERE name = ?1", &s);
-    if (rc != 0) {
-        return rc;
-    }
-    st_bind_text(s, 1, name);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        policy_row(s, p);
-    } else if (r == SQLITE_DONE) {
-        rc = st_fail(st, ENS_ENOENT, "no policy named \"%s\"", name != NULL ? name : "");
-    } else {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
-}
-
-int ens_store_policy_update(struct ens_store *st, struct ens_store_policy *p, int64_t now)
-{
     int rc = policy_check(st, p);
-    if (rc != 0) {
+    if (rc != 0 ||
+        (rc = st_prep(st, &s,
+                      update ? "UPDATE policies SET algorithm = ?2, bits = ?3, csk = ?4,"
+                               " ksk_lifetime = ?5, zsk_lifetime = ?6, dnskey_ttl = ?7,"
+                               " zone_max_ttl = ?8, propagation_delay = ?9, parent_ds_ttl = ?10,"
+                               " parent_propagation_delay = ?11, sig_validity = ?12,"
+                               " sig_refresh = ?13, nsec3 = ?14, nsec3_iterations = ?15,"
+                               " nsec3_optout = ?16, nsec3_salt = ?17, updated = ?18"
+                               " WHERE name = ?1"
+                             : "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
+                               " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay,"
+                               " parent_ds_ttl, parent_propagation_delay, sig_validity,"
+                               " sig_refresh, nsec3, nsec3_iterations, nsec3_optout, nsec3_salt,"
+                               " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+                               " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                      "")) != 0) {
         return rc;
     }
-    sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "UPDATE policies SET algorithm = ?2, bits = ?3, csk = ?4,"
-                         " ksk_lifetime = ?5, zsk_lifetime = ?6, dnskey_ttl = ?7,"
-                         " zone_max_ttl = ?8, propagation_delay = ?9, parent_ds_ttl = ?10,"
-                         " parent_propagation_delay = ?11, sig_validity = ?12,"
-                         " sig_refresh = ?13, nsec3 = ?14, nsec3_iterations = ?15,"
-                         " nsec3_optout = ?16, nsec3_salt = ?17, updated = ?18 WHERE name = ?1",
-                         &s)) != 0) {
-        return rc;
-    }
-    policy_bind(s, p);
+    st_bind_cols(s, 1, POLICY_ROW, POLICY_NSETTINGS, p);
     sqlite3_bind_int64(s, 18, now);
     rc = st_step_done(st, s);
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        return st_fail(st, ENS_ENOENT, "no policy named \"%s\"", p->name);
+    if (update) {
+        rc = st_changed(st, rc, "no policy named \"%s\"", p->name);
+    } else if (rc == ENS_EEXIST) {
+        return st_fail(st, ENS_EEXIST, "policy \"%s\" already exists", p->name);
+    }
+    if (rc == 0 && !update) {
+        p->created = now;
     }
     if (rc == 0) {
         p->updated = now;
@@ -471,48 +358,69 @@ int ens_store_policy_update(struct ens_store *st, struct ens_store_policy *p, in
     return rc;
 }
 
-int ens_store_policy_delete(struct ens_store *st, const char *name)
+int ens_store_policy_create(struct ens_store *st, struct ens_store_policy *p, int64_t now)
+{
+    return policy_write(st, p, now, false);
+}
+
+int ens_store_policy_get(struct ens_store *st, const char *name, struct ens_store_policy *p)
 {
     sqlite3_stmt *s;
-    int rc = st_prepare(st, "DELETE FROM policies WHERE name = ?1", &s);
-    if (rc != 0) {
-        return rc;
-    }
-    st_bind_text(s, 1, name);
-    rc = st_step_done(st, s);
+    int rc = st_prep(st, &s, "SELECT " POLICY_COLS " WHERE name = ?1", "t", name);
+    return rc != 0
+               ? rc
+               : st_get(st, s, policy_row, p, "no policy named \"%s\"", name != NULL ? name : "");
+}
+
+int ens_store_policy_update(struct ens_store *st, struct ens_store_policy *p, int64_t now)
+{
+    return policy_write(st, p, now, true);
+}
+
+int ens_store_policy_delete(struct ens_store *st, const char *name)
+{
+    int rc = st_exec(st, "DELETE FROM policies WHERE name = ?1", "t", name);
     if (rc == ENS_EINVAL) {
         /* The foreign key of zones.policy_id (ON DELETE RESTRICT) refused. */
         return st_fail(st, ENS_EEXIST, "policy \"%s\" is used by zones", name);
     }
-    if (rc == 0 && sqlite3_changes(st->db) == 0) {
-        return st_fail(st, ENS_ENOENT, "no policy named \"%s\"", name != NULL ? name : "");
-    }
-    return rc;
+    return st_changed(st, rc, "no policy named \"%s\"", name != NULL ? name : "");
+}
+
+struct policy_walk {
+    ens_store_policy_cb cb;
+    void *ctx;
+};
+
+static int policy_walk_row(void *arg, sqlite3_stmt *s)
+{
+    struct policy_walk *w = arg;
+    struct ens_store_policy p;
+    policy_row(&p, s);
+    return w->cb(w->ctx, &p);
 }
 
 int ens_store_policy_list(struct ens_store *st, ens_store_policy_cb cb, void *ctx)
 {
+    struct policy_walk w = {cb, ctx};
     sqlite3_stmt *s;
     int rc = st_prepare(st, "SELECT " POLICY_COLS " ORDER BY name", &s);
-    if (rc != 0) {
-        return rc;
-    }
-    struct ens_store_policy p;
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        policy_row(s, &p);
-        if ((rc = cb(ctx, &p)) != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return rc != 0 ? rc : st_each(st, s, policy_walk_row, &w);
 }
 
 /* ---- DNSSEC status ---- */
+
+static int status_row(void *arg, sqlite3_stmt *s)
+{
+    struct ens_store_status *out = arg;
+    out->last_signed = st_col_time(s, 0);
+    st_col_text(s, 1, out->last_sign_error, sizeof(out->last_sign_error));
+    out->ds_delegated = sqlite3_column_int(s, 2) != 0;
+    out->last_ds_probe = st_col_time(s, 3);
+    out->next_ds_probe = st_col_time(s, 4);
+    out->earliest_expiry = st_col_time(s, 5);
+    return 0;
+}
 
 int ens_store_status_get(struct ens_store *st, const char *zone, struct ens_store_status *out)
 {
@@ -525,27 +433,14 @@ int ens_store_status_get(struct ens_store *st, const char *zone, struct ens_stor
     out->last_signed = out->last_ds_probe = out->next_ds_probe = out->earliest_expiry =
         ENS_STORE_NOTIME;
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "SELECT last_signed, last_sign_error, ds_delegated, last_ds_probe,"
-                         " next_ds_probe, earliest_expiry FROM zone_dnssec_status"
-                         " WHERE zone_id = ?1",
-                         &s)) != 0) {
+    if ((rc = st_prep(st, &s,
+                      "SELECT last_signed, last_sign_error, ds_delegated, last_ds_probe,"
+                      " next_ds_probe, earliest_expiry FROM zone_dnssec_status"
+                      " WHERE zone_id = ?1",
+                      "I", zid)) != 0) {
         return rc;
     }
-    sqlite3_bind_int64(s, 1, zid);
-    int r = sqlite3_step(s);
-    if (r == SQLITE_ROW) {
-        out->last_signed = st_col_time(s, 0);
-        st_col_text(s, 1, out->last_sign_error, sizeof(out->last_sign_error));
-        out->ds_delegated = sqlite3_column_int(s, 2) != 0;
-        out->last_ds_probe = st_col_time(s, 3);
-        out->next_ds_probe = st_col_time(s, 4);
-        out->earliest_expiry = st_col_time(s, 5);
-    } else if (r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return st_get(st, s, status_row, out, NULL);
 }
 
 int ens_store_status_set(struct ens_store *st, const char *zone, const struct ens_store_status *in)
@@ -600,63 +495,48 @@ int ens_store_meta_set(struct ens_store *st, const char *zone, const char *kind,
         return rc;
     }
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st, "DELETE FROM metadata WHERE zone_id = ?1 AND kind = ?2", &s)) != 0) {
-        return st_wend(st, own, rc);
-    }
-    sqlite3_bind_int64(s, 1, zid);
-    sqlite3_bind_text(s, 2, kind, -1, SQLITE_TRANSIENT);
-    if ((rc = st_step_done(st, s)) != 0) {
-        return st_wend(st, own, rc);
-    }
-    if (n > 0 &&
+    if ((rc = st_exec(st, "DELETE FROM metadata WHERE zone_id = ?1 AND kind = ?2", "It", zid,
+                      kind)) != 0 ||
+        n == 0 ||
         (rc = st_prepare(st, "INSERT INTO metadata (zone_id, kind, value) VALUES (?1, ?2, ?3)",
                          &s)) != 0) {
         return st_wend(st, own, rc);
     }
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_reset(s);
+    for (size_t i = 0; i < n && rc == 0; i++) {
         sqlite3_bind_int64(s, 1, zid);
         sqlite3_bind_text(s, 2, kind, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 3, values[i], -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(s) != SQLITE_DONE) {
-            rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-            break;
-        }
+        rc = st_step_again(st, s);
     }
-    if (n > 0) {
-        sqlite3_finalize(s);
-    }
+    sqlite3_finalize(s);
     return st_wend(st, own, rc);
+}
+
+struct meta_walk {
+    ens_store_meta_cb cb;
+    void *ctx;
+};
+
+static int meta_walk_row(void *arg, sqlite3_stmt *s)
+{
+    struct meta_walk *w = arg;
+    const char *k = (const char *)sqlite3_column_text(s, 0);
+    const char *v = (const char *)sqlite3_column_text(s, 1);
+    return w->cb(w->ctx, k != NULL ? k : "", v != NULL ? v : "");
 }
 
 int ens_store_meta_get(struct ens_store *st, const char *zone, const char *kind,
                        ens_store_meta_cb cb, void *ctx)
 {
+    struct meta_walk w = {cb, ctx};
     int64_t zid;
-    int rc = st_zone_id(st, zone, &zid, NULL);
-    if (rc != 0) {
-        return rc;
-    }
     sqlite3_stmt *s;
-    if ((rc = st_prepare(st,
-                         "SELECT kind, value FROM metadata WHERE zone_id = ?1"
-                         " AND (?2 IS NULL OR kind = ?2) ORDER BY kind, id",
-                         &s)) != 0) {
+    int rc = st_zone_id(st, zone, &zid, NULL);
+    if (rc != 0 || (rc = st_prep(st, &s,
+                                 "SELECT kind, value FROM metadata WHERE zone_id = ?1"
+                                 " AND (?2 IS NULL OR kind = ?2) ORDER BY kind, id",
+                                 "It", zid, kind)) != 0) {
         return rc;
     }
-    sqlite3_bind_int64(s, 1, zid);
-    st_bind_text(s, 2, kind);
-    int r;
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *k = (const char *)sqlite3_column_text(s, 0);
-        const char *v = (const char *)sqlite3_column_text(s, 1);
-        if ((rc = cb(ctx, k != NULL ? k : "", v != NULL ? v : "")) != 0) {
-            break;
-        }
-    }
-    if (rc == 0 && r != SQLITE_DONE) {
-        rc = st_dberr(st, sqlite3_extended_errcode(st->db));
-    }
-    sqlite3_finalize(s);
-    return rc;
+    return st_each(st, s, meta_walk_row, &w);
 }
