@@ -37,8 +37,22 @@ int api_ctl_error(struct api_resp *r, int rc, const struct ens_ctl_result *res)
 {
     unsigned status;
     api_ctl_status(&status, rc);
-    return api_error(r, status, res->code != NULL ? res->code : "error", "%s",
-                     res->error[0] ? res->error : ens_strerror(rc));
+    api_error(r, status, res->code != NULL ? res->code : "error", "%s",
+              res->error[0] ? res->error : ens_strerror(rc));
+    if (res->safe_order != NULL && r->json != NULL) {
+        /* A refused step: the reason, and the steps in the order that keeps the zone valid. */
+        json_object_set_new(r->json, "reason", json_string(res->error));
+        json_t *steps = json_array();
+        const char *p = res->safe_order;
+        while (*p != '\0') {
+            const char *end = strstr(p, "; ");
+            size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+            json_array_append_new(steps, json_stringn(p, n));
+            p += n + (end != NULL ? 2 : 0);
+        }
+        json_object_set_new(r->json, "safeOrder", steps);
+    }
+    return 0;
 }
 
 int api_zone_from_path(struct api_req *rq, struct api_resp *r, char *name, size_t cap)

@@ -193,6 +193,16 @@ int ens_client_fail(const char *what, const struct ens_client_reply *r)
 {
     const char *msg = json_string_value(json_object_get(r->json, "error"));
     fprintf(stderr, "ensign: %s: %s (HTTP %ld)\n", what, msg != NULL ? msg : "refused", r->status);
+    json_t *steps = json_object_get(r->json, "safeOrder");
+    if (json_array_size(steps) > 0) {
+        fprintf(stderr, "  the safe order:\n");
+    }
+    size_t k;
+    json_t *step;
+    json_array_foreach(steps, k, step)
+    {
+        fprintf(stderr, "  %zu. %s\n", k + 1, json_string_value(step));
+    }
     json_t *errs = json_object_get(r->json, "errors");
     size_t i;
     json_t *e;

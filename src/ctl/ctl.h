@@ -44,6 +44,9 @@ struct ens_ctl_result {
     bool changed;     /* false: the change was a no-op (serial left alone) */
     const char *code; /* on refusal: a stable identifier ("invalid-zone", ...) */
     char error[1024]; /* on refusal: a sentence */
+    /* For a step refused because it would make the zone bogus (code "unsafe-step", returned as
+     * ENS_EEXIST): the safe order of steps, separated by "; ". NULL otherwise. */
+    const char *safe_order;
 };
 
 /* Creates zone name (any case, with or without the final dot) from records rrs (owners at or

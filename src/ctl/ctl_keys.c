@@ -492,6 +492,38 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
     return rc;
 }
 
+/* Counts the published, active keys of the zone other than id. */
+struct others {
+    int64_t id;
+    size_t signing;
+};
+
+static int count_other(void *ctx, const struct ens_store_key *k)
+{
+    struct others *o = ctx;
+    o->signing += k->id != o->id && k->active && k->published;
+    return 0;
+}
+
+/* Refuses, on a signed zone, a step that leaves no published, active key (the zone would be
+ * served without signatures while resolvers expect them: bogus). */
+static int refuse_last_key(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t id,
+                           struct ens_ctl_result *res)
+{
+    struct others o = {.id = id};
+    if (!sz->dnssec || ens_store_key_list(c->st, sz->name, count_other, &o) != 0 || o.signing > 0) {
+        return 0;
+    }
+    ens_store_rollback(c->st);
+    res->safe_order = "generate and activate another key; wait until its signatures and DNSKEY "
+                      "have propagated (and its DS is at the parent for a KSK or CSK); then "
+                      "deactivate this key; or turn DNSSEC off (after removing the DS at the "
+                      "parent) first";
+    return ctl_refuse(res, ENS_EEXIST, "unsafe-step",
+                      "key %lld is the last key signing %s: without it the zone would be bogus",
+                      (long long)id, sz->name);
+}
+
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
                     int64_t now, struct ens_ctl_result *res)
 {
@@ -503,6 +535,10 @@ int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool publis
     }
     struct ens_store_key k;
     rc = ens_store_key_get(c->st, sz.name, id, &k);
+    if (rc == 0 && k.active && k.published && !(active && published) &&
+        (rc = refuse_last_key(c, &sz, id, res)) != 0) {
+        return rc;
+    }
     if (rc == 0) {
         if (published && !k.published) {
             k.t.published = now;
@@ -537,6 +573,18 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t 
     }
     struct ens_store_key k;
     rc = ens_store_key_get(c->st, sz.name, id, &k);
+    if (rc == 0 && sz.dnssec && k.published) {
+        /* Its DNSKEY is served (and its DS may be at the parent): taking it away at once can
+         * leave validators with signatures or a DS that nothing matches. */
+        ens_store_rollback(c->st);
+        res->safe_order = "deactivate the key (once another key signs); wait for the DNSKEY TTL "
+                          "and, for a KSK or CSK, until its DS is gone from the parent; "
+                          "unpublish it; then delete it";
+        return ctl_refuse(res, ENS_EEXIST, "unsafe-step",
+                          "key %lld is still published in %s: deleting it now could make the "
+                          "zone bogus",
+                          (long long)id, sz.name);
+    }
     if (rc == 0) {
         rc = ens_store_key_delete(c->st, sz.name, id);
     }

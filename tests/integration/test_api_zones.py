@@ -248,10 +248,24 @@ def test_cryptokeys_lifecycle(api):
     assert api.req("GET", f"{ZONES}/example.org./cryptokeys/{kid}").json()["active"] is True
     algs = {rr.algorithm for rr in api.query("example.org.", "DNSKEY").answer[0]}
     assert algs == {13, 15}
+    # Deleting a published key at once is refused, with the reason and the safe order.
+    r = api.req("DELETE", f"{ZONES}/example.org./cryptokeys/{kid}")
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["code"] == "unsafe-step" and body["reason"] and len(body["safeOrder"]) >= 3
+    assert algs == {rr.algorithm for rr in api.query("example.org.", "DNSKEY").answer[0]}
+    assert api.req("PUT", f"{ZONES}/example.org./cryptokeys/{kid}",
+                   json={"active": False, "published": False}).status_code == 204
     assert api.req("DELETE", f"{ZONES}/example.org./cryptokeys/{kid}").status_code == 204
     assert api.req("GET", f"{ZONES}/example.org./cryptokeys/{kid}").status_code == 404
     algs = {rr.algorithm for rr in api.query("example.org.", "DNSKEY").answer[0]}
     assert algs == {13}
+    # The last signing key cannot be deactivated or unpublished while DNSSEC is on.
+    csk = api.req("GET", f"{ZONES}/example.org./cryptokeys").json()[0]["id"]
+    for change in ({"active": False}, {"published": False}):
+        r = api.req("PUT", f"{ZONES}/example.org./cryptokeys/{csk}", json=change)
+        assert r.status_code == 409 and r.json()["code"] == "unsafe-step", r.text
+    assert api.query("www.example.org.", "A", want_dnssec=True).answer[-1].rdtype == 46
     bad = api.req("POST", f"{ZONES}/example.org./cryptokeys",
                   json={"keytype": "ksk", "algorithm": "RSAMD5"})
     assert bad.status_code == 422 and "algorithm" in bad.text.lower()

@@ -91,6 +91,11 @@ def test_dnssec_and_keys(server):
     ensign("key", "activate", "sec.test", str(new["id"]), url=url, check=0)
     table = ensign("key", "list", "sec.test", url=url, check=0).stdout
     assert "zsk" in table and "csk" in table
+    # A published key is not deleted at once (exit 4, the safe order printed).
+    p = ensign("key", "delete", "sec.test", str(new["id"]), url=url, check=4)
+    assert "bogus" in p.stderr
+    ensign("key", "deactivate", "sec.test", str(new["id"]), url=url, check=0)
+    ensign("key", "unpublish", "sec.test", str(new["id"]), url=url, check=0)
     ensign("key", "delete", "sec.test", str(new["id"]), url=url, check=0)
     ensign("key", "delete", "sec.test", str(new["id"]), url=url, check=3)
 
