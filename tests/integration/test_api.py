@@ -105,3 +105,21 @@ def test_garbage_http_does_not_kill_the_server(api):
             except OSError:
                 pass
     assert get(api, "/api").status_code == 200
+
+
+def test_rate_limit_is_429_then_recovers(tmp_path):
+    port = servelib.free_port()
+    srv = servelib.Ensign([], workdir=str(tmp_path),
+                          extra=["--data", str(tmp_path / "data"), "--api-listen",
+                                 f"127.0.0.1:{port}", "--api-key", KEY, "--api-rate", "2"])
+    with srv:
+        base = f"http://127.0.0.1:{port}"
+        servelib.wait_http(base + "/api")
+        codes = [get(base, "/api").status_code for _ in range(12)]
+        assert 429 in codes, codes
+        limited = get(base, "/api")
+        if limited.status_code == 429:
+            assert_error(limited, 429, "rate-limited")
+        import time
+        time.sleep(1.5)  # two requests a second come back
+        assert get(base, "/api").status_code == 200
