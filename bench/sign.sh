@@ -98,26 +98,9 @@ fi
 # ---- zones -----------------------------------------------------------------------------
 gen_zone() { # $1 = names, $2 = path
     [ -s "$2" ] && return 0
-    # Deterministic: every 50th name is a delegation (NS + glue + DS), the others carry
-    # A, AAAA, MX and TXT records.
-    python3 - "$1" "$2.tmp" <<'PY'
-import sys
-names, path = int(sys.argv[1]), sys.argv[2]
-with open(path, "w") as f:
-    f.write("$ORIGIN example.\n$TTL 3600\n")
-    f.write("@ SOA ns1 hostmaster 1 7200 3600 1209600 300\n@ NS ns1\n@ NS ns2\n")
-    f.write("ns1 A 192.0.2.1\nns2 AAAA 2001:db8::2\n")
-    for i in range(names):
-        if i % 50 == 0:
-            f.write(f"d{i} NS ns.d{i}\nd{i} DS {i % 65536} 13 2 {i:064x}\n"
-                    f"ns.d{i} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n")
-        else:
-            name = f"h{i}"
-            f.write(f"{name} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}\n"
-                    f"{name} AAAA 2001:db8::{i >> 16:x}:{i & 0xffff:x}\n"
-                    f"{name} MX 10 mail{i % 97}\n"
-                    f'{name} TXT "v=record {i}" "second string"\n')
-PY
+    # The zone of bench/gen_zone.py (shared with bench/serve.sh): every 50th name a
+    # delegation (NS + glue + DS), the others A, AAAA, MX and TXT.
+    python3 "$(dirname "$0")/gen_zone.py" "$1" "$2.tmp"
     mv "$2.tmp" "$2"
 }
 

@@ -442,6 +442,30 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
 
 /* An algorithm given as a name or a number, into buf; NULL when absent. -1 and r set when it
  * is neither. */
+/* A field that must be one of names (any case): its index, -1 when absent, -2 after making r
+ * a 422 naming the field and the choices. */
+static int choice_field(json_t *body, const char *field, const char *const *names, int n,
+                        struct api_resp *r)
+{
+    json_t *v = json_object_get(body, field);
+    if (v == NULL) {
+        return -1;
+    }
+    const char *sv = json_string_value(v);
+    for (int i = 0; sv != NULL && i < n; i++) {
+        if (strcasecmp(sv, names[i]) == 0) {
+            return i;
+        }
+    }
+    struct ens_str list = {0};
+    for (int i = 0; i < n; i++) {
+        ens_str_printf(&list, "%s\"%s\"", i == 0 ? "" : (i + 1 == n ? " or " : ", "), names[i]);
+    }
+    api_error(r, 422, "invalid-field", "%s: %s", field, list.s ? list.s : "");
+    ens_str_clear(&list);
+    return -2;
+}
+
 static int alg_field(json_t *v, const char *field, char *buf, size_t cap, const char **out,
                      struct api_resp *r)
 {
@@ -489,29 +513,18 @@ static int dnssec_opts_of(json_t *body, struct ens_ctl_dnssec_opts *o, char *alg
         0) {
         return -1;
     }
-    v = json_object_get(body, "scheme");
-    if (v != NULL) {
-        const char *sv = json_string_value(v);
-        if (sv != NULL && strcasecmp(sv, "csk") == 0) {
-            o->scheme = ENS_CTL_SCHEME_CSK;
-        } else if (sv != NULL && strcasecmp(sv, "ksk+zsk") == 0) {
-            o->scheme = ENS_CTL_SCHEME_KSK_ZSK;
-        } else {
-            api_error(r, 422, "invalid-field", "scheme: \"csk\" or \"ksk+zsk\"");
-            return -1;
-        }
+    static const char *const schemes[] = {"csk", "ksk+zsk"};
+    static const char *const denials[] = {"nsec3", "nsec"};
+    int scheme = choice_field(body, "scheme", schemes, 2, r);
+    int denial = scheme == -2 ? -2 : choice_field(body, "denial", denials, 2, r);
+    if (denial == -2) {
+        return -1;
     }
-    v = json_object_get(body, "denial");
-    if (v != NULL) {
-        const char *sv = json_string_value(v);
-        if (sv != NULL && strcasecmp(sv, "nsec3") == 0) {
-            o->denial = ENS_CTL_DENIAL_NSEC3;
-        } else if (sv != NULL && strcasecmp(sv, "nsec") == 0) {
-            o->denial = ENS_CTL_DENIAL_NSEC;
-        } else {
-            api_error(r, 422, "invalid-field", "denial: \"nsec3\" or \"nsec\"");
-            return -1;
-        }
+    if (scheme >= 0) {
+        o->scheme = scheme == 0 ? ENS_CTL_SCHEME_CSK : ENS_CTL_SCHEME_KSK_ZSK;
+    }
+    if (denial >= 0) {
+        o->denial = denial == 0 ? ENS_CTL_DENIAL_NSEC3 : ENS_CTL_DENIAL_NSEC;
     }
     v = json_object_get(body, "policy");
     if (v != NULL) {

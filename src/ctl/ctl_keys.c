@@ -104,14 +104,16 @@ static int new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uin
     return rc;
 }
 
-struct any_active {
-    bool found;
+/* Counts the published, active keys of a zone, leaving out key id `except` (0: none). */
+struct signing_keys {
+    int64_t except;
+    size_t n;
 };
 
-static int find_active(void *ctx, const struct ens_store_key *k)
+static int count_signing(void *ctx, const struct ens_store_key *k)
 {
-    struct any_active *a = ctx;
-    a->found |= k->active && k->published;
+    struct signing_keys *o = ctx;
+    o->n += k->id != o->except && k->active && k->published;
     return 0;
 }
 
@@ -126,9 +128,9 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
         return rc;
     }
     if (enable) {
-        struct any_active a = {false};
-        rc = ens_store_key_list(c->st, sz.name, find_active, &a);
-        if (rc == 0 && !a.found) {
+        struct signing_keys a = {0};
+        rc = ens_store_key_list(c->st, sz.name, count_signing, &a);
+        if (rc == 0 && a.n == 0) {
             int64_t id;
             rc = new_key(c, &sz, origin, ENS_KEY_CSK, c->default_alg, 0, true, true, now, &id, made,
                          res);
@@ -301,15 +303,15 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
     }
     struct enable_plan p;
     rc = plan_enable(c, o, &p, res);
-    struct any_active a = {false};
+    struct signing_keys a = {0};
     if (rc == 0) {
-        rc = ens_store_key_list(c->st, sz.name, find_active, &a);
+        rc = ens_store_key_list(c->st, sz.name, count_signing, &a);
         if (rc != 0) {
             rc = ctl_store_fail(c, res, rc);
         }
     }
     char made[2][ENS_STORE_LOCATOR_MAX] = {"", ""};
-    if (rc == 0 && !a.found) {
+    if (rc == 0 && a.n == 0) {
         int64_t id;
         if (p.csk) {
             rc = new_key(c, &sz, origin, ENS_KEY_CSK, p.alg, p.bits, true, true, now, &id, made[0],
@@ -492,26 +494,13 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
     return rc;
 }
 
-/* Counts the published, active keys of the zone other than id. */
-struct others {
-    int64_t id;
-    size_t signing;
-};
-
-static int count_other(void *ctx, const struct ens_store_key *k)
-{
-    struct others *o = ctx;
-    o->signing += k->id != o->id && k->active && k->published;
-    return 0;
-}
-
 /* Refuses, on a signed zone, a step that leaves no published, active key (the zone would be
  * served without signatures while resolvers expect them: bogus). */
 static int refuse_last_key(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t id,
                            struct ens_ctl_result *res)
 {
-    struct others o = {.id = id};
-    if (!sz->dnssec || ens_store_key_list(c->st, sz->name, count_other, &o) != 0 || o.signing > 0) {
+    struct signing_keys o = {.except = id};
+    if (!sz->dnssec || ens_store_key_list(c->st, sz->name, count_signing, &o) != 0 || o.n > 0) {
         return 0;
     }
     ens_store_rollback(c->st);

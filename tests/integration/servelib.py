@@ -15,6 +15,15 @@ ENSIGN = os.environ.get("ENSIGN_BIN", "/work/main/build/asan/ensign")
 ADDR = "127.0.0.1"
 
 
+def read_log(path):
+    """The text of a server's log file, or "" when there is none yet."""
+    try:
+        with open(path, "r", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def free_port():
     """A port free for both UDP and TCP on 127.0.0.1 at the moment of asking."""
     for _ in range(50):
@@ -86,11 +95,7 @@ class Ensign:
         return self
 
     def log(self):
-        try:
-            with open(self.stderr_path, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.stderr_path)
 
     def stop(self):
         status = stop(self.proc) if self.proc else None
@@ -285,11 +290,7 @@ class Unbound:
         return self
 
     def log(self):
-        try:
-            with open(self.log_path, "r", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def query(self, qname, qtype, timeout=10.0):
         """A recursive query with DO set; the answer as a dns.message.Message."""
@@ -315,3 +316,20 @@ def delv(port, anchors_file, root, qname, qtype, timeout=60):
                         "+nomtrace", "+novtrace", qname, qtype],
                        capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout + p.stderr
+
+
+class ApiServer(Ensign):
+    """`ensign serve --data WORK/data --api-listen 127.0.0.1:PORT --api-key KEY` with no zone
+    files; started when entered, once the API answers. base is the API's URL."""
+
+    def __init__(self, workdir, key, extra=()):
+        self.api_port = free_port()
+        self.base = f"http://{ADDR}:{self.api_port}"
+        super().__init__([], workdir=str(workdir),
+                         extra=["--data", os.path.join(str(workdir), "data"), "--api-listen",
+                                f"{ADDR}:{self.api_port}", "--api-key", key, *extra])
+
+    def start(self):
+        super().start()
+        wait_http(self.base + "/api")
+        return self

@@ -81,13 +81,8 @@ class Env:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("badinput")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY, "--api-rate", "1000000"])
-    with srv:
-        base = f"http://127.0.0.1:{port}"
-        servelib.wait_http(base + "/api")
+    with servelib.ApiServer(work, KEY, extra=["--api-rate", "1000000"]) as srv:
+        base = srv.base
         e = Env(base, srv.port)
         r = e.req("POST", ZONES, {"name": ZONE, "kind": "Native", "nameservers": [f"ns1.{ZONE}"],
                                   "rrsets": [{"name": f"ns1.{ZONE}", "type": "A", "ttl": 300,

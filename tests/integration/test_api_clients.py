@@ -21,13 +21,8 @@ ZONES = f"{SERVER}/zones"
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     work = tmp_path_factory.mktemp("octodns")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY])
-    with srv:
-        base = f"http://127.0.0.1:{port}"
-        servelib.wait_http(base + "/api")
+    with servelib.ApiServer(work, KEY) as srv:
+        base = srv.base
         s = requests.Session()
         # As the provider sets them.
         s.headers.update({"X-API-Key": KEY, "Content-Type": "application/json"})

@@ -18,13 +18,8 @@ TSIG = "/api/v1/servers/localhost/tsigkeys"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     work = tmp_path_factory.mktemp("meta")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY])
-    with srv:
-        base = f"http://127.0.0.1:{port}"
-        servelib.wait_http(base + "/api")
+    with servelib.ApiServer(work, KEY) as srv:
+        base = srv.base
         s = requests.Session()
         s.headers["X-API-Key"] = KEY
         r = s.post(base + Z, json={"name": "meta.test.", "kind": "Native",

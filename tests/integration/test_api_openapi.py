@@ -50,13 +50,8 @@ def test_spec_and_routes_agree():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("openapi")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY])
-    with srv:
-        base = f"http://127.0.0.1:{port}"
-        servelib.wait_http(base + "/api")
+    with servelib.ApiServer(work, KEY) as srv:
+        base = srv.base
         yield base
 
 

@@ -14,13 +14,8 @@ ZONES = "/api/v1/servers/localhost/zones"
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):
     work = tmp_path_factory.mktemp("tokens")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY])
-    with srv:
-        base = f"http://127.0.0.1:{port}"
-        servelib.wait_http(base + "/api")
+    with servelib.ApiServer(work, KEY) as srv:
+        base = srv.base
         admin = requests.Session()
         admin.headers["X-API-Key"] = KEY
         for z in ("one.test.", "two.test."):

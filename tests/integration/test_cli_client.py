@@ -19,13 +19,8 @@ KEY = "cli-admin-key"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
-    port = servelib.free_port()
-    srv = servelib.Ensign([], workdir=str(work),
-                          extra=["--data", str(work / "data"), "--api-listen",
-                                 f"127.0.0.1:{port}", "--api-key", KEY])
-    with srv:
-        url = f"http://127.0.0.1:{port}"
-        servelib.wait_http(url + "/api")
+    with servelib.ApiServer(work, KEY) as srv:
+        url = srv.base
         yield url, srv.port, work
 
 
