@@ -6,7 +6,7 @@ CLANG    ?= clang
 PYTEST   ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 30
 
-MODULES  := $(foreach m,dns zone dnssec store server ctl api,$(if $(wildcard src/$(m)/*.c),$(m)))
+MODULES  := $(foreach m,dns zone dnssec keys store server ctl api,$(if $(wildcard src/$(m)/*.c),$(m)))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
 LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm

@@ -3,7 +3,7 @@
 # (release build) against kzonesign (Knot), dnssec-signzone (BIND) and ldns-signzone,
 # all with ECDSA P-256 KSK + ZSK and NSEC3 (0 iterations, empty salt), 2 signing threads
 # where the tool has a thread setting (ldns-signzone has none and runs on one). Medians
-# with hyperfine, peak RSS with /usr/bin/time -v on the same runs, then the ECDSA P-256
+# with hyperfine, peak RSS with /usr/bin/time -v on the same runs, and the ECDSA P-256
 # ceiling of this machine from `openssl speed` and ensign's share of it. ensign's signed
 # 100,000-name zone is checked once with dnssec-verify.
 # Timing for 1,000,000 names: several minutes per tool and run (RUNS=1 is enough).
@@ -114,8 +114,12 @@ rss() { # peak RSS in KiB over the runs recorded in $1 by /usr/bin/time -v
     awk -F': ' '/Maximum resident set size/ {if ($2 + 0 > m) m = $2 + 0} END {print m}' "$1"
 }
 
-CEIL=$(openssl speed -multi "$THREADS" -seconds 3 ecdsap256 2>/dev/null |
-    awk '/256 bits ecdsa \(nistp256\)/ {v = $(NF-1)} END {print v}')
+# The ceiling: ECDSA P-256 signatures per second of this machine on THREADS processes, measured
+# for each size just before ensign's runs, so that both see the machine in the same state.
+ceiling() {
+    openssl speed -multi "$THREADS" -seconds 3 ecdsap256 2>/dev/null |
+        awk '/256 bits ecdsa \(nistp256\)/ {v = $(NF-1)} END {print v}'
+}
 
 for N in $SIZES; do
     ZONE=$BENCH_DIR/sign-$N.zone
@@ -131,6 +135,7 @@ for N in $SIZES; do
     mkdir -p "$OUT/knot"
 
     echo "zone: $ZONE ($N names, $(wc -l <"$ZONE") lines), $RUNS run(s), $THREADS threads"
+    CEIL=$(ceiling)
     # Each timed run goes through /usr/bin/time -v (one fork and wait, negligible against
     # seconds of signing), so peak RSS comes from the same runs as the medians.
     T="/usr/bin/time -v -a -o $BENCH_DIR/sign-$N"

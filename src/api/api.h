@@ -6,6 +6,7 @@
 #ifndef ENS_API_API_H
 #define ENS_API_API_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,7 @@ struct ens_api_opts {
     int64_t (*now)(void); /* the clock; NULL: time() */
     const unsigned char *openapi; /* the OpenAPI description served at /api/v1/openapi.yaml */
     size_t openapi_len;
+    pthread_mutex_t *ctl_lock; /* held around every request that reaches ctl; NULL: none */
 };
 
 /* Starts the listener. On failure nothing runs and err holds a sentence naming the address.

@@ -103,6 +103,31 @@ int api_tokens_list(struct api_req *rq, struct api_resp *r);
 int api_tokens_create(struct api_req *rq, struct api_resp *r);
 int api_token_delete(struct api_req *rq, struct api_resp *r);
 int api_audit_list(struct api_req *rq, struct api_resp *r);
+/* GET /metrics: counters and per-zone state in the Prometheus text format. */
+int api_metrics(struct api_req *rq, struct api_resp *r);
+/* The zone name of the path, known to the store (else r is a 404 and -1 returned). */
+int api_zone_of(struct api_req *rq, struct api_resp *r, char *name, size_t cap,
+                struct ens_store_zone *z);
+/* Adds the key manager's fields to a DNSSEC status object: rollover, parentServers. */
+void api_dnssec_km_fields(struct api_req *rq, const struct ens_store_zone *z, json_t *o);
+/* Takes "parentServers" (an array of "ADDR[:PORT]") from body when present and stores it
+ * for zone z; 0, or -1 with r a 422 naming the field. */
+int api_parent_servers(struct api_req *rq, struct api_resp *r, struct ens_store_zone *z,
+                       json_t *body);
+/* Key manager routes (dnssec_km.c): the planned key events, and a DS probe at the parent. */
+int api_dnssec_timeline(struct api_req *rq, struct api_resp *r);
+int api_dnssec_check_ds(struct api_req *rq, struct api_resp *r);
+/* Key and signing policies (policies.c). */
+int api_policies_list(struct api_req *rq, struct api_resp *r);
+int api_policies_create(struct api_req *rq, struct api_resp *r);
+int api_policy_get(struct api_req *rq, struct api_resp *r);
+int api_policy_put(struct api_req *rq, struct api_resp *r);
+int api_policy_delete(struct api_req *rq, struct api_resp *r);
+/* Webhooks (webhooks.c). */
+int api_webhooks_list(struct api_req *rq, struct api_resp *r);
+int api_webhooks_create(struct api_req *rq, struct api_resp *r);
+int api_webhook_get(struct api_req *rq, struct api_resp *r);
+int api_webhook_delete(struct api_req *rq, struct api_resp *r);
 /* Whether a scoped token may make this request (routes.c calls it before the handler); on
  * refusal r is a 403. */
 bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only);

@@ -331,3 +331,11 @@ void api_audit(struct api_req *rq, const char *action, const char *zone, const c
                                 .detail = detail};
     ens_store_audit_append(ens_ctl_store(o->ctl), &a, NULL);
 }
+
+void api_audit_json(struct api_req *rq, const char *action, const char *zone, json_t *detail)
+{
+    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+    api_audit(rq, action, zone, text);
+    free(text);
+    json_decref(detail);
+}

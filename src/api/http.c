@@ -237,6 +237,34 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
 }
 
 /* Splits path into segments in buf (a writable copy); false when there are too many. */
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9'   ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+/* Percent-decoding of the path and query (in place), except that "%00" stays as it is: a NUL
+ * inside would cut the text short, so ".../policies/default%00x" would act on "default". */
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *r = s; *r != '\0';) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0 && (hi | lo) != 0) {
+            *w++ = (char)(hi * 16 + lo);
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 static bool split_path(char *buf, struct api_req *rq)
 {
     rq->nseg = 0;
@@ -414,7 +442,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_END);
+        (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (a->mhd == NULL) {
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "cannot listen for the API on %s", a->listen);

@@ -82,9 +82,8 @@ static int key_json(void *ctx, const struct ens_store_key *k)
     return json_array_append_new(x->arr, key_object(x->zone, k)) == 0 ? 0 : ENS_ENOMEM;
 }
 
-/* The zone name of the path, known to the store (else r is a 404 and -1 returned). */
-static int zone_of(struct api_req *rq, struct api_resp *r, char *name, size_t cap,
-                   struct ens_store_zone *z)
+int api_zone_of(struct api_req *rq, struct api_resp *r, char *name, size_t cap,
+                struct ens_store_zone *z)
 {
     if (api_zone_from_path(rq, r, name, cap) != 0) {
         return -1;
@@ -113,7 +112,7 @@ int api_keys_list(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
     struct keys_ctx x = {.zone = name, .arr = json_array()};
@@ -129,7 +128,7 @@ int api_key_get(struct api_req *rq, struct api_resp *r)
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
     int64_t id;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
         return 0;
     }
     struct ens_store_key k;
@@ -190,7 +189,7 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
     json_t *body;
@@ -285,12 +284,19 @@ out:
     return 0;
 }
 
+/* ?force=true: an unsafe step wanted anyway (audited). */
+static bool api_force(const struct api_req *rq)
+{
+    const char *f = api_query(rq, "force");
+    return f != NULL && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+}
+
 int api_key_put(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
     int64_t id;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
         return 0;
     }
     struct ens_store_key k;
@@ -305,12 +311,13 @@ int api_key_put(struct api_req *rq, struct api_resp *r)
     if (bool_field(body, "active", k.active, &active, r) == 0 &&
         bool_field(body, "published", k.published, &published, r) == 0) {
         struct ens_ctl_result res = {0};
-        int rc = ens_ctl_key_set(api_opts(rq->api)->ctl, name, id, published, active,
+        bool force = api_force(rq);
+        int rc = ens_ctl_key_set(api_opts(rq->api)->ctl, name, id, published, active, force,
                                  api_now(rq->api), &res);
         if (rc != 0) {
             api_ctl_error(r, rc, &res);
         } else {
-            api_audit(rq, "key.update", name, NULL);
+            api_audit(rq, "key.update", name, force ? "forced" : NULL);
             r->status = 204;
         }
     }
@@ -323,15 +330,16 @@ int api_key_delete(struct api_req *rq, struct api_resp *r)
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
     int64_t id;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0 || key_id_of(rq, r, &id) != 0) {
         return 0;
     }
     struct ens_ctl_result res = {0};
-    int rc = ens_ctl_key_delete(api_opts(rq->api)->ctl, name, id, api_now(rq->api), &res);
+    bool force = api_force(rq);
+    int rc = ens_ctl_key_delete(api_opts(rq->api)->ctl, name, id, force, api_now(rq->api), &res);
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, "key.delete", name, NULL);
+    api_audit(rq, "key.delete", name, force ? "forced" : NULL);
     r->status = 204;
     return 0;
 }
@@ -391,7 +399,7 @@ int api_ds_records(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
     struct ds_ctx x = {.zone = name, .flat = json_array()};
@@ -401,7 +409,7 @@ int api_ds_records(struct api_req *rq, struct api_resp *r)
     return api_json(r, 200, x.flat);
 }
 
-static json_t *time_or_null(int64_t t)
+json_t *api_time_json(int64_t t)
 {
     if (t == ENS_STORE_NOTIME || t == 0) {
         return json_null();
@@ -419,7 +427,7 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
     struct ens_store *st = ens_ctl_store(api_opts(rq->api)->ctl);
@@ -434,9 +442,13 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
     /* Exactly the fields of the status (docs/openapi.yaml): nothing else goes in. */
     json_t *o = json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "enabled", z.dnssec, "dsDelegated",
                           s.ds_delegated, "dsRecords", x.fields, "keys", x.keys, "lastSignedAt",
-                          time_or_null(s.last_signed), "lastSignError",
+                          api_time_json(s.last_signed), "lastSignError",
                           s.last_sign_error[0] ? json_string(s.last_sign_error) : json_null(),
-                          "nextDsProbeAt", time_or_null(s.next_ds_probe));
+                          "nextDsProbeAt", api_time_json(s.next_ds_probe));
+    api_dnssec_km_fields(rq, &z, o);
+    json_object_set_new(o, "rrsigEarliestExpiry",
+                        z.dnssec && s.earliest_expiry > 0 ? api_time_json(s.earliest_expiry)
+                                                          : json_null());
     return api_json(r, 200, o);
 }
 
@@ -585,7 +597,7 @@ int api_dnssec_put(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
-    if (zone_of(rq, r, name, sizeof name, &z) != 0) {
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
     json_t *body;
@@ -598,6 +610,11 @@ int api_dnssec_put(struct api_req *rq, struct api_resp *r)
         return api_error(r, 422, "invalid-field", "enabled: required, true or false");
     }
     bool enable = json_is_true(en);
+    if (api_parent_servers(rq, r, &z, body) != 0) {
+        json_decref(body);
+        return 0;
+    }
+    json_object_del(body, "parentServers");
     struct ens_ctl_dnssec_opts o;
     ens_ctl_dnssec_opts_init(&o);
     char algbuf[64];
@@ -612,12 +629,18 @@ int api_dnssec_put(struct api_req *rq, struct api_resp *r)
     }
     struct ens_ctl_result res = {0};
     struct ens_ctl *ctl = api_opts(rq->api)->ctl;
+    bool force = api_force(rq);
     int rc = enable ? ens_ctl_dnssec_enable(ctl, name, &o, api_now(rq->api), &res)
-                    : ens_ctl_dnssec_set(ctl, name, false, api_now(rq->api), &res);
+                    : ens_ctl_dnssec_disable(ctl, name, force, api_now(rq->api), &res);
     json_decref(body);
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, enable ? "dnssec.enable" : "dnssec.disable", name, NULL);
-    return api_dnssec_get(rq, r);
+    api_audit(rq, enable ? "dnssec.enable" : "dnssec.disable", name, force ? "forced" : NULL);
+    api_dnssec_get(rq, r);
+    if (res.code != NULL && strcmp(res.code, "disabling") == 0 && r->json != NULL) {
+        r->status = 202; /* accepted: finishes by itself */
+        json_object_set_new(r->json, "message", json_string(res.error));
+    }
+    return 0;
 }

@@ -1,4 +1,5 @@
 /* ensign api: the route table and the discovery routes (PowerDNS API: /api, /api/v1/servers). */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,18 @@ static const struct route routes[] = {
     {"POST", "api/v1/tokens", api_tokens_create, true},
     {"DELETE", "api/v1/tokens/*", api_token_delete, true},
     {"GET", "api/v1/audit", api_audit_list, true},
+    {"GET", "metrics", api_metrics, true},
+    {"GET", "api/v1/servers/*/zones/*/dnssec/timeline", api_dnssec_timeline, false},
+    {"POST", "api/v1/servers/*/zones/*/dnssec/check-ds", api_dnssec_check_ds, false},
+    {"GET", "api/v1/servers/*/policies", api_policies_list, false},
+    {"POST", "api/v1/servers/*/policies", api_policies_create, true},
+    {"GET", "api/v1/servers/*/policies/*", api_policy_get, false},
+    {"PUT", "api/v1/servers/*/policies/*", api_policy_put, true},
+    {"DELETE", "api/v1/servers/*/policies/*", api_policy_delete, true},
+    {"GET", "api/v1/servers/*/webhooks", api_webhooks_list, true},
+    {"POST", "api/v1/servers/*/webhooks", api_webhooks_create, true},
+    {"GET", "api/v1/servers/*/webhooks/*", api_webhook_get, true},
+    {"DELETE", "api/v1/servers/*/webhooks/*", api_webhook_delete, true},
 };
 
 /* Whether the request's segments match pattern. */
@@ -140,7 +153,16 @@ int api_route(struct api_req *rq, struct api_resp *r)
             if (!api_permitted(rq, r, routes[i].admin_only)) {
                 return 0;
             }
-            return routes[i].fn(rq, r);
+            /* one change at a time: the pipeline also runs from the maintenance thread */
+            pthread_mutex_t *lock = api_opts(rq->api)->ctl_lock;
+            if (lock != NULL) {
+                pthread_mutex_lock(lock);
+            }
+            int rc = routes[i].fn(rq, r);
+            if (lock != NULL) {
+                pthread_mutex_unlock(lock);
+            }
+            return rc;
         }
     }
     if (path_known) {

@@ -193,11 +193,7 @@ static int key_of(struct api_req *rq, struct api_resp *r, struct ens_store *st,
 /* Audits a TSIG key change (the name, never the secret). */
 static void audit(struct api_req *rq, const char *action, const char *name)
 {
-    json_t *d = json_pack("{s:s}", "name", name);
-    char *text = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
-    api_audit(rq, action, NULL, text);
-    free(text);
-    json_decref(d);
+    api_audit_json(rq, action, NULL, json_pack("{s:s}", "name", name));
 }
 
 static int list_one(void *ctx, const struct ens_store_tsig *t)

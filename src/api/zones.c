@@ -643,7 +643,9 @@ int api_zone_put(struct api_req *rq, struct api_resp *r)
         }
     }
     if (dnssec != NULL && json_is_true(dnssec) != z.dnssec) {
-        rc = ens_ctl_dnssec_set(ctl, name, json_is_true(dnssec), api_now(rq->api), &res);
+        rc = json_is_true(dnssec)
+                 ? ens_ctl_dnssec_set(ctl, name, true, api_now(rq->api), &res)
+                 : ens_ctl_dnssec_disable(ctl, name, false, api_now(rq->api), &res);
         if (rc != 0) {
             api_ctl_error(r, rc, &res);
             goto out;

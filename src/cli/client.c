@@ -223,3 +223,24 @@ int ens_client_fail(const char *what, const struct ens_client_reply *r)
         return ENS_EXIT_FAIL;
     }
 }
+
+int ens_client_request(struct ens_client *c, const char *what, const char *method, const char *path,
+                       json_t *body, struct ens_client_reply *rep)
+{
+    int rc = ens_client_call(c, method, path, body, rep);
+    json_decref(body);
+    if (rc == 0 && (rep->status < 200 || rep->status > 299)) {
+        rc = ens_client_fail(what, rep);
+        ens_client_reply_clear(rep);
+    }
+    return rc;
+}
+
+void ens_client_print_json(json_t *j)
+{
+    char *s = json_dumps(j, JSON_INDENT(2));
+    if (s != NULL) {
+        puts(s);
+        free(s);
+    }
+}

@@ -41,6 +41,12 @@ int ens_client_call(struct ens_client *c, const char *method, const char *path, 
 void ens_client_reply_clear(struct ens_client_reply *r);
 /* Prints the API's refusal (and each field error) and returns the exit status for it. */
 int ens_client_fail(const char *what, const struct ens_client_reply *r);
+/* One request that must succeed (body, may be NULL, is taken over): 0 with the 2xx reply in
+ * *rep (the caller clears it), else the exit status after printing why (what names the step). */
+int ens_client_request(struct ens_client *c, const char *what, const char *method, const char *path,
+                       json_t *body, struct ens_client_reply *rep);
+/* Prints j as indented JSON on standard output. */
+void ens_client_print_json(json_t *j);
 
 /* `ensign zone|record|dnssec|key|token ...` and `ensign ds ZONE` (clientcmd.c). */
 int ens_cli_client(int argc, char **argv);

@@ -17,10 +17,10 @@ static const char usage_text[] =
     "       ensign record list ZONE [--name NAME] [--type TYPE]\n"
     "       ensign record set ZONE NAME TYPE TTL CONTENT...\n"
     "       ensign record delete ZONE NAME TYPE\n"
-    "       ensign dnssec enable|disable|status ZONE\n"
+    "       ensign dnssec enable|disable|status|timeline|check-ds ZONE\n"
     "       ensign key list ZONE\n"
     "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
-    "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID\n"
+    "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID [--force]\n"
     "       ensign ds ZONE\n"
     "       ensign token create NAME --permission read|update [--zone ZONE]...\n"
     "                                        (prints the token's secret, this once only)\n"
@@ -76,32 +76,6 @@ static void owner_name(const char *zone, const char *name, struct ens_str *out)
     }
 }
 
-static void print_json(json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2));
-    if (s != NULL) {
-        puts(s);
-        free(s);
-    }
-}
-
-/* Calls the API and handles failure; on success *rep is the reply (status 2xx). */
-static int call(struct ens_client *c, const char *what, const char *method, const char *path,
-                json_t *body, struct ens_client_reply *rep)
-{
-    int rc = ens_client_call(c, method, path, body, rep);
-    json_decref(body);
-    if (rc != 0) {
-        return rc;
-    }
-    if (rep->status < 200 || rep->status > 299) {
-        rc = ens_client_fail(what, rep);
-        ens_client_reply_clear(rep);
-        return rc;
-    }
-    return 0;
-}
-
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -131,10 +105,10 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
     struct ens_str path = {0};
     int rc;
     if (n == 1 && strcmp(args[0], "list") == 0) {
-        rc = call(c, "zone list", "GET", ZONES, NULL, &rep);
+        rc = ens_client_request(c, "zone list", "GET", ZONES, NULL, &rep);
         if (rc == 0) {
             if (c->json) {
-                print_json(rep.json);
+                ens_client_print_json(rep.json);
             } else {
                 printf("%-40s %-7s %-10s %s\n", "ZONE", "KIND", "SERIAL", "DNSSEC");
                 size_t i;
@@ -163,10 +137,10 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
         }
         json_t *body = json_pack("{s:s, s:s, s:o, s:b}", "name", name.s, "kind", "Native",
                                  "nameservers", nsl, "dnssec", dnssec);
-        rc = call(c, "zone create", "POST", ZONES, body, &rep);
+        rc = ens_client_request(c, "zone create", "POST", ZONES, body, &rep);
         if (rc == 0) {
             if (c->json) {
-                print_json(rep.json);
+                ens_client_print_json(rep.json);
             } else {
                 printf("created %s\n", name.s);
             }
@@ -178,8 +152,8 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
     if (n == 2 && (strcmp(args[0], "delete") == 0 || strcmp(args[0], "export") == 0)) {
         bool del = strcmp(args[0], "delete") == 0;
         zone_path(args[1], del ? "" : "/export", &path);
-        rc = call(c, del ? "zone delete" : "zone export", del ? "DELETE" : "GET", path.s, NULL,
-                  &rep);
+        rc = ens_client_request(c, del ? "zone delete" : "zone export", del ? "DELETE" : "GET",
+                                path.s, NULL, &rep);
         if (rc == 0) {
             if (!del) {
                 fwrite(rep.body.s, 1, rep.body.len, stdout);
@@ -204,7 +178,7 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
             /* The zone exists: replace its records. */
             ens_client_reply_clear(&rep);
             zone_path(args[1], "", &path);
-            rc = call(c, "zone import", "PUT", path.s, json_incref(body), &rep);
+            rc = ens_client_request(c, "zone import", "PUT", path.s, json_incref(body), &rep);
         } else if (rc == 0 && (rep.status < 200 || rep.status > 299)) {
             rc = ens_client_fail("zone import", &rep);
             ens_client_reply_clear(&rep);
@@ -241,14 +215,14 @@ static int record_cmd(struct ens_client *c, char **args, size_t n, const char *f
             }
             ens_str_clear(&on);
         }
-        rc = call(c, "record list", "GET", path.s, NULL, &rep);
+        rc = ens_client_request(c, "record list", "GET", path.s, NULL, &rep);
         ens_str_clear(&path);
         if (rc != 0) {
             return rc;
         }
         json_t *rrsets = json_object_get(rep.json, "rrsets");
         if (c->json) {
-            print_json(rrsets);
+            ens_client_print_json(rrsets);
         } else {
             size_t i, j;
             json_t *rs, *rec;
@@ -294,8 +268,8 @@ static int record_cmd(struct ens_client *c, char **args, size_t n, const char *f
         json_object_set_new(rrset, "records", recs);
     }
     zone_path(args[1], "", &path);
-    rc = call(c, set ? "record set" : "record delete", "PATCH", path.s,
-              json_pack("{s:[o]}", "rrsets", rrset), &rep);
+    rc = ens_client_request(c, set ? "record set" : "record delete", "PATCH", path.s,
+                            json_pack("{s:[o]}", "rrsets", rrset), &rep);
     if (rc == 0) {
         if (!c->json) {
             printf("%s %s %s (serial %s)\n", set ? "set" : "deleted", on.s, args[3], "updated");
@@ -310,7 +284,7 @@ static int record_cmd(struct ens_client *c, char **args, size_t n, const char *f
 static void print_status(struct ens_client *c, const char *zone, json_t *st)
 {
     if (c->json) {
-        print_json(st);
+        ens_client_print_json(st);
         return;
     }
     printf("zone:          %s\n", zone);
@@ -328,6 +302,65 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
     {
         printf("DS:            %s\n", json_string_value(json_object_get(d, "record")));
     }
+    json_t *ro = json_object_get(st, "rollover");
+    if (json_is_object(ro)) {
+        const char *w = json_string_value(json_object_get(ro, "waitingOn"));
+        const char *at = json_string_value(json_object_get(ro, "nextEventAt"));
+        printf("rollover:      %s (phase %s)\n", json_string_value(json_object_get(ro, "kind")),
+               json_string_value(json_object_get(ro, "phase")));
+        printf("waiting on:    %s\n", w != NULL ? w : "-");
+        printf("next event:    %s\n", at != NULL ? at : "-");
+        printf("               %s\n", json_string_value(json_object_get(ro, "message")));
+    }
+    const char *msg = json_string_value(json_object_get(st, "message"));
+    if (msg != NULL) {
+        printf("note:          %s\n", msg);
+    }
+}
+
+static void print_timeline(struct ens_client *c, json_t *t)
+{
+    if (c->json) {
+        ens_client_print_json(t);
+        return;
+    }
+    size_t i;
+    json_t *e;
+    printf("%-20s  %-16s  %6s  %-4s  %s\n", "AT", "ACTION", "KEY", "ROLE", "ALGORITHM");
+    json_array_foreach(json_object_get(t, "events"), i, e)
+    {
+        printf("%-20s  %-16s  %6lld  %-4s  %s\n", json_string_value(json_object_get(e, "at")),
+               json_string_value(json_object_get(e, "action")),
+               (long long)json_integer_value(json_object_get(e, "keyId")),
+               json_string_value(json_object_get(e, "role")),
+               json_string_value(json_object_get(e, "algorithm")));
+    }
+}
+
+static void print_probe(struct ens_client *c, json_t *p)
+{
+    if (c->json) {
+        ens_client_print_json(p);
+        return;
+    }
+    printf("ds delegated:  %s\n", json_is_true(json_object_get(p, "dsDelegated")) ? "yes" : "no");
+    printf("in sync:       %s\n", json_is_true(json_object_get(p, "inSync")) ? "yes" : "no");
+    size_t i, j;
+    json_t *s, *d;
+    json_array_foreach(json_object_get(p, "servers"), i, s)
+    {
+        const char *err = json_string_value(json_object_get(s, "error"));
+        printf("%s: %s%s%s\n", json_string_value(json_object_get(s, "server")),
+               json_string_value(json_object_get(s, "status")), err ? ": " : "", err ? err : "");
+        json_array_foreach(json_object_get(s, "missing"), j, d)
+        {
+            printf("  missing: %s\n", json_string_value(d));
+        }
+        json_array_foreach(json_object_get(s, "stale"), j, d)
+        {
+            printf("  stale:   %s\n", json_string_value(d));
+        }
+    }
 }
 
 static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
@@ -339,11 +372,24 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
     struct ens_str path = {0};
     zone_path(args[1], "/dnssec", &path);
     int rc;
+    if (strcmp(args[0], "timeline") == 0 || strcmp(args[0], "check-ds") == 0) {
+        bool tl = args[0][0] == 't';
+        ens_str_puts(&path, tl ? "/timeline" : "/check-ds");
+        rc = ens_client_request(c, tl ? "dnssec timeline" : "dnssec check-ds", tl ? "GET" : "POST",
+                                path.s, NULL, &rep);
+        if (rc == 0) {
+            (tl ? print_timeline : print_probe)(c, rep.json);
+            ens_client_reply_clear(&rep);
+        }
+        ens_str_clear(&path);
+        return rc;
+    }
     if (strcmp(args[0], "status") == 0) {
-        rc = call(c, "dnssec status", "GET", path.s, NULL, &rep);
+        rc = ens_client_request(c, "dnssec status", "GET", path.s, NULL, &rep);
     } else if (strcmp(args[0], "enable") == 0 || strcmp(args[0], "disable") == 0) {
-        rc = call(c, "dnssec", "PUT", path.s,
-                  json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0), &rep);
+        rc =
+            ens_client_request(c, "dnssec", "PUT", path.s,
+                               json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0), &rep);
     } else {
         ens_str_clear(&path);
         return usage();
@@ -357,7 +403,7 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
 }
 
 static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role, const char *alg,
-                   bool active)
+                   bool active, bool force)
 {
     struct ens_client_reply rep;
     struct ens_str path = {0};
@@ -373,13 +419,14 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
                 json_object_set_new(body, "algorithm", json_string(alg));
             }
         }
-        rc = call(c, gen ? "key generate" : "key list", gen ? "POST" : "GET", path.s, body, &rep);
+        rc = ens_client_request(c, gen ? "key generate" : "key list", gen ? "POST" : "GET", path.s,
+                                body, &rep);
         ens_str_clear(&path);
         if (rc != 0) {
             return rc;
         }
         if (c->json) {
-            print_json(rep.json);
+            ens_client_print_json(rep.json);
         } else {
             json_t *list = gen ? json_pack("[O]", rep.json) : json_incref(rep.json);
             printf("%-6s %-4s %-6s %-16s %-6s %-9s\n", "ID", "ROLE", "TAG", "ALGORITHM", "ACTIVE",
@@ -414,14 +461,17 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
     char suffix[64];
     snprintf(suffix, sizeof suffix, "/cryptokeys/%s", args[2]);
     zone_path(args[1], suffix, &path);
+    if (force) {
+        ens_str_puts(&path, "?force=true"); /* an unsafe step wanted anyway: audited */
+    }
     rc = -1;
     if (strcmp(args[0], "delete") == 0) {
-        rc = call(c, "key delete", "DELETE", path.s, NULL, &rep);
+        rc = ens_client_request(c, "key delete", "DELETE", path.s, NULL, &rep);
     }
     for (size_t i = 0; rc == -1 && i < sizeof verbs / sizeof verbs[0]; i++) {
         if (strcmp(args[0], verbs[i].verb) == 0) {
-            rc = call(c, verbs[i].verb, "PUT", path.s,
-                      json_pack("{s:b}", verbs[i].field, verbs[i].value), &rep);
+            rc = ens_client_request(c, verbs[i].verb, "PUT", path.s,
+                                    json_pack("{s:b}", verbs[i].field, verbs[i].value), &rep);
         }
     }
     ens_str_clear(&path);
@@ -442,13 +492,13 @@ static int ds_cmd(struct ens_client *c, const char *zone)
     struct ens_client_reply rep;
     struct ens_str path = {0};
     zone_path(zone, "/ds-records", &path);
-    int rc = call(c, "ds", "GET", path.s, NULL, &rep);
+    int rc = ens_client_request(c, "ds", "GET", path.s, NULL, &rep);
     ens_str_clear(&path);
     if (rc != 0) {
         return rc;
     }
     if (c->json) {
-        print_json(rep.json);
+        ens_client_print_json(rep.json);
     } else {
         struct ens_str name = {0};
         owner_name(zone, "@", &name);
@@ -522,12 +572,12 @@ static int token_cmd(struct ens_client *c, char **args, size_t n, const char *pe
             }
             json_object_set_new(body, "zones", zl);
         }
-        rc = call(c, "token create", "POST", "/api/v1/tokens", body, &rep);
+        rc = ens_client_request(c, "token create", "POST", "/api/v1/tokens", body, &rep);
         if (rc != 0) {
             return rc;
         }
         if (c->json) {
-            print_json(rep.json);
+            ens_client_print_json(rep.json);
         } else {
             struct ens_str zs = {0};
             token_zones(rep.json, &zs);
@@ -547,12 +597,12 @@ static int token_cmd(struct ens_client *c, char **args, size_t n, const char *pe
         return 0;
     }
     if (n == 1 && strcmp(args[0], "list") == 0) {
-        rc = call(c, "token list", "GET", "/api/v1/tokens", NULL, &rep);
+        rc = ens_client_request(c, "token list", "GET", "/api/v1/tokens", NULL, &rep);
         if (rc != 0) {
             return rc;
         }
         if (c->json) {
-            print_json(rep.json);
+            ens_client_print_json(rep.json);
         } else {
             printf("%-6s %-24s %-10s %-20s %-20s %s\n", "ID", "NAME", "PERMISSION", "CREATED",
                    "REVOKED", "ZONES");
@@ -588,7 +638,7 @@ static int token_cmd(struct ens_client *c, char **args, size_t n, const char *pe
         }
         char path[64];
         snprintf(path, sizeof path, "/api/v1/tokens/%s", id);
-        rc = call(c, "token revoke", "DELETE", path, NULL, &rep);
+        rc = ens_client_request(c, "token revoke", "DELETE", path, NULL, &rep);
         if (rc == 0) {
             if (!c->json) {
                 printf("revoked token %s\n", id);
@@ -608,7 +658,7 @@ int ens_cli_client(int argc, char **argv)
     char **zones = calloc((size_t)argc + 1, sizeof *zones);
     size_t n = 0, nns = 0, nzones = 0;
     const char *fname = NULL, *ftype = NULL, *role = NULL, *alg = NULL, *perm = NULL;
-    bool dnssec = false, active = false;
+    bool dnssec = false, active = false, force = false;
     int rc = ENS_EXIT_USAGE;
     if (args == NULL || ns == NULL || zones == NULL) {
         goto out;
@@ -634,6 +684,8 @@ int ens_cli_client(int argc, char **argv)
             dnssec = true;
         } else if (strcmp(a, "--active") == 0) {
             active = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
         } else if (has_val && strcmp(a, "--ns") == 0) {
             ns[nns++] = argv[++i];
         } else if (has_val && strcmp(a, "--name") == 0) {
@@ -667,7 +719,7 @@ int ens_cli_client(int argc, char **argv)
     } else if (strcmp(cmd, "dnssec") == 0) {
         rc = dnssec_cmd(&c, args, n);
     } else if (strcmp(cmd, "key") == 0) {
-        rc = key_cmd(&c, args, n, role, alg, active);
+        rc = key_cmd(&c, args, n, role, alg, active, force);
     } else if (strcmp(cmd, "ds") == 0 && n == 1) {
         rc = ds_cmd(&c, args[0]);
     } else if (tok) {

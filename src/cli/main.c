@@ -5,6 +5,7 @@
 #include "cli/signcmd.h"
 #include "cli/servecmd.h"
 #include "cli/client.h"
+#include "cli/policycmd.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -39,7 +40,8 @@ void ens_cli_usage(FILE *out)
           "                                   127.0.0.1:53); SIGHUP reloads the zone files\n"
           "  zone list|create|delete|import|export, record list|set|delete,\n"
           "  dnssec enable|disable|status, key list|generate|activate|deactivate|publish|\n"
-          "  unpublish|delete, token create|list|revoke, ds ZONE\n"
+          "  unpublish|delete, token create|list|revoke, ds ZONE,\n"
+          "  policy list|show|create|set|delete, webhook list|add|delete\n"
           "                                   manage the zones of a running `ensign serve`\n"
           "                                   through its API (`ensign zone --help`)\n"
           "  version                          print the version\n"
@@ -91,6 +93,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "zone") == 0 || strcmp(cmd, "record") == 0 || strcmp(cmd, "dnssec") == 0 ||
         strcmp(cmd, "key") == 0 || strcmp(cmd, "token") == 0) {
         return ens_cli_client(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "policy") == 0 || strcmp(cmd, "webhook") == 0) {
+        return ens_cli_policy(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "sign") == 0) {
         return ens_cli_sign(argc - 1, argv + 1);

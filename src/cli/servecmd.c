@@ -49,7 +49,8 @@ static void serve_usage(FILE *out)
     fputs("usage: ensign serve [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
           "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
           "                    [--data DIR [--api-listen ADDR:PORT] [--api-key KEY]\n"
-          "                    [--api-max-body N] [--api-rate N]]\n",
+          "                    [--api-max-body N] [--api-rate N]\n"
+          "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]]\n",
           out);
 }
 
@@ -155,6 +156,18 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
             return -1;
         }
         a->cp.api_rate = (unsigned)v;
+    } else if (strcmp(opt, "--sig-validity") == 0 || strcmp(opt, "--sig-refresh") == 0) {
+        /* at most 10 years; the refresh must leave room (checked when both are known) */
+        if (!parse_uint(val, 1, 315360000ul, &v)) {
+            fprintf(stderr, "ensign serve: %s wants a number of seconds from 1 to 315360000\n",
+                    opt);
+            return -1;
+        }
+        if (opt[6] == 'v') {
+            a->cp.sig_validity = (uint32_t)v;
+        } else {
+            a->cp.sig_refresh = (uint32_t)v;
+        }
     } else {
         fprintf(stderr, "ensign serve: unknown option '%s'\n", opt);
         serve_usage(stderr);
@@ -168,10 +181,10 @@ static const char *const default_listen = "127.0.0.1:53";
 /* Fills a (arrays sized for argc) from argv; returns -1 after printing a message. */
 static int parse_args(int argc, char **argv, struct serve_args *a)
 {
-    static const char *const with_value[] = {"--listen",       "--zone",        "--threads",
-                                             "--edns-max",     "--tcp-idle-ms", "--tcp-max-clients",
-                                             "--data",         "--api-listen",  "--api-key",
-                                             "--api-max-body", "--api-rate"};
+    static const char *const with_value[] = {
+        "--listen",          "--zone",         "--threads",    "--edns-max", "--tcp-idle-ms",
+        "--tcp-max-clients", "--data",         "--api-listen", "--api-key",  "--api-max-body",
+        "--api-rate",        "--sig-validity", "--sig-refresh"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {

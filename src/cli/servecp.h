@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "server/answer.h"
 
@@ -20,6 +21,8 @@ struct ens_cli_cp_opts {
     size_t api_max_body;
     unsigned api_rate;
     unsigned sign_threads;
+    uint32_t sig_validity; /* RRSIG validity in seconds; 0: 14 days */
+    uint32_t sig_refresh;  /* renew with less than this left; 0: a third of the validity */
 };
 
 /* Opens the store (publishing its zones into the control plane's list) and starts the API.

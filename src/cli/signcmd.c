@@ -4,6 +4,7 @@
 #include "dns/dns.h"
 #include "dnssec/dnssec.h"
 #include "dnssec/sign.h"
+#include "dnssec/sign_stream.h"
 #include "zone/zone.h"
 
 #include <dirent.h>
@@ -211,6 +212,36 @@ static int parse_args(int argc, char **argv, struct sign_args *a, struct ens_sig
     return 0;
 }
 
+/* Where the signed text goes: the output file is opened on the first piece, so that a zone
+ * that cannot be signed leaves no file behind. */
+struct sink {
+    const char *path; /* NULL or "-": stdout */
+    FILE *f;
+    bool failed; /* opening or writing failed; a message was printed */
+};
+
+static int sink_write(void *ctx, const char *text, size_t len)
+{
+    struct sink *k = ctx;
+    if (k->f == NULL) {
+        k->f = stdout;
+        if (k->path != NULL && strcmp(k->path, "-") != 0) {
+            k->f = fopen(k->path, "w");
+            if (k->f == NULL) {
+                fprintf(stderr, "ensign sign: %s: %s\n", k->path, strerror(errno));
+                k->failed = true;
+                return -1;
+            }
+        }
+    }
+    if (fwrite(text, 1, len, k->f) != len) {
+        fprintf(stderr, "ensign sign: write error: %s\n", strerror(errno));
+        k->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -340,6 +371,28 @@ int ens_cli_sign(int argc, char **argv)
         goto out;
     }
     char msg[512];
+    if (!o.zonemd) {
+        /* Signed, formatted and written in one pass. */
+        struct sink k = {.path = a.outpath};
+        int err = ens_sign_zone_text(l.zone, keys, nkeys, &o, sink_write, &k, msg, sizeof msg);
+        if (err == 0 && k.f == NULL) {
+            err = sink_write(&k, "", 0); /* an empty zone still makes its file */
+        }
+        int cl = 0;
+        if (k.f != NULL) {
+            cl = k.f == stdout ? fflush(k.f) : fclose(k.f);
+        }
+        if (err != 0 || cl != 0) {
+            if (err != 0 && !k.failed) {
+                fprintf(stderr, "ensign sign: %s: %s\n", a.file, msg[0] ? msg : ens_strerror(err));
+            } else if (err == 0) {
+                fprintf(stderr, "ensign sign: write error: %s\n", strerror(errno));
+            }
+            goto out;
+        }
+        rc = ENS_EXIT_OK;
+        goto out;
+    }
     int err = ens_sign_zone(l.zone, keys, nkeys, &o, &signed_zone, msg, sizeof msg);
     if (err != 0) {
         fprintf(stderr, "ensign sign: %s: %s\n", a.file, msg[0] ? msg : ens_strerror(err));

@@ -1,5 +1,8 @@
 /* ensign ctl: the change pipeline (see ctl.h). Zone building, signing and publication. */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,38 +40,51 @@ struct ens_store *ens_ctl_store(struct ens_ctl *c)
 static struct served *served_find(struct ens_ctl *c, const uint8_t *origin)
 {
     for (size_t i = 0; i < c->nserved; i++) {
-        if (ens_name_equal(ens_ztree_origin(c->served[i].t), origin)) {
+        if (ens_name_equal(c->served[i].origin, origin)) {
             return &c->served[i];
         }
     }
     return NULL;
 }
 
-/* Publishes t (taken over; NULL withdraws the zone of origin). */
+struct served *ctl_served(struct ens_ctl *c, const uint8_t *origin)
+{
+    struct served *s = served_find(c, origin);
+    if (s != NULL) {
+        return s;
+    }
+    if (c->nserved == c->cap) {
+        size_t cap = c->cap ? 2 * c->cap : 8;
+        struct served *ns = realloc(c->served, cap * sizeof *ns);
+        if (ns == NULL) {
+            return NULL;
+        }
+        c->served = ns;
+        c->cap = cap;
+    }
+    s = &c->served[c->nserved++];
+    *s = (struct served){0};
+    ens_name_copy(s->origin, origin);
+    return s;
+}
+
+/* Publishes t (taken over; NULL withdraws the zone of origin and forgets it). */
 static void publish(struct ens_ctl *c, const uint8_t *origin, struct ens_ztree *t)
 {
     struct served *s = served_find(c, origin);
     if (t == NULL) {
         if (s != NULL) {
             ens_ztree_free(s->t);
+            ens_probe_result_free(s->probe);
             *s = c->served[--c->nserved];
         }
-    } else if (s != NULL) {
-        ens_ztree_free(s->t);
-        s->t = ens_ztree_ref(t);
     } else {
-        if (c->nserved == c->cap) {
-            size_t cap = c->cap ? 2 * c->cap : 8;
-            struct served *ns = realloc(c->served, cap * sizeof *ns);
-            if (ns == NULL) {
-                goto out; /* still published, only not exportable */
-            }
-            c->served = ns;
-            c->cap = cap;
+        s = ctl_served(c, origin);
+        if (s != NULL) {
+            ens_ztree_free(s->t);
+            s->t = ens_ztree_ref(t); /* else: published, only not exportable */
         }
-        c->served[c->nserved++].t = ens_ztree_ref(t);
     }
-out:
     if (c->o.publish != NULL) {
         c->o.publish(c->o.publish_ctx, origin, t);
     } else {
@@ -161,18 +177,9 @@ static int build_zone(struct ens_ctl *c, const struct ens_store_zone *sz, struct
 
 /* ---- signing ---- */
 
-struct keylist {
-    struct ens_ctl *c;
-    const uint8_t *origin;
-    struct ens_key **keys;
-    size_t n, cap;
-    int err;
-    char msg[512];
-};
-
 static int load_key(void *ctx, const struct ens_store_key *k)
 {
-    struct keylist *kl = ctx;
+    struct ctl_keys *kl = ctx;
     if (!k->active || !k->published) {
         return 0; /* only published, active keys sign (and make the DNSKEY set) */
     }
@@ -195,54 +202,74 @@ static int load_key(void *ctx, const struct ens_store_key *k)
     return 0;
 }
 
-static void keylist_free(struct keylist *kl)
+void ctl_keys_free(struct ctl_keys *kl)
 {
     for (size_t i = 0; i < kl->n; i++) {
         ens_key_free(kl->keys[i]);
     }
     free(kl->keys);
+    kl->keys = NULL;
+    kl->n = kl->cap = 0;
+}
+
+int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                  struct ctl_keys *kl, struct ens_ctl_result *res)
+{
+    *kl = (struct ctl_keys){.origin = origin};
+    int rc = ens_store_key_list(c->st, sz->name, load_key, kl);
+    if (rc != 0) {
+        rc = kl->err != 0 ? ctl_refuse(res, kl->err, "keystore", "loading the keys: %s",
+                                       kl->msg[0] ? kl->msg : ens_strerror(kl->err))
+                          : ctl_store_fail(c, res, rc);
+        ctl_keys_free(kl);
+        return rc;
+    }
+    if (kl->n == 0) {
+        ctl_keys_free(kl);
+        return ctl_refuse(res, ENS_EINVAL, "no-active-key",
+                          "DNSSEC is on but the zone has no published, active key");
+    }
+    return 0;
+}
+
+void ctl_sign_opts(const struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
+                   struct ens_sign_opts *o)
+{
+    ens_sign_opts_init(o);
+    o->denial = sz->nsec3 ? ENS_SIGN_NSEC3 : ENS_SIGN_NSEC;
+    o->iterations = sz->nsec3_iterations;
+    o->opt_out = sz->nsec3_optout;
+    size_t sl = strlen(sz->nsec3_salt);
+    for (size_t i = 0; i + 1 < sl && i / 2 < sizeof o->salt; i += 2) {
+        unsigned v;
+        if (sscanf(sz->nsec3_salt + i, "%2x", &v) == 1) {
+            o->salt[o->saltlen++] = (uint8_t)v;
+        }
+    }
+    o->inception = (uint32_t)(now - (int64_t)c->o.sig_backdate);
+    o->expiration = (uint32_t)(now + (int64_t)c->o.sig_validity);
+    o->jitter = true;
+    o->jitter_seed = (uint64_t)sz->id;
+    o->jitter_max = c->o.sig_validity / 10; /* the backdating is not validity to spread */
+    o->serial = ENS_SERIAL_KEEP;            /* the change pipeline moved it already */
+    o->now = (uint32_t)now;
+    o->threads = c->o.sign_threads;
 }
 
 /* Signs z (finished) with the zone's active keys into *out. */
 static int sign_zone(struct ens_ctl *c, const struct ens_store_zone *sz, const struct ens_zone *z,
                      int64_t now, struct ens_zone **out, struct ens_ctl_result *res)
 {
-    struct keylist kl = {.c = c, .origin = ens_zone_origin(z)};
-    int rc = ens_store_key_list(c->st, sz->name, load_key, &kl);
+    struct ctl_keys kl;
+    int rc = ctl_keys_load(c, sz, ens_zone_origin(z), &kl, res);
     if (rc != 0) {
-        rc = kl.err != 0 ? ctl_refuse(res, kl.err, "keystore", "loading the keys: %s",
-                                      kl.msg[0] ? kl.msg : ens_strerror(kl.err))
-                         : ctl_store_fail(c, res, rc);
-        keylist_free(&kl);
         return rc;
     }
-    if (kl.n == 0) {
-        keylist_free(&kl);
-        return ctl_refuse(res, ENS_EINVAL, "no-active-key",
-                          "DNSSEC is on but the zone has no published, active key");
-    }
     struct ens_sign_opts o;
-    ens_sign_opts_init(&o);
-    o.denial = sz->nsec3 ? ENS_SIGN_NSEC3 : ENS_SIGN_NSEC;
-    o.iterations = sz->nsec3_iterations;
-    o.opt_out = sz->nsec3_optout;
-    size_t sl = strlen(sz->nsec3_salt);
-    for (size_t i = 0; i + 1 < sl && i / 2 < sizeof o.salt; i += 2) {
-        unsigned v;
-        if (sscanf(sz->nsec3_salt + i, "%2x", &v) == 1) {
-            o.salt[o.saltlen++] = (uint8_t)v;
-        }
-    }
-    o.inception = (uint32_t)(now - (int64_t)c->o.sig_backdate);
-    o.expiration = (uint32_t)(now + (int64_t)c->o.sig_validity);
-    o.jitter = true;
-    o.jitter_seed = (uint64_t)sz->id;
-    o.serial = ENS_SERIAL_KEEP; /* the change pipeline moved it already */
-    o.now = (uint32_t)now;
-    o.threads = c->o.sign_threads;
+    ctl_sign_opts(c, sz, now, &o);
     char msg[512] = "";
     rc = ens_sign_zone(z, kl.keys, kl.n, &o, out, msg, sizeof msg);
-    keylist_free(&kl);
+    ctl_keys_free(&kl);
     if (rc != 0) {
         return ctl_refuse(res, rc, "sign-failed", "signing failed: %s",
                           msg[0] ? msg : ens_strerror(rc));
@@ -250,22 +277,71 @@ static int sign_zone(struct ens_ctl *c, const struct ens_store_zone *sz, const s
     return 0;
 }
 
-/* The earliest RRSIG expiration of a signed zone (0 when it has none). */
-static uint32_t earliest_expiry(const struct ens_zone *z)
+static int expiry_set(uint32_t *min, const struct ens_rdataset *sigs)
 {
-    uint32_t min = 0;
-    size_t n = ens_zone_count(z);
-    for (size_t i = 0; i < n; i++) {
-        struct ens_rr rr;
-        ens_zone_get(z, i, &rr, NULL);
-        if (rr.type == ENS_T_RRSIG && rr.rdlen >= 12) {
-            uint32_t exp = ens_get32(rr.rdata + 8);
-            if (min == 0 || exp < min) {
-                min = exp;
+    const uint8_t *p = sigs->rdata;
+    for (uint16_t i = 0; i < sigs->count; i++) {
+        uint16_t len = ens_get16(p);
+        if (len >= 12) {
+            uint32_t exp = ens_get32(p + 2 + 8);
+            if (*min == 0 || exp < *min) {
+                *min = exp;
             }
         }
+        p += 2 + len;
     }
+    return 0;
+}
+
+static int expiry_node(void *ctx, const struct ens_znode *n)
+{
+    for (uint16_t i = 0; i < n->nsets; i++) {
+        if (n->sets[i].sigs != NULL) {
+            expiry_set(ctx, n->sets[i].sigs);
+        }
+    }
+    if (n->orphan_sigs != NULL) {
+        expiry_set(ctx, n->orphan_sigs);
+    }
+    return 0;
+}
+
+uint32_t ctl_tree_expiry(const struct ens_ztree *t)
+{
+    uint32_t min = 0;
+    ens_ztree_walk(t, true, expiry_node, &min);
     return min;
+}
+
+void ctl_sign_failed(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                     int64_t now, const char *error)
+{
+    struct ens_store_status st;
+    if (ens_store_status_get(c->st, sz->name, &st) == 0) {
+        snprintf(st.last_sign_error, sizeof st.last_sign_error, "%s", error);
+        ens_store_status_set(c->st, sz->name, &st);
+    }
+    char detail[ENS_STORE_ERRTEXT_MAX + 32], esc[ENS_STORE_ERRTEXT_MAX];
+    size_t k = 0;
+    for (const char *p = error; *p != '\0' && k + 2 < sizeof esc; p++) {
+        if (*p == '"' || *p == '\\') {
+            esc[k++] = '\\';
+        }
+        esc[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
+    }
+    esc[k] = '\0';
+    snprintf(detail, sizeof detail, "\"error\": \"%s\"", esc);
+    struct served *s = ctl_served(c, origin);
+    if (s == NULL || !s->dirty) {
+        ctl_emit(c, sz, "dnssec.sign_failed", detail); /* once, not on every retry */
+    }
+    if (s != NULL) {
+        s->dirty = true;
+        s->sign_failures++;
+        /* retries back off from 1 s to at most 30 s */
+        s->backoff = s->backoff == 0 ? 1 : (s->backoff >= 16 ? 30 : 2 * s->backoff);
+        s->retry_at = now + s->backoff;
+    }
 }
 
 int ctl_make_version(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
@@ -277,30 +353,58 @@ int ctl_make_version(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t
     if (rc != 0) {
         return rc;
     }
-    struct ens_store_status st;
-    int src = ens_store_status_get(c->st, sz->name, &st);
+    const uint8_t *origin = ens_zone_origin(z);
     if (sz->dnssec) {
         rc = sign_zone(c, sz, z, now, &signed_zone, res);
-        if (src == 0) {
-            if (rc == 0) {
-                st.last_signed = now;
-                st.last_sign_error[0] = '\0';
-                st.earliest_expiry = earliest_expiry(signed_zone);
-            } else {
-                snprintf(st.last_sign_error, sizeof st.last_sign_error, "%s", res->error);
-            }
-            ens_store_status_set(c->st, sz->name, &st);
-        }
         if (rc != 0) {
+            ctl_sign_failed(c, sz, origin, now, res->error);
             ens_zone_free(z);
             return ENS_ESIGN_FAILED;
+        }
+        c->full_signs++;
+        size_t nrr = ens_zone_count(signed_zone);
+        for (size_t i = 0; i < nrr; i++) {
+            struct ens_rr rr;
+            ens_zone_get(signed_zone, i, &rr, NULL);
+            c->sigs_made += rr.type == ENS_T_RRSIG;
         }
     }
     rc = ens_ztree_build(signed_zone != NULL ? signed_zone : z, out);
     ens_zone_free(signed_zone);
-    ens_zone_free(z);
     if (rc != 0) {
+        ens_zone_free(z);
         return ctl_refuse(res, rc, "internal", "building the zone version: %s", ens_strerror(rc));
+    }
+    /* the records the signer made are kept with the data; the journal starts again */
+    rc = sz->dnssec ? ctl_persist_full(c, sz, *out) : ens_store_signed_clear(c->st, sz->name);
+    if (rc == 0) {
+        rc = ens_store_journal_trim(c->st, sz->name, 0);
+    }
+    struct served *s = ctl_served(c, origin);
+    ens_zone_free(z);
+#ifdef __GLIBC__
+    /* a whole build frees hundreds of MB at once (the zones it went through): give them back
+     * rather than keep them in the allocator's free lists */
+    malloc_trim(0);
+#endif
+    if (rc != 0) {
+        ens_ztree_free(*out);
+        *out = NULL;
+        return ctl_store_fail(c, res, rc);
+    }
+    struct ens_store_status st;
+    uint32_t exp = sz->dnssec ? ctl_tree_expiry(*out) : 0;
+    if (sz->dnssec && ens_store_status_get(c->st, sz->name, &st) == 0) {
+        st.last_signed = now;
+        st.last_sign_error[0] = '\0';
+        st.earliest_expiry = exp;
+        ens_store_status_set(c->st, sz->name, &st);
+    }
+    if (s != NULL) {
+        s->dirty = false;
+        s->backoff = 0;
+        s->earliest_expiry = exp;
+        s->expiry_stale = false;
     }
     return 0;
 }
@@ -413,6 +517,9 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     if (c->o.sig_validity == 0) {
         c->o.sig_validity = 14 * 86400;
     }
+    if (c->o.sig_refresh == 0 || c->o.sig_refresh >= c->o.sig_validity) {
+        c->o.sig_refresh = c->o.sig_validity / 3;
+    }
     if (c->o.sig_backdate == 0) {
         c->o.sig_backdate = 3600;
     }
@@ -438,8 +545,7 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     struct open_ctx oc = {.c = c};
     rc = ens_store_zone_list(c->st, NULL, 0, NULL, collect_zone, &oc);
     for (size_t i = 0; rc == 0 && i < oc.n; i++) {
-        struct ens_ctl_result res = {0};
-        ens_ctl_zone_rebuild(c, oc.names[i], now, &res); /* errors stay in the status */
+        ctl_open_zone(c, oc.names[i], now); /* errors stay in the status */
     }
     free(oc.names);
     if (rc != 0) {
@@ -458,6 +564,7 @@ void ens_ctl_close(struct ens_ctl *c)
     }
     for (size_t i = 0; i < c->nserved; i++) {
         ens_ztree_free(c->served[i].t);
+        ens_probe_result_free(c->served[i].probe);
     }
     free(c->served);
     ens_store_close(c->st);
@@ -473,7 +580,8 @@ struct export_ctx {
     int err;
 };
 
-static void put_set(struct export_ctx *x, const uint8_t *owner, const struct ens_rdataset *s)
+void ctl_set_each(const uint8_t *owner, const struct ens_rdataset *s,
+                  void (*fn)(void *ctx, const struct ens_rr *rr), void *ctx)
 {
     const uint8_t *p = s->rdata;
     for (uint16_t i = 0; i < s->count; i++) {
@@ -484,12 +592,23 @@ static void put_set(struct export_ctx *x, const uint8_t *owner, const struct ens
                             .ttl = s->ttl,
                             .rdlen = len,
                             .rdata = p + 2};
-        int e = ens_rr_to_text(&rr, x->out);
-        if (e != 0 && x->err == 0) {
-            x->err = e;
-        }
+        fn(ctx, &rr);
         p += 2 + len;
     }
+}
+
+static void put_text(void *ctx, const struct ens_rr *rr)
+{
+    struct export_ctx *x = ctx;
+    int e = ens_rr_to_text(rr, x->out);
+    if (e != 0 && x->err == 0) {
+        x->err = e;
+    }
+}
+
+static void put_set(struct export_ctx *x, const uint8_t *owner, const struct ens_rdataset *s)
+{
+    ctl_set_each(owner, s, put_text, x);
 }
 
 static int export_node(void *ctx, const struct ens_znode *n)
@@ -515,7 +634,7 @@ int ens_ctl_zone_export(struct ens_ctl *c, const char *name, struct ens_str *out
         return ENS_EINVAL;
     }
     struct served *s = served_find(c, origin);
-    if (s == NULL) {
+    if (s == NULL || s->t == NULL) {
         return ENS_ENOENT;
     }
     struct export_ctx x = {.out = out};

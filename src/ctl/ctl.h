@@ -10,6 +10,8 @@
 #ifndef ENS_CTL_CTL_H
 #define ENS_CTL_CTL_H
 
+#include "keys/keys.h"
+#include "keys/probe.h"
 #include "store/store.h"
 #include "zone/tree.h"
 
@@ -27,6 +29,11 @@ struct ens_ctl_opts {
     uint32_t sig_validity;   /* seconds; 0: 14 days */
     uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
     const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
+    uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 3 */
+    /* Key manager events ("dnssec.rotation_start", ...) with a JSON body; may be NULL. Called
+     * on the pipeline's thread. */
+    void (*event)(void *ctx, const char *zone, const char *event, const char *body);
+    void *event_ctx;
 };
 
 /* Opens the store and publishes every zone it holds (signed zones are signed afresh).
@@ -146,16 +153,69 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
 int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
                          const char *alg, unsigned bits, bool published, bool active, int64_t now,
                          int64_t *id, struct ens_ctl_result *res);
-/* Sets the published/active flags of key id; re-signs. ENS_ENOENT. */
+/* Sets the published/active flags of key id; re-signs. ENS_ENOENT; ENS_EEXIST for an unsafe
+ * step (see ens_ctl_dnssec_disable). */
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
-                    int64_t now, struct ens_ctl_result *res);
+                    bool force, int64_t now, struct ens_ctl_result *res);
 /* Deletes key id (metadata and keystore files); re-signs. ENS_ENOENT. */
-int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t now,
+int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
                        struct ens_ctl_result *res);
+/* Turns DNSSEC off safely: while a DS of the zone is at the parent (as the DS probe saw it) and
+ * force is false, the RFC 8078 delete CDS/CDNSKEY are published instead and the key manager
+ * unsigns the zone by itself once the DS is gone from every parent server and its TTL has
+ * passed (res->code "disabling"); otherwise as ens_ctl_dnssec_set(false). Both key steps above
+ * and this one are checked by the key manager's rules (ens_km_check): a step that could make
+ * the zone bogus is refused with ENS_EEXIST, code "unsafe-step", the reason and
+ * res->safe_order, unless force (which the caller audits). */
+int ens_ctl_dnssec_disable(struct ens_ctl *c, const char *name, bool force, int64_t now,
+                           struct ens_ctl_result *res);
 
 /* Rebuilds, re-signs and publishes the zone from the store (PowerDNS "rectify"). */
 int ens_ctl_zone_rebuild(struct ens_ctl *c, const char *name, int64_t now,
                          struct ens_ctl_result *res);
+
+/* Signature maintenance and retries, to be called about once a second (same thread rules as
+ * every call): renews the signatures of each served zone that expire within the refresh
+ * threshold (at most 20000 RRsets per zone and call, the SOA serial moved by the zone's
+ * policy; the rest on the next calls), and retries, with backoff from 1 s to 30 s, the
+ * signing of zones whose last signing failed. */
+void ens_ctl_tick(struct ens_ctl *c, int64_t now);
+
+/* Counters since the handle was opened. */
+struct ens_ctl_stats {
+    uint64_t signatures; /* RRSIGs made */
+    uint64_t full_signs; /* whole-zone signings */
+};
+void ens_ctl_stats(struct ens_ctl *c, struct ens_ctl_stats *st);
+/* The state of the i-th zone the pipeline knows (0, 1, ... until ENS_ENOENT). */
+struct ens_ctl_zone_stats {
+    uint8_t origin[ENS_NAME_MAXLEN];
+    uint32_t serial;          /* of the version served; 0: none */
+    uint32_t earliest_expiry; /* earliest RRSIG expiration served; 0: none */
+    uint64_t sign_failures;   /* since the handle was opened */
+    bool pending;             /* data not yet signed: a retry is due */
+};
+int ens_ctl_zone_stats(struct ens_ctl *c, size_t i, struct ens_ctl_zone_stats *zs);
+
+/* The key manager's view of zone name at now: the rollover in progress, its phase, what it
+ * waits on, a sentence, the next event and the actions due (a zone without a policy shows
+ * phase "manual" and no actions). ENS_ENOENT when there is no such zone. */
+int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct ens_km_plan *p);
+/* The key events planned from now to now + horizon (a dry run; no key is touched); as
+ * ens_km_timeline. */
+int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_t horizon,
+                        struct ens_km_event *ev, size_t cap, size_t *n);
+/* Probes the parent's servers of zone name at once (DS over UDP, TCP on truncation), records
+ * dsDelegated and nextDsProbeAt, lets the key manager act on it and gives the result (owned by
+ * the handle, valid until the next probe of the zone). Errors: ENS_ENOENT (no zone),
+ * ENS_EINVAL (no parentServers; res names the field), ENS_ENOMEM. */
+int ens_ctl_check_ds(struct ens_ctl *c, const char *name, int64_t now,
+                     const struct ens_probe_result **out, struct ens_ctl_result *res);
+
+/* Sets the parent's servers of the zone for the DS probe: "ADDR[:PORT] ..." ("" none); the
+ * next probe goes to them. Nothing is signed again. */
+int ens_ctl_parent_servers(struct ens_ctl *c, const char *name, const char *list, int64_t now,
+                           struct ens_ctl_result *res);
 
 /* Appends the zone as served (signed when DNSSEC is on) in presentation form, one record per
  * line, canonical order. ENS_ENOENT when the zone is not served. */

@@ -153,8 +153,8 @@ static size_t soa_serial_off(const uint8_t *rd, size_t len)
 
 /* After a real change: the serial moves by the zone's policy unless the change set a higher
  * one itself; the SOA is rewritten and sz->serial updated. */
-static int bump_serial(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
-                       uint32_t old, int64_t now, struct ens_ctl_result *res)
+int ctl_bump_serial(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
+                    uint32_t old, int64_t now, struct ens_ctl_result *res)
 {
     struct rrbuf soa;
     int rc = read_rrset(c, sz->name, origin, ENS_T_SOA, &soa);
@@ -287,14 +287,49 @@ int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl
         return 0;
     }
     if (rc == 0) {
-        rc = bump_serial(c, &sz, origin, old, now, res);
+        rc = ctl_bump_serial(c, &sz, origin, old, now, res);
     }
     if (rc != 0) {
         ens_store_rollback(c->st);
         return rc;
     }
     res->changed = true;
-    return ctl_finish(c, &sz, true, now, res);
+    struct ctl_touch *tc = malloc((n + 1) * sizeof *tc);
+    if (tc == NULL) {
+        ens_store_rollback(c->st);
+        return ctl_refuse(res, ENS_ENOMEM, "internal", "out of memory");
+    }
+    size_t nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool dup = ch[i].type == ENS_T_SOA && ens_name_equal(ch[i].owner, origin);
+        for (size_t j = 0; j < nt && !dup; j++) {
+            dup = tc[j].type == ch[i].type && ens_name_equal(tc[j].owner, ch[i].owner);
+        }
+        if (!dup) {
+            tc[nt++] = (struct ctl_touch){.owner = ch[i].owner, .type = ch[i].type};
+        }
+    }
+    tc[nt++] = (struct ctl_touch){.owner = origin, .type = ENS_T_SOA};
+    rc = ctl_finish_changes(c, &sz, origin, tc, nt, now, res);
+    free(tc);
+    return rc;
+}
+
+int ctl_renew(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
+              struct ctl_touch *tc, size_t n, int64_t now, struct ens_ctl_result *res)
+{
+    uint32_t old = stored_serial(c, sz->name, origin);
+    res->old_serial = old;
+    int rc = ctl_bump_serial(c, sz, origin, old, now, res);
+    if (rc != 0) {
+        ens_store_rollback(c->st);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        tc[i].resign = true;
+    }
+    tc[n] = (struct ctl_touch){.owner = origin, .type = ENS_T_SOA};
+    return ctl_finish_changes(c, sz, origin, tc, n + 1, now, res);
 }
 
 /* Stores the records of a finished zone, one RRset per (owner, type). */
@@ -466,7 +501,7 @@ int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_r
     }
     ens_zone_free(z);
     if (rc == 0) {
-        rc = bump_serial(c, &sz, origin, old, now, res);
+        rc = ctl_bump_serial(c, &sz, origin, old, now, res);
     }
     if (rc != 0) {
         ens_store_rollback(c->st);

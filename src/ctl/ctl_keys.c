@@ -9,7 +9,7 @@
 #include "ctl/ctl_int.h"
 
 /* Removes the keystore files of a key (base path locator); "" is a no-op. */
-static void unlink_key_files(const char *locator)
+void ctl_unlink_key_files(const char *locator)
 {
     if (locator[0] == '\0') {
         return;
@@ -61,7 +61,7 @@ static int record_key(struct ens_ctl *c, const struct ens_store_zone *sz, struct
     }
     rc = ens_store_key_insert(c->st, sz->name, &k);
     if (rc != 0) {
-        unlink_key_files(k.locator); /* nothing refers to the files now */
+        ctl_unlink_key_files(k.locator); /* nothing refers to the files now */
         if (rc == ENS_EEXIST) {
             return ctl_refuse(res, ENS_EEXIST, "key-exists",
                               "zone %s has this key already (tag %u)", sz->name, k.tag);
@@ -75,9 +75,9 @@ static int record_key(struct ens_ctl *c, const struct ens_store_zone *sz, struct
 
 /* Generates a key, saves it in the keystore and records it; inside the caller's transaction.
  * locator (ENS_STORE_LOCATOR_MAX bytes) gets the files' base path, "" when none were made. */
-static int new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                   enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
-                   bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res)
+int ctl_new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
+                bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res)
 {
     locator[0] = '\0';
     uint8_t alg;
@@ -132,14 +132,14 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
         rc = ens_store_key_list(c->st, sz.name, count_signing, &a);
         if (rc == 0 && a.n == 0) {
             int64_t id;
-            rc = new_key(c, &sz, origin, ENS_KEY_CSK, c->default_alg, 0, true, true, now, &id, made,
-                         res);
+            rc = ctl_new_key(c, &sz, origin, ENS_KEY_CSK, c->default_alg, 0, true, true, now, &id,
+                             made, res);
         } else if (rc != 0) {
             rc = ctl_store_fail(c, res, rc);
         }
         if (rc != 0) {
             ens_store_rollback(c->st);
-            unlink_key_files(made);
+            ctl_unlink_key_files(made);
             return rc;
         }
     }
@@ -147,15 +147,68 @@ int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t
     rc = ens_store_zone_update(c->st, &sz, now);
     if (rc != 0) {
         ens_store_rollback(c->st);
-        unlink_key_files(made);
+        ctl_unlink_key_files(made);
         return ctl_store_fail(c, res, rc);
     }
     res->changed = true;
     rc = ctl_finish(c, &sz, false, now, res);
     if (rc != 0) {
-        unlink_key_files(made); /* rolled back: the store no longer has the key */
+        ctl_unlink_key_files(made); /* rolled back: the store no longer has the key */
     }
     return rc;
+}
+
+/* True when the DS of a key of the zone is at the parent as the probe last saw it. */
+static bool ds_at_parent(const struct ens_km_zone *z)
+{
+    for (size_t i = 0; i < z->nkeys; i++) {
+        if (ens_km_ds_present(&z->keys[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+int ens_ctl_dnssec_disable(struct ens_ctl *c, const char *name, bool force, int64_t now,
+                           struct ens_ctl_result *res)
+{
+    struct ens_store_zone sz;
+    uint8_t origin[ENS_NAME_MAXLEN];
+    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    if (rc != 0) {
+        return rc;
+    }
+    struct ens_km_zone *z = malloc(sizeof *z);
+    rc = z == NULL ? ENS_ENOMEM : ctl_km_zone(c, &sz, origin, z);
+    bool safe_way = rc == 0 && !force && sz.dnssec && ds_at_parent(z);
+    free(z);
+    if (rc != 0) {
+        ens_store_rollback(c->st);
+        return ctl_refuse(res, rc, "internal", "reading the keys: %s", ens_strerror(rc));
+    }
+    if (!safe_way) {
+        ens_store_rollback(c->st);
+        return ens_ctl_dnssec_set(c, name, false, now, res);
+    }
+    /* RFC 8078 §4: publish the CDS delete form; the key manager unsigns once the DS is gone
+     * from the parent and its TTL has passed */
+    const char *one = "1";
+    rc = ens_store_meta_set(c->st, sz.name, "X-ENSIGN-DISABLING", &one, 1);
+    if (rc == 0) {
+        rc = ens_store_commit(c->st);
+    } else {
+        ens_store_rollback(c->st);
+    }
+    if (rc != 0) {
+        return ctl_store_fail(c, res, rc);
+    }
+    res->changed = true;
+    res->code = "disabling";
+    snprintf(res->error, sizeof res->error,
+             "a DS of the zone is at the parent: CDS and CDNSKEY delete records are published; "
+             "signing stops by itself once the DS is gone from every parent server and its TTL "
+             "has passed");
+    return ctl_km_step(c, sz.name, now);
 }
 
 void ens_ctl_dnssec_opts_init(struct ens_ctl_dnssec_opts *o)
@@ -314,14 +367,14 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
     if (rc == 0 && a.n == 0) {
         int64_t id;
         if (p.csk) {
-            rc = new_key(c, &sz, origin, ENS_KEY_CSK, p.alg, p.bits, true, true, now, &id, made[0],
-                         res);
+            rc = ctl_new_key(c, &sz, origin, ENS_KEY_CSK, p.alg, p.bits, true, true, now, &id,
+                             made[0], res);
         } else {
-            rc = new_key(c, &sz, origin, ENS_KEY_KSK, p.alg, p.bits, true, true, now, &id, made[0],
-                         res);
+            rc = ctl_new_key(c, &sz, origin, ENS_KEY_KSK, p.alg, p.bits, true, true, now, &id,
+                             made[0], res);
             if (rc == 0) {
-                rc = new_key(c, &sz, origin, ENS_KEY_ZSK, p.alg, p.bits, true, true, now, &id,
-                             made[1], res);
+                rc = ctl_new_key(c, &sz, origin, ENS_KEY_ZSK, p.alg, p.bits, true, true, now, &id,
+                                 made[1], res);
             }
         }
     }
@@ -345,8 +398,8 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
     }
     if (rc != 0) {
         /* Keys made before the refusal are no longer in the store: drop their files. */
-        unlink_key_files(made[0]);
-        unlink_key_files(made[1]);
+        ctl_unlink_key_files(made[0]);
+        ctl_unlink_key_files(made[1]);
     }
     return rc;
 }
@@ -465,7 +518,7 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
     res->changed = true;
     rc = ctl_finish(c, &sz, false, now, res);
     if (rc != 0) {
-        unlink_key_files(made);
+        ctl_unlink_key_files(made);
     }
     return rc;
 }
@@ -481,15 +534,15 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
         return rc;
     }
     char made[ENS_STORE_LOCATOR_MAX];
-    rc = new_key(c, &sz, origin, role, alg != NULL ? alg : c->default_alg, bits, published, active,
-                 now, id, made, res);
+    rc = ctl_new_key(c, &sz, origin, role, alg != NULL ? alg : c->default_alg, bits, published,
+                     active, now, id, made, res);
     if (rc != 0) {
         ens_store_rollback(c->st);
         return rc;
     }
     rc = ctl_finish(c, &sz, false, now, res);
     if (rc != 0) {
-        unlink_key_files(made);
+        ctl_unlink_key_files(made);
     }
     return rc;
 }
@@ -514,7 +567,7 @@ static int refuse_last_key(struct ens_ctl *c, const struct ens_store_zone *sz, i
 }
 
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
-                    int64_t now, struct ens_ctl_result *res)
+                    bool force, int64_t now, struct ens_ctl_result *res)
 {
     struct ens_store_zone sz;
     uint8_t origin[ENS_NAME_MAXLEN];
@@ -524,9 +577,29 @@ int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool publis
     }
     struct ens_store_key k;
     rc = ens_store_key_get(c->st, sz.name, id, &k);
-    if (rc == 0 && k.active && k.published && !(active && published) &&
+    if (rc == 0 && !force && k.active && k.published && !(active && published) &&
         (rc = refuse_last_key(c, &sz, id, res)) != 0) {
         return rc;
+    }
+    /* the key manager's timing rules, each step the change makes */
+    static const struct {
+        bool from_pub, from_act, to_pub, to_act, pub;
+        enum ens_km_step step;
+    } steps[] = {{true, false, false, false, true, ENS_KM_STEP_UNPUBLISH},
+                 {false, true, false, false, false, ENS_KM_STEP_DEACTIVATE},
+                 {false, false, true, false, true, ENS_KM_STEP_PUBLISH},
+                 {false, false, false, true, false, ENS_KM_STEP_ACTIVATE}};
+    for (size_t i = 0; rc == 0 && sz.dnssec && i < sizeof steps / sizeof steps[0]; i++) {
+        bool was = steps[i].pub ? k.published : k.active;
+        bool will = steps[i].pub ? published : active;
+        bool from = steps[i].from_pub || steps[i].from_act;
+        if (was == from && will != from) {
+            rc = ctl_km_check(c, &sz, origin, steps[i].step, id, now, force, res);
+            if (rc != 0) {
+                ens_store_rollback(c->st);
+                return rc;
+            }
+        }
     }
     if (rc == 0) {
         if (published && !k.published) {
@@ -551,7 +624,7 @@ int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool publis
     return ctl_finish(c, &sz, false, now, res);
 }
 
-int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t now,
+int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
                        struct ens_ctl_result *res)
 {
     struct ens_store_zone sz;
@@ -562,7 +635,7 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t 
     }
     struct ens_store_key k;
     rc = ens_store_key_get(c->st, sz.name, id, &k);
-    if (rc == 0 && sz.dnssec && k.published) {
+    if (rc == 0 && !force && sz.dnssec && k.published) {
         /* Its DNSKEY is served (and its DS may be at the parent): taking it away at once can
          * leave validators with signatures or a DS that nothing matches. */
         ens_store_rollback(c->st);
@@ -574,6 +647,11 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t 
                           "zone bogus",
                           (long long)id, sz.name);
     }
+    if (rc == 0 && !force &&
+        (rc = ctl_km_check(c, &sz, origin, ENS_KM_STEP_DELETE, id, now, false, res)) != 0) {
+        ens_store_rollback(c->st);
+        return rc;
+    }
     if (rc == 0) {
         rc = ens_store_key_delete(c->st, sz.name, id);
     }
@@ -584,7 +662,7 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, int64_t 
     }
     rc = ctl_finish(c, &sz, false, now, res);
     if (rc == 0) {
-        unlink_key_files(k.locator); /* gone from the zone and the store: the files too */
+        ctl_unlink_key_files(k.locator); /* gone from the zone and the store: the files too */
     }
     return rc;
 }

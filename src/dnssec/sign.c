@@ -1,5 +1,5 @@
 /* ensign dnssec module: the full-zone signer. See sign.h. */
-#include "dnssec/sign.h"
+#include "dnssec/sign_zone_int.h"
 #include "dnssec/nsec3.h"
 #include "dnssec/zonemd.h"
 
@@ -11,45 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-enum {
-    NODE_APEX = 1,
-    NODE_DELEG = 2, /* NS below the apex: a zone cut */
-    NODE_DS = 4,    /* a delegation with DS */
-    NODE_OCC = 8,   /* below a zone cut or a DNAME: not authoritative */
-};
-
-/* One owner name of the working zone: records [first, first + n). */
-struct node {
-    size_t first, n;
-    const uint8_t *owner;
-    unsigned flags;
-};
-
-struct signer {
-    const struct ens_sign_opts *o;
-    struct ens_key *const *keys;
-    size_t nkeys;
-    bool *signs_keyset; /* per key: signs DNSKEY/CDS/CDNSKEY */
-    bool *signs_other;  /* per key: signs the other types */
-    uint8_t apex[ENS_NAME_MAXLEN];
-    size_t apexlen;
-    uint32_t denial_ttl;
-    uint32_t serial; /* the SOA serial of the signed zone */
-    struct ens_zone *out;
-    struct ens_str data; /* signed data being built */
-    struct job *jobs;    /* the batch being filled: signatures still to make */
-    size_t njobs;
-    struct pool *pool;
-    unsigned nthreads;              /* signing threads beside the calling one (0: none) */
-    struct ens_keysigner **signers; /* nthreads + 1 rows of nkeys, each one thread's own */
-    char *err;
-    size_t errlen;
-};
-
-static int fail(struct signer *s, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct signer *s, int code, const char *fmt, ...)
+int ens_sign_fail_(struct signer *s, int code, const char *fmt, ...)
 {
     if (s->err != NULL && s->errlen > 0) {
         va_list ap;
@@ -68,11 +30,6 @@ void ens_sign_opts_init(struct ens_sign_opts *o)
 }
 
 /* ---- helpers ---- */
-
-static bool is_keyset_type(uint16_t type)
-{
-    return type == ENS_T_DNSKEY || type == ENS_T_CDS || type == ENS_T_CDNSKEY;
-}
 
 static bool is_denial_type(uint16_t type)
 {
@@ -117,42 +74,9 @@ uint32_t ens_sign_next_serial(enum ens_sign_serial policy, uint32_t old, uint32_
     return new_serial(&o, old);
 }
 
-static int cmp_u16(const void *a, const void *b)
-{
-    uint16_t x = *(const uint16_t *)a, y = *(const uint16_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* Type bitmap of RFC 4034 §4.1.2 for n types (sorted here, duplicates allowed). Returns the
- * length written to out (at most 256 * 34 octets). */
-static size_t type_bitmap(uint16_t *types, size_t n, uint8_t *out)
-{
-    qsort(types, n, sizeof(*types), cmp_u16);
-    size_t len = 0;
-    size_t i = 0;
-    while (i < n) {
-        unsigned window = types[i] >> 8;
-        uint8_t bits[32] = {0};
-        unsigned maxbyte = 0;
-        while (i < n && (unsigned)(types[i] >> 8) == window) {
-            unsigned lo = types[i] & 0xff;
-            bits[lo / 8] |= (uint8_t)(0x80 >> (lo % 8));
-            if (lo / 8 > maxbyte) {
-                maxbyte = lo / 8;
-            }
-            i++;
-        }
-        out[len++] = (uint8_t)window;
-        out[len++] = (uint8_t)(maxbyte + 1);
-        memcpy(out + len, bits, maxbyte + 1);
-        len += maxbyte + 1;
-    }
-    return len;
-}
-
 /* The types a node shows in NSEC/NSEC3 bitmaps: at a delegation only NS and DS (RFC 4035
  * §2.3), elsewhere every type present. types must hold n + 4 entries. */
-static size_t node_types(const struct ens_zone *w, const struct node *nd, uint16_t *types)
+size_t ens_sign_node_types_(const struct ens_zone *w, const struct node *nd, uint16_t *types)
 {
     size_t k = 0;
     for (size_t i = nd->first; i < nd->first + nd->n; i++) {
@@ -170,37 +94,6 @@ static size_t node_types(const struct ens_zone *w, const struct node *nd, uint16
 }
 
 /* ---- RRSIG (RFC 4034 §3) ---- */
-
-struct rdref {
-    const uint8_t *p;
-    size_t len;
-};
-
-static int cmp_rdref(const void *a, const void *b)
-{
-    const struct rdref *x = a, *y = b;
-    return ens_rdata_compare(x->p, x->len, y->p, y->len);
-}
-
-static uint32_t jittered_expiration(const struct signer *s, const uint8_t *lowner, uint16_t type)
-{
-    const struct ens_sign_opts *o = s->o;
-    if (!o->jitter) {
-        return o->expiration;
-    }
-    uint32_t window = o->expiration - o->inception;
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (int i = 0; i < 8; i++) {
-        h = (h ^ ((o->jitter_seed >> (8 * i)) & 0xff)) * 1099511628211ull;
-    }
-    size_t len = ens_name_len(lowner);
-    for (size_t i = 0; i < len; i++) {
-        h = (h ^ lowner[i]) * 1099511628211ull;
-    }
-    h = (h ^ (type >> 8)) * 1099511628211ull;
-    h = (h ^ (type & 0xff)) * 1099511628211ull;
-    return o->expiration - (uint32_t)(h % ((uint64_t)window / 10 + 1));
-}
 
 /* One signature to make: the RRSIG rdata up to the signer name in rd[0, hlen), the signed
  * data, and after signing the signature at rd + hlen. */
@@ -317,8 +210,8 @@ static int finish_inflight(struct pool *p)
     for (size_t i = 0; i < b->njobs; i++) {
         struct job *j = &b->jobs[i];
         if (rc == 0 && j->err != 0) {
-            rc = fail(s, j->err, "signing with key %u failed: %s", ens_key_tag(s->keys[j->key]),
-                      ens_strerror(j->err));
+            rc = ens_sign_fail_(s, j->err, "signing with key %u failed: %s",
+                                ens_key_tag(s->keys[j->key]), ens_strerror(j->err));
         }
         if (rc == 0) {
             struct ens_rr sig = {.owner = j->owner,
@@ -329,7 +222,7 @@ static int finish_inflight(struct pool *p)
                                  .rdata = j->rd};
             int e = ens_zone_add(s->out, &sig, NULL);
             if (e != 0) {
-                rc = fail(s, e, "adding RRSIG: %s", ens_strerror(e));
+                rc = ens_sign_fail_(s, e, "adding RRSIG: %s", ens_strerror(e));
             }
         }
         free(j->data);
@@ -451,7 +344,7 @@ static int queue_job(struct signer *s, const uint8_t *owner, uint16_t type, uint
     struct job *j = &s->jobs[s->njobs];
     j->data = malloc(s->data.len ? s->data.len : 1);
     if (j->data == NULL) {
-        return fail(s, ENS_ENOMEM, "out of memory");
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
     memcpy(j->data, s->data.s, s->data.len);
     j->len = s->data.len;
@@ -471,74 +364,31 @@ static int queue_job(struct signer *s, const uint8_t *owner, uint16_t type, uint
 /* Signs the RRset owner/type made of n rdatas with every key chosen for the type and adds the
  * RRSIGs to s->out. */
 static int sign_rrset(struct signer *s, const uint8_t *owner, uint16_t type, uint16_t rclass,
-                      uint32_t ttl, const struct rdref *rds, size_t n)
+                      uint32_t ttl, const struct ens_sign_rdref *rds, size_t n)
 {
     uint8_t lowner[ENS_NAME_MAXLEN];
-    size_t olen = ens_name_copy(lowner, owner);
+    ens_name_copy(lowner, owner);
     ens_name_lower(lowner);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        total += rds[i].len;
-    }
-    uint8_t *block = malloc(total + 1);
-    struct rdref *canon = malloc(n * sizeof(*canon));
-    if (block == NULL || canon == NULL) {
-        free(block);
-        free(canon);
-        return fail(s, ENS_ENOMEM, "out of memory");
-    }
-    size_t off = 0;
-    for (size_t i = 0; i < n; i++) {
-        memcpy(block + off, rds[i].p, rds[i].len);
-        ens_rdata_canonicalize(type, block + off, rds[i].len);
-        canon[i].p = block + off;
-        canon[i].len = rds[i].len;
-        off += rds[i].len;
-    }
-    /* RFC 4034 §6.3: canonical rdata order, duplicates removed. */
-    qsort(canon, n, sizeof(*canon), cmp_rdref);
+    uint8_t *block = NULL;
+    struct ens_sign_rdref *canon = NULL;
     size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (m > 0 && cmp_rdref(&canon[m - 1], &canon[i]) == 0) {
-            continue;
-        }
-        canon[m++] = canon[i];
+    if (ens_sign_canonical(type, rds, n, &block, &canon, &m) != 0) {
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
-    unsigned labels = ens_name_labels(lowner) - (ens_name_is_wildcard(lowner) ? 1 : 0);
-    uint32_t expiration = jittered_expiration(s, lowner, type);
+    uint32_t expiration = ens_sign_expiration(s->o, lowner, type);
+    bool keyset = ens_sign_is_keyset_type(type);
     int rc = 0;
     for (size_t k = 0; k < s->nkeys && rc == 0; k++) {
-        bool use = is_keyset_type(type) ? s->signs_keyset[k] : s->signs_other[k];
-        if (!use) {
+        if (!(keyset ? s->signs_keyset[k] : s->signs_other[k])) {
             continue;
         }
-        const struct ens_key *key = s->keys[k];
         uint8_t hdr[18 + ENS_NAME_MAXLEN];
-        ens_put16(hdr, type);
-        hdr[2] = ens_key_alg(key);
-        hdr[3] = (uint8_t)labels;
-        ens_put32(hdr + 4, ttl);
-        ens_put32(hdr + 8, expiration);
-        ens_put32(hdr + 12, s->o->inception);
-        ens_put16(hdr + 16, ens_key_tag(key));
-        memcpy(hdr + 18, s->apex, s->apexlen);
-        size_t hlen = 18 + s->apexlen;
-        /* RFC 4034 §3.1.8.1: RRSIG rdata without the signature, then each RR in canonical
-         * form with the original TTL. */
-        ens_str_reset(&s->data);
-        ens_str_append(&s->data, (const char *)hdr, hlen);
-        for (size_t i = 0; i < m; i++) {
-            uint8_t fixed[10];
-            ens_put16(fixed, type);
-            ens_put16(fixed + 2, rclass);
-            ens_put32(fixed + 4, ttl);
-            ens_put16(fixed + 8, (uint16_t)canon[i].len);
-            ens_str_append(&s->data, (const char *)lowner, olen);
-            ens_str_append(&s->data, (const char *)fixed, sizeof fixed);
-            ens_str_append(&s->data, (const char *)canon[i].p, canon[i].len);
-        }
+        size_t hlen = ens_sign_rrsig_header(hdr, type, s->keys[k], lowner, ttl, expiration,
+                                            s->o->inception, s->apex, s->apexlen);
+        ens_sign_signed_data(&s->data, hdr, hlen, lowner, type, rclass, ttl, canon, m);
         if (s->data.err != 0) {
-            rc = fail(s, s->data.err, "building signed data: %s", ens_strerror(s->data.err));
+            rc = ens_sign_fail_(s, s->data.err, "building signed data: %s",
+                                ens_strerror(s->data.err));
             break;
         }
         rc = queue_job(s, owner, type, rclass, ttl, k, hdr, hlen);
@@ -553,7 +403,7 @@ static int add_signed(struct signer *s, const uint8_t *owner, uint16_t type, uin
                       const uint8_t *rd, size_t rdlen)
 {
     if (rdlen > 65535) {
-        return fail(s, ENS_ELIMIT, "generated %s record too large", ens_type_name(type));
+        return ens_sign_fail_(s, ENS_ELIMIT, "generated %s record too large", ens_type_name(type));
     }
     struct ens_rr rr = {.owner = owner,
                         .type = type,
@@ -563,23 +413,21 @@ static int add_signed(struct signer *s, const uint8_t *owner, uint16_t type, uin
                         .rdata = rd};
     int e = ens_zone_add(s->out, &rr, NULL);
     if (e != 0) {
-        return fail(s, e, "adding %s: %s", ens_type_name(type), ens_strerror(e));
+        return ens_sign_fail_(s, e, "adding %s: %s", ens_type_name(type), ens_strerror(e));
     }
-    struct rdref ref = {rd, rdlen};
+    struct ens_sign_rdref ref = {rd, rdlen};
     return sign_rrset(s, owner, type, 1, ttl, &ref, 1);
 }
 
 /* ---- denial of existence ---- */
 
-#define BITMAP_MAX (256 * 34)
-
 static int make_nsec(struct signer *s, const struct ens_zone *w, const struct node *nodes,
                      size_t nn, uint16_t *types)
 {
     size_t prev = SIZE_MAX;
-    uint8_t *rd = malloc(ENS_NAME_MAXLEN + BITMAP_MAX);
+    uint8_t *rd = malloc(ENS_NAME_MAXLEN + ENS_SIGN_BITMAP_MAX);
     if (rd == NULL) {
-        return fail(s, ENS_ENOMEM, "out of memory");
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
     int rc = 0;
     /* RFC 4034 §4.1.1: each authoritative name and each delegation points to the next in
@@ -592,10 +440,10 @@ static int make_nsec(struct signer *s, const struct ens_zone *w, const struct no
             const uint8_t *next = i < nn ? nodes[i].owner : nodes[0].owner;
             size_t nlen = ens_name_copy(rd, next);
             ens_name_lower(rd);
-            size_t k = node_types(w, &nodes[prev], types);
+            size_t k = ens_sign_node_types_(w, &nodes[prev], types);
             types[k++] = ENS_T_NSEC;
             types[k++] = ENS_T_RRSIG;
-            size_t blen = type_bitmap(types, k, rd + nlen);
+            size_t blen = ens_sign_type_bitmap(types, k, rd + nlen);
             rc = add_signed(s, nodes[prev].owner, ENS_T_NSEC, s->denial_ttl, rd, nlen + blen);
         }
         prev = i;
@@ -603,12 +451,6 @@ static int make_nsec(struct signer *s, const struct ens_zone *w, const struct no
     free(rd);
     return rc;
 }
-
-struct h3 {
-    uint8_t hash[20];
-    uint8_t name[ENS_NAME_MAXLEN];
-    size_t node; /* index into nodes, or SIZE_MAX for an empty non-terminal */
-};
 
 static int cmp_h3(const void *a, const void *b)
 {
@@ -632,30 +474,90 @@ static int push_h3(struct signer *s, struct h3 **arr, size_t *n, size_t *cap, co
         size_t nc = *cap ? *cap * 2 : 64;
         struct h3 *p = realloc(*arr, nc * sizeof(*p));
         if (p == NULL) {
-            return fail(s, ENS_ENOMEM, "out of memory");
+            return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
         }
         *arr = p;
         *cap = nc;
     }
     struct h3 *e = &(*arr)[(*n)++];
-    ens_name_copy(e->name, name);
-    ens_name_lower(e->name);
+    e->name = name;
     e->node = node;
-    int rc = ens_nsec3_hash(e->name, s->o->saltlen ? s->o->salt : NULL, s->o->saltlen,
-                            s->o->iterations, e->hash);
+    return 0;
+}
+
+/* Hashes the entries [first, first + n) of the chain; several run side by side. */
+struct hash_slice {
+    const struct ens_sign_opts *o;
+    struct h3 *arr;
+    size_t first, n;
+    int rc;
+};
+
+static void *hash_slice(void *arg)
+{
+    struct hash_slice *h = arg;
+    const struct ens_sign_opts *o = h->o;
+    for (size_t i = h->first; i < h->first + h->n && h->rc == 0; i++) {
+        uint8_t lname[ENS_NAME_MAXLEN];
+        ens_name_copy(lname, h->arr[i].name);
+        ens_name_lower(lname);
+        h->rc = ens_nsec3_hash(lname, o->saltlen ? o->salt : NULL, o->saltlen, o->iterations,
+                               h->arr[i].hash);
+    }
+    return NULL;
+}
+
+/* Hashes every entry of the chain on up to o->threads threads. */
+static int hash_all(struct signer *s, struct h3 *arr, size_t n)
+{
+    enum { MAX_HASHERS = 64, MIN_SLICE = 4096 };
+    struct hash_slice sl[MAX_HASHERS];
+    pthread_t tids[MAX_HASHERS];
+    bool started[MAX_HASHERS] = {false};
+    size_t nt = s->o->threads < 1 ? 1 : (s->o->threads > MAX_HASHERS ? MAX_HASHERS : s->o->threads);
+    if (n / MIN_SLICE + 1 < nt) {
+        nt = n / MIN_SLICE + 1;
+    }
+    for (size_t t = 0; t < nt; t++) {
+        size_t a = n * t / nt, b = n * (t + 1) / nt;
+        sl[t] = (struct hash_slice){.o = s->o, .arr = arr, .first = a, .n = b - a};
+    }
+    for (size_t t = 1; t < nt; t++) {
+        started[t] = pthread_create(&tids[t], NULL, hash_slice, &sl[t]) == 0;
+    }
+    hash_slice(&sl[0]);
+    int rc = sl[0].rc;
+    for (size_t t = 1; t < nt; t++) {
+        if (started[t]) {
+            pthread_join(tids[t], NULL);
+        } else {
+            hash_slice(&sl[t]); /* no thread to spare: hash it here */
+        }
+        if (rc == 0) {
+            rc = sl[t].rc;
+        }
+    }
     if (rc != 0) {
-        return fail(s, rc, "NSEC3 hashing failed: %s", ens_strerror(rc));
+        return ens_sign_fail_(s, rc, "NSEC3 hashing failed: %s", ens_strerror(rc));
     }
     return 0;
 }
 
-static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct node *nodes,
-                      size_t nn, uint16_t *types)
+/* A name in lower case as text, for messages. */
+static void lower_text(const uint8_t *name, struct ens_str *out)
+{
+    uint8_t l[ENS_NAME_MAXLEN];
+    ens_name_copy(l, name);
+    ens_name_lower(l);
+    ens_name_to_text(l, out);
+}
+
+int ens_sign_nsec3_chain_(struct signer *s, const struct node *nodes, size_t nn, struct h3 **out,
+                          size_t *mout)
 {
     const struct ens_sign_opts *o = s->o;
     struct h3 *arr = NULL;
     size_t n = 0, cap = 0;
-    uint8_t *rd = NULL;
     int rc = 0;
     unsigned apexlabels = ens_name_labels(s->apex);
     for (size_t i = 0; i < nn && rc == 0; i++) {
@@ -679,10 +581,16 @@ static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct n
             rc = push_h3(s, &arr, &n, &cap, p, SIZE_MAX);
         }
     }
-    if (rc != 0) {
-        goto out;
+    if (rc == 0) {
+        rc = hash_all(s, arr, n);
     }
-    qsort(arr, n, sizeof(*arr), cmp_h3);
+    if (rc != 0) {
+        free(arr);
+        return rc;
+    }
+    if (n > 0) {
+        qsort(arr, n, sizeof(*arr), cmp_h3);
+    }
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (m > 0 && memcmp(arr[m - 1].hash, arr[i].hash, 20) == 0) {
@@ -690,77 +598,110 @@ static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct n
                 continue;
             }
             struct ens_str a = {0}, b = {0};
-            ens_name_to_text(arr[m - 1].name, &a);
-            ens_name_to_text(arr[i].name, &b);
-            rc = fail(s, ENS_EEXIST, "NSEC3 hash collision between %s and %s; choose a salt",
-                      a.s ? a.s : "?", b.s ? b.s : "?");
+            lower_text(arr[m - 1].name, &a);
+            lower_text(arr[i].name, &b);
+            rc = ens_sign_fail_(s, ENS_EEXIST,
+                                "NSEC3 hash collision between %s and %s; choose a salt",
+                                a.s ? a.s : "?", b.s ? b.s : "?");
             ens_str_clear(&a);
             ens_str_clear(&b);
-            goto out;
+            free(arr);
+            return rc;
         }
         arr[m++] = arr[i];
     }
-    rd = malloc(6 + 255 + 21 + BITMAP_MAX);
+    *out = arr;
+    *mout = m;
+    return 0;
+}
+
+int ens_sign_nsec3_record_(struct signer *s, const struct ens_zone *w, const struct node *nodes,
+                           const struct h3 *arr, size_t m, size_t i, uint16_t *types,
+                           uint8_t *owner, uint8_t *rd, size_t *lenp)
+{
+    const struct ens_sign_opts *o = s->o;
+    const struct h3 *e = &arr[i];
+    const struct h3 *next = &arr[(i + 1) % m];
+    size_t len = 0;
+    rd[len++] = 1; /* SHA-1 */
+    rd[len++] = o->opt_out ? 1 : 0;
+    ens_put16(rd + len, o->iterations);
+    len += 2;
+    rd[len++] = o->saltlen;
+    memcpy(rd + len, o->salt, o->saltlen);
+    len += o->saltlen;
+    rd[len++] = 20;
+    memcpy(rd + len, next->hash, 20);
+    len += 20;
+    size_t k = 0;
+    if (e->node != SIZE_MAX) {
+        const struct node *nd = &nodes[e->node];
+        k = ens_sign_node_types_(w, nd, types);
+        /* RRSIG when the name has signed data: not at an insecure delegation. */
+        if (!(nd->flags & NODE_DELEG) || (nd->flags & NODE_DS)) {
+            types[k++] = ENS_T_RRSIG;
+        }
+        if (nd->flags & NODE_APEX) {
+            types[k++] = ENS_T_NSEC3PARAM;
+        }
+    }
+    len += ens_sign_type_bitmap(types, k, rd + len);
+    *lenp = len;
+    /* Owner: base32hex of the hash as the first label below the apex. */
+    struct ens_str b32 = {0};
+    ens_base32hex_encode(e->hash, 20, &b32);
+    if (b32.err != 0 || b32.len != 32 || 1 + b32.len + s->apexlen > ENS_NAME_MAXLEN) {
+        ens_str_clear(&b32);
+        return ens_sign_fail_(s, ENS_ENAMELEN, "NSEC3 owner name too long");
+    }
+    owner[0] = 32;
+    memcpy(owner + 1, b32.s, 32);
+    memcpy(owner + 33, s->apex, s->apexlen);
+    ens_str_clear(&b32);
+    ens_name_lower(owner);
+    return 0;
+}
+
+size_t ens_sign_nsec3param_rdata_(const struct ens_sign_opts *o, uint8_t *rd)
+{
+    size_t len = 0;
+    rd[len++] = 1;
+    rd[len++] = 0;
+    ens_put16(rd + len, o->iterations);
+    len += 2;
+    rd[len++] = o->saltlen;
+    memcpy(rd + len, o->salt, o->saltlen);
+    len += o->saltlen;
+    return len;
+}
+
+static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct node *nodes,
+                      size_t nn, uint16_t *types)
+{
+    struct h3 *arr = NULL;
+    size_t m = 0;
+    int rc = ens_sign_nsec3_chain_(s, nodes, nn, &arr, &m);
+    if (rc != 0) {
+        return rc;
+    }
+    uint8_t *rd = malloc(6 + 255 + 21 + ENS_SIGN_BITMAP_MAX);
     if (rd == NULL) {
-        rc = fail(s, ENS_ENOMEM, "out of memory");
-        goto out;
+        free(arr);
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < m && rc == 0; i++) {
-        const struct h3 *e = &arr[i];
-        const struct h3 *next = &arr[(i + 1) % m];
-        size_t len = 0;
-        rd[len++] = 1; /* SHA-1 */
-        rd[len++] = o->opt_out ? 1 : 0;
-        ens_put16(rd + len, o->iterations);
-        len += 2;
-        rd[len++] = o->saltlen;
-        memcpy(rd + len, o->salt, o->saltlen);
-        len += o->saltlen;
-        rd[len++] = 20;
-        memcpy(rd + len, next->hash, 20);
-        len += 20;
-        size_t k = 0;
-        if (e->node != SIZE_MAX) {
-            const struct node *nd = &nodes[e->node];
-            k = node_types(w, nd, types);
-            /* RRSIG when the name has signed data: not at an insecure delegation. */
-            if (!(nd->flags & NODE_DELEG) || (nd->flags & NODE_DS)) {
-                types[k++] = ENS_T_RRSIG;
-            }
-            if (nd->flags & NODE_APEX) {
-                types[k++] = ENS_T_NSEC3PARAM;
-            }
-        }
-        len += type_bitmap(types, k, rd + len);
-        /* Owner: base32hex of the hash as the first label below the apex. */
-        struct ens_str b32 = {0};
-        ens_base32hex_encode(e->hash, 20, &b32);
         uint8_t owner[ENS_NAME_MAXLEN];
-        if (b32.err != 0 || b32.len != 32 || 1 + b32.len + s->apexlen > ENS_NAME_MAXLEN) {
-            ens_str_clear(&b32);
-            rc = fail(s, ENS_ENAMELEN, "NSEC3 owner name too long");
-            break;
+        size_t len = 0;
+        rc = ens_sign_nsec3_record_(s, w, nodes, arr, m, i, types, owner, rd, &len);
+        if (rc == 0) {
+            rc = add_signed(s, owner, ENS_T_NSEC3, s->denial_ttl, rd, len);
         }
-        owner[0] = 32;
-        memcpy(owner + 1, b32.s, 32);
-        memcpy(owner + 33, s->apex, s->apexlen);
-        ens_str_clear(&b32);
-        ens_name_lower(owner);
-        rc = add_signed(s, owner, ENS_T_NSEC3, s->denial_ttl, rd, len);
     }
     if (rc == 0) {
         /* RFC 5155 §4: NSEC3PARAM at the apex with flags 0. */
-        size_t len = 0;
-        rd[len++] = 1;
-        rd[len++] = 0;
-        ens_put16(rd + len, o->iterations);
-        len += 2;
-        rd[len++] = o->saltlen;
-        memcpy(rd + len, o->salt, o->saltlen);
-        len += o->saltlen;
+        size_t len = ens_sign_nsec3param_rdata_(s->o, rd);
         rc = add_signed(s, s->apex, ENS_T_NSEC3PARAM, 0, rd, len);
     }
-out:
     free(rd);
     free(arr);
     return rc;
@@ -770,31 +711,105 @@ out:
 
 /* Copies z into a new finished zone without old DNSSEC records, with the keys' DNSKEY RRset
  * and the new serial. Gives the SOA TTL and MINIMUM. */
+/* The DNSKEY rdatas of the keys in canonical order (RFC 4034 §6.3), duplicates dropped. */
+struct dnskeys {
+    uint8_t (*rd)[ENS_DNSKEY_MAX];
+    size_t *len;
+    size_t n;
+};
+
+static int make_dnskeys(struct signer *s, struct dnskeys *d)
+{
+    d->n = 0;
+    d->rd = malloc(s->nkeys * sizeof(*d->rd));
+    d->len = malloc(s->nkeys * sizeof(*d->len));
+    if (d->rd == NULL || d->len == NULL) {
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < s->nkeys; k++) {
+        size_t len = 0;
+        int e = ens_key_dnskey(s->keys[k], d->rd[d->n], sizeof d->rd[d->n], &len);
+        if (e != 0) {
+            return ens_sign_fail_(s, e, "adding DNSKEY: %s", ens_strerror(e));
+        }
+        /* Insertion in order; DNSKEY rdata holds no names, so it is canonical as it is. */
+        size_t q = d->n;
+        int c = 1;
+        while (q > 0 &&
+               (c = ens_rdata_compare(d->rd[q - 1], d->len[q - 1], d->rd[d->n], len)) > 0) {
+            q--;
+        }
+        if (q > 0 && c == 0) {
+            continue; /* the same key twice */
+        }
+        uint8_t tmp[ENS_DNSKEY_MAX];
+        memcpy(tmp, d->rd[d->n], len);
+        memmove(&d->rd[q + 1], &d->rd[q], (d->n - q) * sizeof(*d->rd));
+        memmove(&d->len[q + 1], &d->len[q], (d->n - q) * sizeof(*d->len));
+        memcpy(d->rd[q], tmp, len);
+        d->len[q] = len;
+        d->n++;
+    }
+    return 0;
+}
+
+static int add_dnskeys(struct signer *s, struct ens_zone *w, const struct dnskeys *d,
+                       uint32_t soa_ttl)
+{
+    for (size_t k = 0; k < d->n; k++) {
+        struct ens_rr rr = {.owner = s->apex,
+                            .type = ENS_T_DNSKEY,
+                            .rclass = 1,
+                            .ttl = s->o->dnskey_ttl ? s->o->dnskey_ttl : soa_ttl,
+                            .rdlen = (uint16_t)d->len[k],
+                            .rdata = d->rd[k]};
+        int e = ens_zone_add(w, &rr, NULL);
+        if (e != 0) {
+            return ens_sign_fail_(s, e, "adding DNSKEY: %s", ens_strerror(e));
+        }
+    }
+    return 0;
+}
+
+/* Copies z into a new zone without old DNSSEC records, with the keys' DNSKEY RRset and the
+ * new serial. Gives the SOA TTL and MINIMUM. z is in canonical order and the DNSKEY RRset
+ * goes in at its place, so the copy is in canonical order as well and needs no sorting (only
+ * the ZONEMD placeholder, when there is one, is added at the end and sorted in). */
 static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zone **wout,
                       uint32_t *soa_ttl, uint32_t *soa_min)
 {
     struct ens_zone *w = ens_zone_new(s->apex);
+    struct dnskeys dk = {0};
     if (w == NULL) {
-        return fail(s, ENS_ENOMEM, "out of memory");
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
-    bool have_soa = false;
-    int rc = 0;
+    bool have_soa = false, have_keys = false;
+    int rc = make_dnskeys(s, &dk);
     size_t n = ens_zone_count(z);
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct ens_rr rr;
         ens_zone_get(z, i, &rr, NULL);
+        bool at_apex = ens_name_equal(rr.owner, s->apex);
         /* An apex ZONEMD of the input digests the old zone and would be stale once signed
          * (RFC 8976 §3.2): it is dropped, and with the zonemd option a new one is made. */
-        if (is_denial_type(rr.type) || ((rr.type == ENS_T_DNSKEY || rr.type == ENS_T_ZONEMD) &&
-                                        ens_name_equal(rr.owner, s->apex))) {
+        if (is_denial_type(rr.type) ||
+            ((rr.type == ENS_T_DNSKEY || rr.type == ENS_T_ZONEMD) && at_apex)) {
             continue;
         }
+        if (!have_keys && have_soa &&
+            (!at_apex || rr.type > ENS_T_DNSKEY || (rr.type == ENS_T_DNSKEY && rr.rclass > 1))) {
+            rc = add_dnskeys(s, w, &dk, *soa_ttl);
+            have_keys = true;
+            if (rc != 0) {
+                break;
+            }
+        }
         uint8_t soa[2 * ENS_NAME_MAXLEN + 20];
-        if (rr.type == ENS_T_SOA && ens_name_equal(rr.owner, s->apex) && !have_soa) {
+        if (rr.type == ENS_T_SOA && at_apex && !have_soa) {
             size_t a = ens_name_len(rr.rdata);
             size_t b = ens_name_len(rr.rdata + a);
             if (a + b + 20 != rr.rdlen) {
-                rc = fail(s, ENS_ERDATA, "malformed SOA record");
+                rc = ens_sign_fail_(s, ENS_ERDATA, "malformed SOA record");
                 break;
             }
             memcpy(soa, rr.rdata, rr.rdlen);
@@ -807,29 +822,17 @@ static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zon
         }
         int e = ens_zone_add(w, &rr, NULL);
         if (e != 0) {
-            rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+            rc = ens_sign_fail_(s, e, "copying the zone: %s", ens_strerror(e));
         }
     }
     if (rc == 0 && !have_soa) {
-        rc = fail(s, ENS_EINVAL, "the zone has no SOA record at its apex");
+        rc = ens_sign_fail_(s, ENS_EINVAL, "the zone has no SOA record at its apex");
     }
-    for (size_t k = 0; k < s->nkeys && rc == 0; k++) {
-        uint8_t rd[ENS_DNSKEY_MAX];
-        size_t len = 0;
-        int e = ens_key_dnskey(s->keys[k], rd, sizeof rd, &len);
-        if (e == 0) {
-            struct ens_rr rr = {.owner = s->apex,
-                                .type = ENS_T_DNSKEY,
-                                .rclass = 1,
-                                .ttl = s->o->dnskey_ttl ? s->o->dnskey_ttl : *soa_ttl,
-                                .rdlen = (uint16_t)len,
-                                .rdata = rd};
-            e = ens_zone_add(w, &rr, NULL);
-        }
-        if (e != 0) {
-            rc = fail(s, e, "adding DNSKEY: %s", ens_strerror(e));
-        }
+    if (rc == 0 && !have_keys) {
+        rc = add_dnskeys(s, w, &dk, *soa_ttl);
     }
+    free(dk.rd);
+    free(dk.len);
     if (rc == 0 && s->o->zonemd) {
         /* RFC 8976 §3.2: a placeholder ZONEMD goes in first, so that it shows in the apex
          * NSEC/NSEC3 type bitmap; its digest is filled in once the zone is signed. */
@@ -843,14 +846,14 @@ static int build_work(struct signer *s, const struct ens_zone *z, struct ens_zon
                             .rdata = rd};
         int e = ens_zone_add(w, &rr, NULL);
         if (e != 0) {
-            rc = fail(s, e, "adding ZONEMD: %s", ens_strerror(e));
+            rc = ens_sign_fail_(s, e, "adding ZONEMD: %s", ens_strerror(e));
         }
-    }
-    if (rc == 0) {
-        /* The caller checked the zone; findings of the checks are not repeated here. */
-        int e = ens_zone_finish(w, NULL, NULL);
-        if (e != 0 && e != ENS_EZONE) {
-            rc = fail(s, e, "sorting the zone: %s", ens_strerror(e));
+        if (rc == 0) {
+            /* The caller checked the zone; findings of the checks are not repeated here. */
+            e = ens_zone_finish(w, NULL, NULL);
+            if (e != 0 && e != ENS_EZONE) {
+                rc = ens_sign_fail_(s, e, "sorting the zone: %s", ens_strerror(e));
+            }
         }
     }
     if (rc != 0) {
@@ -869,7 +872,7 @@ static int build_nodes(struct signer *s, const struct ens_zone *w, struct node *
     size_t n = ens_zone_count(w);
     struct node *nodes = malloc((n ? n : 1) * sizeof(*nodes));
     if (nodes == NULL) {
-        return fail(s, ENS_ENOMEM, "out of memory");
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
     size_t nn = 0;
     const uint8_t *cut = NULL;
@@ -923,7 +926,7 @@ static int build_nodes(struct signer *s, const struct ens_zone *w, struct node *
 static int sign_data(struct signer *s, const struct ens_zone *w, const struct node *nodes,
                      size_t nn)
 {
-    struct rdref *rds = NULL;
+    struct ens_sign_rdref *rds = NULL;
     size_t cap = 0;
     int rc = 0;
     for (size_t t = 0; t < nn && rc == 0; t++) {
@@ -940,14 +943,14 @@ static int sign_data(struct signer *s, const struct ens_zone *w, const struct no
                 }
                 int e = ens_zone_add(s->out, &r2, NULL);
                 if (e != 0) {
-                    rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+                    rc = ens_sign_fail_(s, e, "copying the zone: %s", ens_strerror(e));
                     break;
                 }
                 if (cnt == cap) {
                     size_t nc = cap ? cap * 2 : 16;
-                    struct rdref *p = realloc(rds, nc * sizeof(*p));
+                    struct ens_sign_rdref *p = realloc(rds, nc * sizeof(*p));
                     if (p == NULL) {
-                        rc = fail(s, ENS_ENOMEM, "out of memory");
+                        rc = ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
                         break;
                     }
                     rds = p;
@@ -985,13 +988,13 @@ static int add_zonemd(struct signer *s, uint32_t ttl)
     uint8_t digest[ENS_ZONEMD_SHA384_LEN];
     int rc = ens_zonemd_digest(s->out, digest);
     if (rc != 0) {
-        return fail(s, rc, "computing the ZONEMD digest: %s", ens_strerror(rc));
+        return ens_sign_fail_(s, rc, "computing the ZONEMD digest: %s", ens_strerror(rc));
     }
     struct ens_zone *stage = s->out;
     s->out = ens_zone_new(s->apex);
     if (s->out == NULL) {
         s->out = stage;
-        return fail(s, ENS_ENOMEM, "out of memory");
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
     size_t n = ens_zone_count(stage);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -1002,7 +1005,7 @@ static int add_zonemd(struct signer *s, uint32_t ttl)
         }
         int e = ens_zone_add(s->out, &rr, NULL);
         if (e != 0) {
-            rc = fail(s, e, "copying the zone: %s", ens_strerror(e));
+            rc = ens_sign_fail_(s, e, "copying the zone: %s", ens_strerror(e));
         }
     }
     if (rc == 0) {
@@ -1016,11 +1019,51 @@ static int add_zonemd(struct signer *s, uint32_t ttl)
     if (rc == 0) {
         int e = ens_zone_finish(s->out, NULL, NULL);
         if (e != 0 && e != ENS_EZONE) {
-            rc = fail(s, e, "sorting the signed zone: %s", ens_strerror(e));
+            rc = ens_sign_fail_(s, e, "sorting the signed zone: %s", ens_strerror(e));
         }
     }
     ens_zone_free(stage);
     return rc;
+}
+
+int ens_sign_prepare_(struct signer *s, const struct ens_zone *z, struct ens_zone **w,
+                      struct node **nodes, size_t *nn, size_t *maxtypes, uint32_t *soa_ttl)
+{
+    const struct ens_sign_opts *o = s->o;
+    uint32_t soa_min = 0;
+    if (s->err != NULL && s->errlen > 0) {
+        s->err[0] = '\0';
+    }
+    const uint8_t *origin = ens_zone_origin(z);
+    if (origin == NULL) {
+        return ens_sign_fail_(s, ENS_EINVAL, "the zone has no origin");
+    }
+    if (s->nkeys == 0) {
+        return ens_sign_fail_(s, ENS_EINVAL, "no keys to sign with");
+    }
+    if (!serial_gt(o->expiration, o->inception)) {
+        return ens_sign_fail_(s, ENS_EINVAL, "signature expiration is not after inception");
+    }
+    s->apexlen = ens_name_copy(s->apex, origin);
+    ens_name_lower(s->apex);
+    s->signs_keyset = calloc(s->nkeys, sizeof(bool));
+    s->signs_other = calloc(s->nkeys, sizeof(bool));
+    if (s->signs_keyset == NULL || s->signs_other == NULL) {
+        return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
+    }
+    for (size_t k = 0; k < s->nkeys; k++) {
+        if (!ens_name_equal(ens_key_zone(s->keys[k]), s->apex)) {
+            return ens_sign_fail_(s, ENS_EINVAL, "key %u is not a key of the zone",
+                                  ens_key_tag(s->keys[k]));
+        }
+    }
+    ens_sign_key_roles(s->keys, s->nkeys, s->signs_keyset, s->signs_other);
+    int rc = build_work(s, z, w, soa_ttl, &soa_min);
+    if (rc != 0) {
+        return rc;
+    }
+    s->denial_ttl = *soa_ttl < soa_min ? *soa_ttl : soa_min; /* RFC 9077 §3 */
+    return build_nodes(s, *w, nodes, nn, maxtypes);
 }
 
 int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t nkeys,
@@ -1032,58 +1075,9 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
     struct node *nodes = NULL;
     uint16_t *types = NULL;
     size_t nn = 0, maxtypes = 0;
-    uint32_t soa_ttl = 0, soa_min = 0;
-    int rc = 0;
+    uint32_t soa_ttl = 0;
     *out = NULL;
-    if (err != NULL && errlen > 0) {
-        err[0] = '\0';
-    }
-    const uint8_t *origin = ens_zone_origin(z);
-    if (origin == NULL) {
-        return fail(&s, ENS_EINVAL, "the zone has no origin");
-    }
-    if (nkeys == 0) {
-        return fail(&s, ENS_EINVAL, "no keys to sign with");
-    }
-    if (!serial_gt(o->expiration, o->inception)) {
-        return fail(&s, ENS_EINVAL, "signature expiration is not after inception");
-    }
-    s.apexlen = ens_name_copy(s.apex, origin);
-    ens_name_lower(s.apex);
-    s.signs_keyset = calloc(nkeys, sizeof(bool));
-    s.signs_other = calloc(nkeys, sizeof(bool));
-    if (s.signs_keyset == NULL || s.signs_other == NULL) {
-        rc = fail(&s, ENS_ENOMEM, "out of memory");
-        goto out;
-    }
-    for (size_t k = 0; k < nkeys; k++) {
-        if (!ens_name_equal(ens_key_zone(keys[k]), s.apex)) {
-            rc = fail(&s, ENS_EINVAL, "key %u is not a key of the zone", ens_key_tag(keys[k]));
-            goto out;
-        }
-        enum ens_key_role r = ens_key_role(keys[k]);
-        s.signs_keyset[k] = r != ENS_KEY_ZSK;
-        s.signs_other[k] = r != ENS_KEY_KSK;
-    }
-    /* An algorithm without a key of the needed role falls back to its other keys, so every
-     * RRset carries every algorithm of the DNSKEY RRset (RFC 6840 §5.11). */
-    for (size_t k = 0; k < nkeys; k++) {
-        bool ks = false, ot = false;
-        for (size_t j = 0; j < nkeys; j++) {
-            if (ens_key_alg(keys[j]) == ens_key_alg(keys[k])) {
-                ks |= s.signs_keyset[j];
-                ot |= s.signs_other[j];
-            }
-        }
-        s.signs_keyset[k] |= !ks;
-        s.signs_other[k] |= !ot;
-    }
-    rc = build_work(&s, z, &w, &soa_ttl, &soa_min);
-    if (rc != 0) {
-        goto out;
-    }
-    s.denial_ttl = soa_ttl < soa_min ? soa_ttl : soa_min; /* RFC 9077 §3 */
-    rc = build_nodes(&s, w, &nodes, &nn, &maxtypes);
+    int rc = ens_sign_prepare_(&s, z, &w, &nodes, &nn, &maxtypes, &soa_ttl);
     if (rc != 0) {
         goto out;
     }
@@ -1092,12 +1086,12 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
     s.signers = calloc((size_t)(s.nthreads + 1) * nkeys, sizeof(*s.signers));
     s.out = ens_zone_new(s.apex);
     if (types == NULL || s.signers == NULL || s.out == NULL) {
-        rc = fail(&s, ENS_ENOMEM, "out of memory");
+        rc = ens_sign_fail_(&s, ENS_ENOMEM, "out of memory");
         goto out;
     }
     rc = pool_start(&s, &pool);
     if (rc != 0) {
-        rc = fail(&s, rc, "starting the signing threads: %s", ens_strerror(rc));
+        rc = ens_sign_fail_(&s, rc, "starting the signing threads: %s", ens_strerror(rc));
         goto out;
     }
     rc = sign_data(&s, w, nodes, nn);
@@ -1111,7 +1105,7 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
     if (rc == 0) {
         int e = ens_zone_finish(s.out, NULL, NULL);
         if (e != 0 && e != ENS_EZONE) {
-            rc = fail(&s, e, "sorting the signed zone: %s", ens_strerror(e));
+            rc = ens_sign_fail_(&s, e, "sorting the signed zone: %s", ens_strerror(e));
         }
     }
     if (rc == 0 && o->zonemd) {

@@ -8,6 +8,7 @@
 #define ENS_DNSSEC_SIGN_H
 
 #include "dnssec/dnssec.h"
+#include "zone/tree.h"
 #include "zone/zone.h"
 
 enum ens_sign_denial { ENS_SIGN_NSEC3 = 0, ENS_SIGN_NSEC = 1 };
@@ -38,6 +39,8 @@ struct ens_sign_opts {
      * signatures do not all expire at once. */
     bool jitter;
     uint64_t jitter_seed;
+    /* The most the jitter takes off, in seconds; 0: a tenth of the window. */
+    uint32_t jitter_max;
     enum ens_sign_serial serial;
     /* Used for the serial policies only. */
     uint32_t now;
@@ -71,5 +74,57 @@ void ens_sign_opts_init(struct ens_sign_opts *o);
  * ENS_ESPACE/ENS_ELIMIT (a record too large). */
 int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t nkeys,
                   const struct ens_sign_opts *o, struct ens_zone **out, char *err, size_t errlen);
+
+/* Signing single RRsets, as live signing does for the RRsets a change touches. The signer
+ * chooses keys as ens_sign_zone does (by role, with the same per-algorithm fallback), uses the
+ * window and jitter of o (copied), and keeps one OpenSSL context per key; it is used by one
+ * thread at a time and the keys must outlive it. Errors: ENS_EINVAL (no keys, a key of another
+ * zone; err says which), ENS_ENOMEM, ENS_EIO. */
+struct ens_rrset_signer;
+int ens_rrset_signer_new(struct ens_key *const *keys, size_t nkeys, const struct ens_sign_opts *o,
+                         struct ens_rrset_signer **out, char *err, size_t errlen);
+/* Moves the validity window of the signatures made from now on. */
+void ens_rrset_signer_window(struct ens_rrset_signer *s, uint32_t inception, uint32_t expiration);
+/* Signs the RRset owner/type/ttl of count records given in rdata as struct ens_rdataset holds
+ * them (each a 16-bit length, then the rdata) with every key chosen for type (RFC 4034 §3.1.8.1,
+ * canonical form and order). Appends each RRSIG rdata to out as a 16-bit length and the rdata;
+ * *nsigs gets their number. Errors: ENS_ENOMEM, ENS_EIO, ENS_ESPACE. */
+int ens_rrset_signer_sign(struct ens_rrset_signer *s, const uint8_t *owner, uint16_t type,
+                          uint32_t ttl, const uint8_t *rdata, size_t count, struct ens_str *out,
+                          size_t *nsigs);
+/* Signatures made so far. */
+uint64_t ens_rrset_signer_made(const struct ens_rrset_signer *s);
+/* NULL is a no-op. */
+void ens_rrset_signer_free(struct ens_rrset_signer *s);
+
+/* One RRset change for ens_sign_apply: the RRset owner/type becomes the count records of rdata
+ * (ens_rdataset layout: each a 16-bit length, then the rdata) with ttl; count 0 removes it.
+ * With resign set, the RRset is left as it is and only its signatures are made anew (owner
+ * and type may then be NSEC, or NSEC3 at its hashed owner). */
+struct ens_sign_change {
+    const uint8_t *owner;
+    uint16_t type;
+    uint32_t ttl;
+    uint16_t count;
+    const uint8_t *rdata;
+    bool resign;
+};
+
+/* Incremental signing: makes from base (a version signed with the same keys and options, or an
+ * unsigned version when rs is NULL) the next version with the n changes applied, signing only
+ * the RRsets the changes touch, the RRsets whose signing status they change (names below a cut
+ * or DNAME that comes or goes) and the NSEC/NSEC3 records of the names that appear, disappear
+ * or change types, and of their chain predecessors. The result equals ens_sign_zone's for the
+ * same data but for signature bytes. Every new signature is verified against the DNSKEY RRset
+ * and every NSEC/NSEC3 written is checked to point into the chain before *out is given (one
+ * reference). del and add (unfinished zones, may be NULL) receive every record removed and
+ * added, signatures included (the difference for IXFR and for the store). DNSKEY, CDS, CDNSKEY
+ * and DNSSEC types cannot be changed here. Errors, with err: ENS_ELIMIT when the SOA TTL or
+ * MINIMUM changed (every NSEC/NSEC3 TTL follows them: sign the zone whole), ENS_EINVAL,
+ * ENS_EIO (signing or the check failed), ENS_ENOMEM. base is not changed. */
+int ens_sign_apply(struct ens_ztree *base, const struct ens_sign_change *ch, size_t n,
+                   struct ens_rrset_signer *rs, const struct ens_sign_opts *o,
+                   struct ens_ztree **out, struct ens_zone *del, struct ens_zone *add, char *err,
+                   size_t errlen);
 
 #endif

@@ -211,7 +211,7 @@ int ens_store_token_create(struct ens_store *st, struct ens_store_token *t, int6
             rc = st_step_again(st, s);
         }
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return token_created(st, own, rc, t, id, now);
 }
 

@@ -299,6 +299,9 @@ int ens_store_open(const char *dir, struct ens_store **out, char *err, size_t er
     int64_t fk = 0;
     if ((rc = exec_sql(st, "PRAGMA journal_mode = WAL")) != 0 ||
         (rc = exec_sql(st, "PRAGMA synchronous = FULL")) != 0 ||
+        /* a zone load or a whole signing is one transaction of many pages: with the default
+         * 2 MB page cache SQLite spills and rewrites pages before the commit */
+        (rc = exec_sql(st, "PRAGMA cache_size = -131072")) != 0 ||
         (rc = exec_sql(st, "PRAGMA foreign_keys = ON")) != 0 ||
         (rc = query_int(st, "PRAGMA foreign_keys", &fk)) != 0) {
         snprintf(err, errlen, "%s: %s", path, st->msg);
@@ -313,7 +316,7 @@ int ens_store_open(const char *dir, struct ens_store **out, char *err, size_t er
     if (sqlite3_step(s) == SQLITE_ROW) {
         st_col_text(s, 0, mode, sizeof(mode));
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     if (fk != 1 || strcmp(mode, "wal") != 0) {
         snprintf(err, errlen, "%s: SQLite refused WAL mode or foreign keys", path);
         rc = ENS_EIO;
@@ -327,6 +330,7 @@ int ens_store_open(const char *dir, struct ens_store **out, char *err, size_t er
     *out = st;
     return 0;
 fail:
+    st_cache_clear(st);
     sqlite3_close_v2(st->db);
     free(st);
     return rc;
@@ -340,6 +344,7 @@ void ens_store_close(struct ens_store *st)
     if (st->db != NULL && !sqlite3_get_autocommit(st->db)) {
         exec_sql(st, "ROLLBACK");
     }
+    st_cache_clear(st);
     sqlite3_close_v2(st->db);
     free(st);
 }

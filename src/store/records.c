@@ -132,7 +132,7 @@ int ens_store_rrset_replace(struct ens_store *st, const char *zone,
                 st_fail(st, ENS_EEXIST, "record %zu duplicates an earlier one of the RRset", i + 1);
         }
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return st_wend(st, own, rc);
 }
 
@@ -263,13 +263,19 @@ int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct en
                                                                                              : rc;
     }
     sqlite3_stmt *s;
-    if ((rc = st_prep(st, &s,
-                      "SELECT r.id, r.owner, r.type, r.ttl, c.rdata, c.disabled"
-                      " FROM rrsets r JOIN records c ON c.rrset_id = r.id"
-                      " WHERE r.zone_id = ?1 AND (?2 IS NULL OR r.owner_key = ?2)"
-                      " AND (?3 = 0 OR r.type = ?3) AND (?4 = 0 OR c.disabled = 0)"
-                      " ORDER BY r.owner_key, r.type, c.rdata",
-                      "I-ii", zid, f != NULL ? (int)f->type : 0,
+    /* With an owner the query must reach the (zone_id, owner_key, type) index directly: an
+     * "?2 IS NULL OR ..." condition would make SQLite walk every RRset of the zone. */
+    const char *sql = keylen > 0 ? "SELECT r.id, r.owner, r.type, r.ttl, c.rdata, c.disabled"
+                                   " FROM rrsets r JOIN records c ON c.rrset_id = r.id"
+                                   " WHERE r.zone_id = ?1 AND r.owner_key = ?2"
+                                   " AND (?3 = 0 OR r.type = ?3) AND (?4 = 0 OR c.disabled = 0)"
+                                   " ORDER BY r.owner_key, r.type, c.rdata"
+                                 : "SELECT r.id, r.owner, r.type, r.ttl, c.rdata, c.disabled"
+                                   " FROM rrsets r JOIN records c ON c.rrset_id = r.id"
+                                   " WHERE r.zone_id = ?1 AND ?2 IS NULL"
+                                   " AND (?3 = 0 OR r.type = ?3) AND (?4 = 0 OR c.disabled = 0)"
+                                   " ORDER BY r.owner_key, r.type, c.rdata";
+    if ((rc = st_prep(st, &s, sql, "I-ii", zid, f != NULL ? (int)f->type : 0,
                       (int)(f != NULL && f->skip_disabled))) != 0) {
         return rc;
     }
@@ -341,7 +347,7 @@ int ens_store_journal_append(struct ens_store *st, const char *zone, uint32_t fr
     if (rc == 0) {
         rc = journal_put(st, s, cid, &seq, 1, add, nadd);
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return st_wend(st, own, rc);
 }
 

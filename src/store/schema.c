@@ -206,7 +206,42 @@ static const char MIGRATION_1[] =
     " rdata BLOB NOT NULL,"
     " PRIMARY KEY (change_id, seq)) WITHOUT ROWID;";
 
+/* signed_records: what the signer made for the version last published (RRSIG, NSEC, NSEC3,
+ * NSEC3PARAM, DNSKEY, CDS, CDNSKEY), kept with the data in the same transactions so that a
+ * restart serves the signed zone again without signing what is still fresh. */
+#define MIGRATION_2                                                                                \
+    "CREATE TABLE signed_records ("                                                                \
+    " zone_id INTEGER NOT NULL REFERENCES zones(id) ON DELETE CASCADE,"                            \
+    " owner BLOB NOT NULL,"                                                                        \
+    " type INTEGER NOT NULL CHECK (type BETWEEN 1 AND 65535),"                                     \
+    " ttl INTEGER NOT NULL,"                                                                       \
+    " rdata BLOB NOT NULL,"                                                                        \
+    " PRIMARY KEY (zone_id, owner, type, rdata)) WITHOUT ROWID;"
+
+/* policies gain the CSK lifetime (0: unlimited) and the RFC 7583 §3.2.1 publish and retire
+ * safety margins the key manager adds to its intervals (seconds).
+ * webhooks: where key events are POSTed. secret keys the HMAC of each delivery and is kept as
+ * given (it must be usable); the API never shows it. events is a comma-separated list of
+ * event names ('' = every event); zone a canonical zone name ('' = every zone), by name and
+ * not by reference so that a webhook may name a zone before it exists. */
+#define MIGRATION_3                                                                                \
+    "ALTER TABLE policies ADD COLUMN csk_lifetime INTEGER NOT NULL DEFAULT 0"                      \
+    " CHECK (csk_lifetime >= 0);"                                                                  \
+    "ALTER TABLE policies ADD COLUMN publish_safety INTEGER NOT NULL DEFAULT 3600"                 \
+    " CHECK (publish_safety >= 0);"                                                                \
+    "ALTER TABLE policies ADD COLUMN retire_safety INTEGER NOT NULL DEFAULT 3600"                  \
+    " CHECK (retire_safety >= 0);"                                                                 \
+    "CREATE TABLE webhooks ("                                                                      \
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"                                                       \
+    " url TEXT NOT NULL CHECK (length(url) > 0),"                                                  \
+    " secret TEXT NOT NULL,"                                                                       \
+    " events TEXT NOT NULL DEFAULT '',"                                                            \
+    " zone TEXT NOT NULL DEFAULT '',"                                                              \
+    " created INTEGER NOT NULL);"
+
 const struct st_migration st_migrations[] = {
     {1, "initial schema", MIGRATION_1},
+    {2, "signed records", MIGRATION_2},
+    {3, "policy margins and CSK lifetime, webhooks", MIGRATION_3},
 };
 const size_t st_nmigrations = sizeof(st_migrations) / sizeof(st_migrations[0]);

@@ -1,18 +1,62 @@
 /* ensign store: statements: preparing with bound parameters, stepping, and the table-driven
  * mapping between a struct and a row. */
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/store_int.h"
 
 int st_prepare(struct ens_store *st, const char *sql, sqlite3_stmt **out)
 {
-    int rc = sqlite3_prepare_v2(st->db, sql, -1, out, NULL);
+    for (size_t i = 0; i < st->ncache; i++) {
+        struct st_cached *c = &st->cache[i];
+        if (!c->busy && (c->sql == sql || strcmp(c->sql, sql) == 0)) {
+            sqlite3_reset(c->s);
+            sqlite3_clear_bindings(c->s);
+            c->busy = true;
+            *out = c->s;
+            return 0;
+        }
+    }
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
     if (rc != SQLITE_OK) {
         *out = NULL;
         return st_dberr(st, rc);
     }
+    /* statements of fixed text are kept; text made at run time (it holds a value) is not */
+    if (st->ncache < ST_CACHE_MAX && sqlite3_bind_parameter_count(*out) > 0) {
+        char *copy = strdup(sql);
+        if (copy != NULL) {
+            st->cache[st->ncache++] = (struct st_cached){.sql = copy, .s = *out, .busy = true};
+        }
+    }
     return 0;
+}
+
+void st_finalize(struct ens_store *st, sqlite3_stmt *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < st->ncache; i++) {
+        if (st->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            st->cache[i].busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(s);
+}
+
+void st_cache_clear(struct ens_store *st)
+{
+    for (size_t i = 0; i < st->ncache; i++) {
+        sqlite3_finalize(st->cache[i].s);
+        free((void *)(uintptr_t)st->cache[i].sql);
+    }
+    st->ncache = 0;
 }
 
 int st_step_done(struct ens_store *st, sqlite3_stmt *s)
@@ -22,7 +66,7 @@ int st_step_done(struct ens_store *st, sqlite3_stmt *s)
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         ret = st_dberr(st, sqlite3_extended_errcode(st->db));
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return ret;
 }
 
@@ -115,7 +159,7 @@ int st_get(struct ens_store *st, sqlite3_stmt *s, st_row_fn row, void *out, cons
     } else {
         rc = st_dberr(st, sqlite3_extended_errcode(st->db));
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return rc;
 }
 
@@ -131,7 +175,7 @@ int st_each(struct ens_store *st, sqlite3_stmt *s, st_row_fn row, void *ctx)
     if (rc == 0 && r != SQLITE_DONE) {
         rc = st_dberr(st, sqlite3_extended_errcode(st->db));
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return rc;
 }
 

@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 1
+#define ENS_STORE_SCHEMA_VERSION 3
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst
@@ -189,6 +189,20 @@ typedef int (*ens_store_rrset_cb)(void *ctx, const struct ens_store_rrset *rs);
 int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct ens_store_rrfilter *f,
                          ens_store_rrset_cb cb, void *ctx);
 
+/* ---- signed records ---- */
+
+/* The records the signer made for the zone's published version (RRSIG, NSEC, NSEC3,
+ * NSEC3PARAM, DNSKEY, CDS, CDNSKEY), kept so that a restart need not sign again. clear drops
+ * them all; update removes del and adds add (owners are kept lower case; inside the caller's
+ * transaction, or its own); list gives each to cb (stops at cb's non-zero value, returned;
+ * ENS_ERDATA for a damaged row). ENS_ENOENT when the zone does not exist. */
+int ens_store_signed_clear(struct ens_store *st, const char *zone);
+int ens_store_signed_update(struct ens_store *st, const char *zone, const struct ens_rr *del,
+                            size_t ndel, const struct ens_rr *add, size_t nadd);
+typedef int (*ens_store_signed_cb)(void *ctx, const struct ens_rr *rr);
+int ens_store_signed_list(struct ens_store *st, const char *zone, ens_store_signed_cb cb,
+                          void *ctx);
+
 /* ---- IXFR journal ---- */
 
 /* Records the difference that took the zone from serial `from` to serial `to` (RFC 1995 §4):
@@ -259,12 +273,13 @@ struct ens_store_policy {
     uint8_t algorithm;
     uint16_t bits;
     bool csk; /* true: one CSK; false: KSK + ZSK */
-    int64_t ksk_lifetime, zsk_lifetime;
+    int64_t ksk_lifetime, zsk_lifetime, csk_lifetime;
     uint32_t dnskey_ttl, zone_max_ttl;
     int64_t propagation_delay;
     uint32_t parent_ds_ttl;
     int64_t parent_propagation_delay;
     int64_t sig_validity, sig_refresh;
+    int64_t publish_safety, retire_safety; /* RFC 7583 §3.2.1 safety margins */
     bool nsec3;
     uint16_t nsec3_iterations;
     bool nsec3_optout;
@@ -275,10 +290,10 @@ struct ens_store_policy {
 /* The name of the policy every database has from its creation. */
 #define ENS_STORE_DEFAULT_POLICY "default"
 
-/* Fills p with the defaults of the default policy (ECDSA P-256 CSK, ZSK 90 days, KSK
+/* Fills p with the defaults of the default policy (ECDSA P-256 CSK, ZSK 90 days, KSK and CSK
  * unlimited, DNSKEY TTL 3600, zone max TTL 86400, propagation 300 s, parent DS TTL 86400,
- * parent propagation 3600 s, signatures valid 14 days refreshed 7 days before expiry, NSEC3
- * with RFC 9276 parameters) and the name given. */
+ * parent propagation 3600 s, signatures valid 14 days refreshed 7 days before expiry, publish
+ * and retire safety 3600 s, NSEC3 with RFC 9276 parameters) and the name given. */
 void ens_store_policy_init(struct ens_store_policy *p, const char *name);
 /* Creates a policy; created/updated set to now. ENS_EEXIST, ENS_EINVAL (bad name). */
 int ens_store_policy_create(struct ens_store *st, struct ens_store_policy *p, int64_t now);
@@ -400,5 +415,47 @@ typedef int (*ens_store_audit_cb)(void *ctx, const struct ens_store_audit *a);
  * from the newest), only those of zone when zone is not NULL. */
 int ens_store_audit_list(struct ens_store *st, const char *zone, int64_t before, size_t limit,
                          ens_store_audit_cb cb, void *ctx);
+
+/* ---- webhooks (key events POSTed to operators' endpoints) and policy conversion ---- */
+
+/* Sizes of a webhook's text fields, NUL included. */
+#define ENS_STORE_URL_MAX      1024
+#define ENS_STORE_WHSECRET_MAX 256
+#define ENS_STORE_EVENTS_MAX   256
+
+/* A webhook: where key events go. The secret keys the HMAC signature of each delivery and is
+ * kept as given (it must be usable): the API never shows it. events is a comma-separated list
+ * of event names, "" for every event; zone is a canonical zone name, "" for every zone. */
+struct ens_store_webhook {
+    int64_t id; /* assigned by the store, from 1, never reused */
+    char url[ENS_STORE_URL_MAX];
+    char secret[ENS_STORE_WHSECRET_MAX];
+    char events[ENS_STORE_EVENTS_MAX];
+    char zone[ENS_STORE_NAME_MAX];
+    int64_t created;
+};
+
+/* Creates a webhook from w (url, secret, events, zone); sets w->id, w->created = now and puts
+ * the canonical form of a non-empty zone into w->zone. The zone need not exist. The store does
+ * not judge URLs or event names (the API does). ENS_EINVAL for an empty url, a field that is
+ * not NUL-terminated within its array, or a zone name that does not parse. */
+int ens_store_webhook_create(struct ens_store *st, struct ens_store_webhook *w, int64_t now);
+/* Reads webhook id into *w (secret included). ENS_ENOENT if there is none. */
+int ens_store_webhook_get(struct ens_store *st, int64_t id, struct ens_store_webhook *w);
+/* Deletes webhook id. ENS_ENOENT if there is none. */
+int ens_store_webhook_delete(struct ens_store *st, int64_t id);
+typedef int (*ens_store_webhook_cb)(void *ctx, const struct ens_store_webhook *w);
+/* Every webhook in order of id. The callback sees the secret: the API must not list it. */
+int ens_store_webhook_list(struct ens_store *st, ens_store_webhook_cb cb, void *ctx);
+
+struct ens_kasp_policy;
+/* Converts a stored policy into the key manager's form (keys/keys.h): every field the store
+ * keeps is copied (csk true gives ENS_KASP_CSK), sign_delay is 0 (a full re-sign). No checks:
+ * ens_kasp_policy_check judges the result. */
+void ens_store_policy_to_kasp(const struct ens_store_policy *sp, struct ens_kasp_policy *kp);
+/* The reverse: the store's fields of kp into *sp (name cut to ENS_STORE_POLICY_MAX - 1 bytes,
+ * TTLs cut to 32 bits, so check kp first); created and updated become ENS_STORE_NOTIME and
+ * sign_delay, which the store does not keep, is dropped. */
+void ens_store_policy_from_kasp(const struct ens_kasp_policy *kp, struct ens_store_policy *sp);
 
 #endif

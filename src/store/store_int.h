@@ -9,8 +9,19 @@
 
 #include "store/store.h"
 
+/* Prepared statements kept for reuse, by their SQL text: the change pipeline runs the same few
+ * statements for every RRset, and preparing them each time costs more than running them. */
+#define ST_CACHE_MAX 64
+struct st_cached {
+    const char *sql; /* as given (static text; compared by content too) */
+    sqlite3_stmt *s;
+    bool busy;
+};
+
 struct ens_store {
     sqlite3 *db;
+    struct st_cached cache[ST_CACHE_MAX];
+    size_t ncache;
     bool in_tx; /* a transaction opened by ens_store_begin */
     char msg[512];
 };
@@ -43,6 +54,11 @@ int st_prepare(struct ens_store *st, const char *sql, sqlite3_stmt **out);
 int st_prep(struct ens_store *st, sqlite3_stmt **s, const char *sql, const char *types, ...);
 /* st_prep, then st_step_done. */
 int st_exec(struct ens_store *st, const char *sql, const char *types, ...);
+/* Gives back a statement from st_prepare (or st_prep): kept for reuse when cached, finalised
+ * otherwise. NULL is a no-op. */
+void st_finalize(struct ens_store *st, sqlite3_stmt *s);
+/* Finalises every cached statement (before closing the database). */
+void st_cache_clear(struct ens_store *st);
 /* Steps a statement that must finish without rows; finalises it. */
 int st_step_done(struct ens_store *st, sqlite3_stmt *s);
 /* Steps a statement run once for each of several sets of parameters, then resets it for the

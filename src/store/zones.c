@@ -249,6 +249,9 @@ void ens_store_policy_init(struct ens_store_policy *p, const char *name)
     p->parent_propagation_delay = 3600;
     p->sig_validity = 14 * 86400;
     p->sig_refresh = 7 * 86400;
+    p->csk_lifetime = 0;
+    p->publish_safety = 3600;
+    p->retire_safety = 3600;
     p->nsec3 = true;
     p->created = p->updated = ENS_STORE_NOTIME;
 }
@@ -268,8 +271,9 @@ static int policy_check(struct ens_store *st, const struct ens_store_policy *p)
                            "policy name \"%s\": only letters, digits, '.', '_' and '-'", p->name);
         }
     }
-    if (p->ksk_lifetime < 0 || p->zsk_lifetime < 0 || p->propagation_delay < 0 ||
-        p->parent_propagation_delay < 0 || p->sig_validity <= 0 || p->sig_refresh < 0) {
+    if (p->ksk_lifetime < 0 || p->zsk_lifetime < 0 || p->csk_lifetime < 0 ||
+        p->propagation_delay < 0 || p->parent_propagation_delay < 0 || p->sig_validity <= 0 ||
+        p->sig_refresh < 0 || p->publish_safety < 0 || p->retire_safety < 0) {
         return st_fail(st, ENS_EINVAL, "policy %s: negative duration or no signature validity",
                        p->name);
     }
@@ -279,8 +283,8 @@ static int policy_check(struct ens_store *st, const struct ens_store_policy *p)
     return 0;
 }
 
-/* A policies row as POLICY_COLS selects it; name to nsec3_salt are also the parameters 1..17
- * of insert and update. */
+/* A policies row as POLICY_COLS selects it; name to retire_safety are also the parameters
+ * 1..20 of insert and update. */
 #define P struct ens_store_policy
 static const struct st_col POLICY_ROW[] = {
     ST_COL(ST_TEXT, P, name),
@@ -300,16 +304,20 @@ static const struct st_col POLICY_ROW[] = {
     ST_COL(ST_INT, P, nsec3_iterations),
     ST_COL(ST_BOOL, P, nsec3_optout),
     ST_COL(ST_TEXT, P, nsec3_salt),
+    ST_COL(ST_INT, P, csk_lifetime),
+    ST_COL(ST_INT, P, publish_safety),
+    ST_COL(ST_INT, P, retire_safety),
     ST_COL(ST_INT, P, created),
     ST_COL(ST_INT, P, updated),
 };
 #undef P
-#define POLICY_NSETTINGS 17
+#define POLICY_NSETTINGS 20
 
 #define POLICY_COLS                                                                                \
     "name, algorithm, bits, csk, ksk_lifetime, zsk_lifetime, dnskey_ttl, zone_max_ttl,"            \
     " propagation_delay, parent_ds_ttl, parent_propagation_delay, sig_validity, sig_refresh,"      \
-    " nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, created, updated FROM policies"
+    " nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, csk_lifetime, publish_safety,"            \
+    " retire_safety, created, updated FROM policies"
 
 static int policy_row(void *p, sqlite3_stmt *s)
 {
@@ -330,19 +338,21 @@ static int policy_write(struct ens_store *st, struct ens_store_policy *p, int64_
                                " zone_max_ttl = ?8, propagation_delay = ?9, parent_ds_ttl = ?10,"
                                " parent_propagation_delay = ?11, sig_validity = ?12,"
                                " sig_refresh = ?13, nsec3 = ?14, nsec3_iterations = ?15,"
-                               " nsec3_optout = ?16, nsec3_salt = ?17, updated = ?18"
+                               " nsec3_optout = ?16, nsec3_salt = ?17, csk_lifetime = ?18,"
+                               " publish_safety = ?19, retire_safety = ?20, updated = ?21"
                                " WHERE name = ?1"
                              : "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
                                " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay,"
                                " parent_ds_ttl, parent_propagation_delay, sig_validity,"
                                " sig_refresh, nsec3, nsec3_iterations, nsec3_optout, nsec3_salt,"
-                               " created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
-                               " ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+                               " csk_lifetime, publish_safety, retire_safety, created, updated)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+                               " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21)",
                       "")) != 0) {
         return rc;
     }
     st_bind_cols(s, 1, POLICY_ROW, POLICY_NSETTINGS, p);
-    sqlite3_bind_int64(s, 18, now);
+    sqlite3_bind_int64(s, POLICY_NSETTINGS + 1, now);
     rc = st_step_done(st, s);
     if (update) {
         rc = st_changed(st, rc, "no policy named \"%s\"", p->name);
@@ -508,7 +518,7 @@ int ens_store_meta_set(struct ens_store *st, const char *zone, const char *kind,
         sqlite3_bind_text(s, 3, values[i], -1, SQLITE_TRANSIENT);
         rc = st_step_again(st, s);
     }
-    sqlite3_finalize(s);
+    st_finalize(st, s);
     return st_wend(st, own, rc);
 }
 

@@ -712,3 +712,70 @@ size_t ens_ztree_memory(const struct ens_ztree *t)
 {
     return sizeof(*t) + ens_bt_memory(t->root) + ens_bt_memory(t->root3);
 }
+
+/* ---- neighbours and subtrees ---- */
+
+const struct ens_znode *ens_ztree_prev(const struct ens_ztree *t, const uint8_t *name)
+{
+    uint8_t key[ENS_NAME_KEYMAX];
+    size_t klen = ens_name_canon_key(name, key);
+    const struct zn *z = ens_bt_pred(t->root, key, klen, true, false);
+    return z != NULL ? &z->pub : NULL;
+}
+
+/* The first node of root with a key strictly greater than key, or NULL. */
+static const struct zn *succ(const struct bt_page *root, const uint8_t *key, size_t klen)
+{
+    if (root == NULL) {
+        return NULL;
+    }
+    struct bt_iter it;
+    ens_bt_seek(&it, root, key, klen);
+    const struct zn *z = ens_bt_cur(&it);
+    if (z != NULL && ens_zt_keycmp(zn_key(z), z->keylen, key, klen) == 0) {
+        ens_bt_next(&it);
+        z = ens_bt_cur(&it);
+    }
+    return z;
+}
+
+const struct ens_znode *ens_ztree_next(const struct ens_ztree *t, const uint8_t *name)
+{
+    uint8_t key[ENS_NAME_KEYMAX];
+    size_t klen = ens_name_canon_key(name, key);
+    const struct zn *z = succ(t->root, key, klen);
+    return z != NULL ? &z->pub : NULL;
+}
+
+const struct ens_znode *ens_ztree_nsec3_next(const struct ens_ztree *t, const uint8_t *hash,
+                                             size_t hashlen)
+{
+    const struct zn *z = succ(t->root3, hash, hashlen);
+    if (z == NULL && t->root3 != NULL) {
+        struct bt_iter it;
+        ens_bt_seek(&it, t->root3, NULL, 0);
+        z = ens_bt_cur(&it);
+    }
+    return z != NULL ? &z->pub : NULL;
+}
+
+int ens_ztree_walk_below(const struct ens_ztree *t, const uint8_t *name, ens_ztree_walk_fn fn,
+                         void *ctx)
+{
+    uint8_t key[ENS_NAME_KEYMAX];
+    size_t klen = ens_name_canon_key(name, key);
+    struct bt_iter it;
+    ens_bt_seek(&it, t->root, key, klen);
+    /* Keys are prefix-free and label-ordered: the name and its descendants are exactly the keys
+     * that start with the name's key, and they are contiguous. */
+    for (const struct zn *z; (z = ens_bt_cur(&it)) != NULL; ens_bt_next(&it)) {
+        if (z->keylen < klen || memcmp(zn_key(z), key, klen) != 0) {
+            break;
+        }
+        int rc = fn(ctx, &z->pub);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}

@@ -115,6 +115,19 @@ void ens_ztree_nsec3_lookup(const struct ens_ztree *t, const uint8_t *hash, size
 typedef int (*ens_ztree_walk_fn)(void *ctx, const struct ens_znode *n);
 int ens_ztree_walk(const struct ens_ztree *t, bool nsec3, ens_ztree_walk_fn fn, void *ctx);
 
+/* Neighbours in canonical order: the node strictly before name (NULL when none) and strictly
+ * after it (NULL when none); name need not exist. The pointers live as long as the version. */
+const struct ens_znode *ens_ztree_prev(const struct ens_ztree *t, const uint8_t *name);
+const struct ens_znode *ens_ztree_next(const struct ens_ztree *t, const uint8_t *name);
+/* The NSEC3 node whose raw hash follows hash, wrapping around to the first (the successor in
+ * the NSEC3 chain); NULL when the NSEC3 tree is empty. */
+const struct ens_znode *ens_ztree_nsec3_next(const struct ens_ztree *t, const uint8_t *hash,
+                                             size_t hashlen);
+/* Calls fn for the node of name (when it exists) and every node below it, in canonical order;
+ * stops and returns fn's value when fn returns non-zero. */
+int ens_ztree_walk_below(const struct ens_ztree *t, const uint8_t *name, ens_ztree_walk_fn fn,
+                         void *ctx);
+
 /* Edits. An edit records additions and removals of single records against a base version (the
  * edit holds a reference to base; base itself never changes). Adding an RRSIG attaches it to the
  * RRset it covers (an RRSIG whose RRset is absent is kept as an orphan); NSEC3 records and their

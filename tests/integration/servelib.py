@@ -49,7 +49,8 @@ def wait_answer(port, qname, timeout=30.0, proc=None, addr=ADDR):
         try:
             dns.query.udp(q, addr, port=port, timeout=0.3)
             return
-        except (dns.exception.Timeout, OSError):
+        except (dns.exception.Timeout, dns.query.BadResponse, OSError):
+            # BadResponse: a stray datagram (an earlier user of the port) came first
             time.sleep(0.05)
     raise RuntimeError(f"no answer on {addr}:{port} within {timeout} s")
 
@@ -325,7 +326,10 @@ class ApiServer(Ensign):
     def __init__(self, workdir, key, extra=()):
         self.api_port = free_port()
         self.base = f"http://{ADDR}:{self.api_port}"
-        super().__init__([], workdir=str(workdir),
+        dns_port = free_port()
+        while dns_port == self.api_port:  # two asks can give the same free port
+            dns_port = free_port()
+        super().__init__([], port=dns_port, workdir=str(workdir),
                          extra=["--data", os.path.join(str(workdir), "data"), "--api-listen",
                                 f"{ADDR}:{self.api_port}", "--api-key", key, *extra])
 

@@ -405,3 +405,14 @@ def test_still_serving_after_the_corpus(env):
     r = env.req("PATCH", ZPATH, {"rrsets": [rrset(name=f"after.{ZONE}")]})
     assert r.status_code == 204, r.text
     assert env.query(f"after.{ZONE}", "A").answer[0][0].address == "192.0.2.1"
+
+
+def test_nul_in_the_path_is_not_cut_short(env):
+    # "%00" must not end the name: "default%00x" is not the policy "default", nor a zone.
+    get = env.s.get
+    r = get(env.base + "/api/v1/servers/localhost/policies/default%00x", timeout=30)
+    assert r.status_code == 404, r.text
+    r = get(env.base + ZONES + "/bad.test.%00evil", timeout=30)
+    assert r.status_code in (404, 422), r.text
+    r = get(env.base + "/api/v1/servers/localhost/policies/defaul%74", timeout=30)
+    assert r.status_code == 200, r.text

@@ -23,7 +23,7 @@ KEY = "dnssec-admin-key"
 ZONES = "/api/v1/servers/localhost/zones"
 ZONE = "example.org."
 STATUS_FIELDS = {"enabled", "dsDelegated", "dsRecords", "lastSignedAt", "lastSignError",
-                 "nextDsProbeAt", "keys"}
+                 "nextDsProbeAt", "keys", "rrsigEarliestExpiry", "rollover", "parentServers"}
 
 
 class Api:

@@ -14,6 +14,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "keys/keys.h"
 #include "store/store.h"
 
 struct fixture {
@@ -121,7 +122,8 @@ static void test_store_open_creates_schema_with_private_modes(void **state)
     assert_int_equal(sb.st_mode & 0777, 0700);
     assert_int_equal(stat(f->db, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0600);
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_version"),
+                     ENS_STORE_SCHEMA_VERSION);
     struct ens_store_policy p;
     assert_int_equal(ens_store_policy_get(f->st, ENS_STORE_DEFAULT_POLICY, &p), 0);
     assert_int_equal(p.algorithm, ENS_ALG_ECDSAP256SHA256);
@@ -141,7 +143,8 @@ static void test_store_reopen_keeps_data_and_applies_nothing_twice(void **state)
     struct ens_store_zone z;
     assert_int_equal(ens_store_zone_get(f->st, "example.com.", &z), 0);
     assert_string_equal(z.name, "example.com.");
-    assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_version"), 1);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM schema_version"),
+                     ENS_STORE_SCHEMA_VERSION);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM policies"), 1);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM pragma_journal_mode WHERE "
                                    "journal_mode = 'wal'"),
@@ -918,6 +921,201 @@ static void test_store_name_canon(void **state)
     assert_int_equal(ens_store_name_canon("example.com", out, 4), ENS_EINVAL);
 }
 
+/* ---- policy margins and CSK lifetime (migration 3), webhooks ---- */
+
+static void test_store_policy_margins_and_csk_lifetime_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct ens_store_policy d;
+    assert_int_equal(ens_store_policy_get(f->st, ENS_STORE_DEFAULT_POLICY, &d), 0);
+    assert_int_equal(d.csk_lifetime, 0);
+    assert_int_equal(d.publish_safety, 3600);
+    assert_int_equal(d.retire_safety, 3600);
+
+    struct ens_store_policy p;
+    ens_store_policy_init(&p, "margins");
+    assert_int_equal(p.publish_safety, 3600);
+    assert_int_equal(p.retire_safety, 3600);
+    p.csk_lifetime = 400 * 86400;
+    p.publish_safety = 7200;
+    p.retire_safety = 60;
+    assert_int_equal(ens_store_policy_create(f->st, &p, 5), 0);
+    struct ens_store_policy g;
+    assert_int_equal(ens_store_policy_get(f->st, "margins", &g), 0);
+    assert_int_equal(g.csk_lifetime, 400 * 86400);
+    assert_int_equal(g.publish_safety, 7200);
+    assert_int_equal(g.retire_safety, 60);
+    g.csk_lifetime = 0;
+    g.retire_safety = 0;
+    assert_int_equal(ens_store_policy_update(f->st, &g, 6), 0);
+    assert_int_equal(ens_store_policy_get(f->st, "margins", &g), 0);
+    assert_int_equal(g.csk_lifetime, 0);
+    assert_int_equal(g.publish_safety, 7200);
+    assert_int_equal(g.retire_safety, 0);
+    g.publish_safety = -1;
+    assert_int_equal(ens_store_policy_update(f->st, &g, 7), ENS_EINVAL);
+    g.publish_safety = 1;
+    g.csk_lifetime = -5;
+    assert_int_equal(ens_store_policy_create(f->st, &g, 7), ENS_EINVAL);
+}
+
+static void test_store_policy_to_kasp_and_back_keeps_every_field(void **state)
+{
+    struct fixture *f = *state;
+    struct ens_store_policy d;
+    assert_int_equal(ens_store_policy_get(f->st, ENS_STORE_DEFAULT_POLICY, &d), 0);
+    struct ens_kasp_policy k, kdef;
+    ens_store_policy_to_kasp(&d, &k);
+    ens_kasp_policy_init_default(&kdef);
+    /* The stored default is the key manager's default, field for field. */
+    assert_memory_equal(&k, &kdef, sizeof k);
+    assert_int_equal(ens_kasp_policy_check(&k, NULL, 0, NULL, 0), 0);
+
+    struct ens_store_policy p;
+    ens_store_policy_init(&p, "rsa-split");
+    p.algorithm = ENS_ALG_RSASHA256;
+    p.bits = 3072;
+    p.csk = false;
+    p.ksk_lifetime = 365 * 86400;
+    p.csk_lifetime = 200 * 86400;
+    p.publish_safety = 10;
+    p.retire_safety = 20;
+    p.nsec3_iterations = 5;
+    p.nsec3_optout = true;
+    snprintf(p.nsec3_salt, sizeof p.nsec3_salt, "ab12");
+    ens_store_policy_to_kasp(&p, &k);
+    assert_string_equal(k.name, "rsa-split");
+    assert_int_equal(k.scheme, ENS_KASP_KSK_ZSK);
+    assert_int_equal(k.bits, 3072);
+    assert_int_equal(k.csk_lifetime, 200 * 86400);
+    assert_int_equal(k.publish_safety, 10);
+    assert_int_equal(k.retire_safety, 20);
+    assert_int_equal(k.sign_delay, 0);
+    assert_string_equal(k.nsec3_salt, "ab12");
+    struct ens_store_policy back;
+    ens_store_policy_from_kasp(&k, &back);
+    back.created = p.created;
+    back.updated = p.updated;
+    assert_memory_equal(&back, &p, sizeof p);
+}
+
+/* A database made before migration 3 gets the new columns with their defaults and keeps its
+ * policies. */
+static void test_store_migration_3_upgrades_an_older_database(void **state)
+{
+    struct fixture *f = *state;
+    ens_store_close(f->st);
+    f->st = NULL;
+    exec_raw(f->db, "DROP TABLE webhooks;"
+                    "ALTER TABLE policies DROP COLUMN csk_lifetime;"
+                    "ALTER TABLE policies DROP COLUMN publish_safety;"
+                    "ALTER TABLE policies DROP COLUMN retire_safety;"
+                    "DELETE FROM schema_version WHERE version = 3;"
+                    "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
+                    " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay, parent_ds_ttl,"
+                    " parent_propagation_delay, sig_validity, sig_refresh, nsec3,"
+                    " nsec3_iterations, nsec3_optout, nsec3_salt, created, updated) VALUES"
+                    " ('old', 8, 2048, 0, 0, 2592000, 3600, 86400, 300, 86400, 3600, 1209600,"
+                    " 604800, 1, 0, 0, '', 1, 1);");
+    char err[256] = "";
+    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
+    int v = 0;
+    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
+    assert_int_equal(v, 3);
+    struct ens_store_policy g;
+    assert_int_equal(ens_store_policy_get(f->st, "old", &g), 0);
+    assert_int_equal(g.algorithm, ENS_ALG_RSASHA256);
+    assert_int_equal(g.zsk_lifetime, 2592000);
+    assert_int_equal(g.csk_lifetime, 0);
+    assert_int_equal(g.publish_safety, 3600);
+    assert_int_equal(g.retire_safety, 3600);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM webhooks"), 0);
+}
+
+struct webhook_seen {
+    int n;
+    int64_t ids[8];
+};
+
+static int collect_webhook(void *ctx, const struct ens_store_webhook *w)
+{
+    struct webhook_seen *s = ctx;
+    if (s->n < 8) {
+        s->ids[s->n] = w->id;
+    }
+    s->n++;
+    return 0;
+}
+
+static int stop_webhook(void *ctx, const struct ens_store_webhook *w)
+{
+    (void)ctx;
+    (void)w;
+    return 42;
+}
+
+static void test_store_webhooks_create_get_list_delete(void **state)
+{
+    struct fixture *f = *state;
+    struct ens_store_webhook a = {0}, b = {0}, g;
+    snprintf(a.url, sizeof a.url, "https://hooks.example/ensign");
+    snprintf(a.secret, sizeof a.secret, "s3cret");
+    assert_int_equal(ens_store_webhook_create(f->st, &a, 100), 0);
+    assert_true(a.id > 0);
+    assert_int_equal(a.created, 100);
+    assert_string_equal(a.zone, "");
+
+    snprintf(b.url, sizeof b.url, "http://127.0.0.1:9/x");
+    snprintf(b.secret, sizeof b.secret, "other");
+    snprintf(b.events, sizeof b.events, "dnssec.ds_seen,dnssec.sign_failed");
+    snprintf(b.zone, sizeof b.zone, "Example.COM");
+    assert_int_equal(ens_store_webhook_create(f->st, &b, 200), 0);
+    assert_true(b.id > a.id);
+    assert_string_equal(b.zone, "example.com.");
+
+    assert_int_equal(ens_store_webhook_get(f->st, b.id, &g), 0);
+    assert_int_equal(g.id, b.id);
+    assert_string_equal(g.url, "http://127.0.0.1:9/x");
+    assert_string_equal(g.secret, "other");
+    assert_string_equal(g.events, "dnssec.ds_seen,dnssec.sign_failed");
+    assert_string_equal(g.zone, "example.com.");
+    assert_int_equal(g.created, 200);
+
+    struct webhook_seen seen = {0};
+    assert_int_equal(ens_store_webhook_list(f->st, collect_webhook, &seen), 0);
+    assert_int_equal(seen.n, 2);
+    assert_int_equal(seen.ids[0], a.id);
+    assert_int_equal(seen.ids[1], b.id);
+    assert_int_equal(ens_store_webhook_list(f->st, stop_webhook, NULL), 42);
+
+    assert_int_equal(ens_store_webhook_delete(f->st, a.id), 0);
+    assert_int_equal(ens_store_webhook_delete(f->st, a.id), ENS_ENOENT);
+    assert_int_equal(ens_store_webhook_get(f->st, a.id, &g), ENS_ENOENT);
+    assert_int_equal(ens_store_webhook_get(f->st, 999, &g), ENS_ENOENT);
+
+    /* Ids are never given again. */
+    struct ens_store_webhook c = a;
+    c.id = 0;
+    assert_int_equal(ens_store_webhook_delete(f->st, b.id), 0);
+    assert_int_equal(ens_store_webhook_create(f->st, &c, 300), 0);
+    assert_true(c.id > b.id);
+}
+
+static void test_store_webhook_refuses_bad_fields(void **state)
+{
+    struct fixture *f = *state;
+    struct ens_store_webhook w = {0};
+    snprintf(w.secret, sizeof w.secret, "x");
+    assert_int_equal(ens_store_webhook_create(f->st, &w, 1), ENS_EINVAL);
+    snprintf(w.url, sizeof w.url, "https://a.example/");
+    snprintf(w.zone, sizeof w.zone, "bad..name");
+    assert_int_equal(ens_store_webhook_create(f->st, &w, 1), ENS_EINVAL);
+    w.zone[0] = '\0';
+    memset(w.events, 'a', sizeof w.events); /* not terminated */
+    assert_int_equal(ens_store_webhook_create(f->st, &w, 1), ENS_EINVAL);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM webhooks"), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -944,6 +1142,11 @@ int main(void)
         T(test_store_policies_and_refusal_while_used),
         T(test_store_tsig_keys),
         T(test_store_journal_chain_read_and_trim),
+        T(test_store_policy_margins_and_csk_lifetime_round_trip),
+        T(test_store_policy_to_kasp_and_back_keeps_every_field),
+        T(test_store_migration_3_upgrades_an_older_database),
+        T(test_store_webhooks_create_get_list_delete),
+        T(test_store_webhook_refuses_bad_fields),
         cmocka_unit_test(test_store_name_canon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
