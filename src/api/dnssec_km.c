@@ -8,6 +8,30 @@
 #include "api/api_zone.h"
 #include "ctl/ctl.h"
 
+/* The parent as the lookup from the root hints found it: its zone and servers, or why it was
+ * not found; null when the servers are configured or no lookup was made. */
+static json_t *parent_lookup_json(struct api_req *rq, const struct ens_store_zone *z)
+{
+    const struct ens_probe_parent *p = ens_ctl_parent_found(api_opts(rq->api)->ctl, z->name);
+    if (p == NULL || z->parent_servers[0] != '\0') {
+        return json_null();
+    }
+    json_t *servers = json_array();
+    for (size_t i = 0; i < p->nservers; i++) {
+        char addr[ENS_ADDR_TEXTMAX];
+        ens_addr_format((const struct sockaddr *)&p->servers[i].addr, addr, sizeof addr);
+        json_array_append_new(servers, json_string(addr));
+    }
+    struct ens_str name = {0};
+    if (p->nservers > 0) {
+        ens_name_to_text(p->name, &name);
+    }
+    json_t *o = json_pack("{s:s?, s:o, s:s?}", "zone", name.s, "servers", servers, "error",
+                          p->nservers == 0 ? p->error : NULL);
+    ens_str_clear(&name);
+    return o;
+}
+
 void api_dnssec_km_fields(struct api_req *rq, const struct ens_store_zone *z, json_t *o)
 {
     json_t *servers = json_array();
@@ -21,6 +45,7 @@ void api_dnssec_km_fields(struct api_req *rq, const struct ens_store_zone *z, js
         p += *p == ' ';
     }
     json_object_set_new(o, "parentServers", servers);
+    json_object_set_new(o, "parentLookup", parent_lookup_json(rq, z));
     struct ens_km_plan *plan = malloc(sizeof *plan);
     if (plan == NULL) {
         return;
@@ -174,7 +199,8 @@ int api_dnssec_check_ds(struct api_req *rq, struct api_resp *r)
         delegated = st.ds_delegated;
     }
     return api_json(r, 200,
-                    json_pack("{s:b, s:b, s:o, s:o}", "dsDelegated", delegated, "inSync",
+                    json_pack("{s:b, s:b, s:o, s:o, s:o}", "dsDelegated", delegated, "inSync",
                               ens_probe_in_sync(pr) && seen_all, "nextDsProbeAt",
-                              api_time_json(next), "servers", servers));
+                              api_time_json(next), "servers", servers, "parentLookup",
+                              parent_lookup_json(rq, &z)));
 }

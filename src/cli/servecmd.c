@@ -50,7 +50,8 @@ static void serve_usage(FILE *out)
           "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
           "                    [--data DIR [--api-listen ADDR:PORT] [--api-key KEY]\n"
           "                    [--api-max-body N] [--api-rate N]\n"
-          "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]]\n",
+          "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
+          "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n",
           out);
 }
 
@@ -68,6 +69,42 @@ static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsi
     }
     *v = x;
     return true;
+}
+
+/* --root-hints: "iana" (the root servers' published addresses), "none", or addresses with
+ * optional ports separated by commas. */
+static int parse_root_hints(struct serve_args *a, const char *val)
+{
+    a->cp.nroot_hints = 0;
+    if (strcmp(val, "none") == 0) {
+        return 0;
+    }
+    if (strcmp(val, "iana") == 0) {
+        a->cp.nroot_hints = ens_probe_iana_roots(a->cp.root_hints, ENS_PROBE_MAXSERVERS);
+        return 0;
+    }
+    const char *p = val;
+    while (*p != '\0') {
+        size_t len = strcspn(p, ",");
+        char one[80], err[160];
+        if (len == 0 || len >= sizeof one || a->cp.nroot_hints == ENS_PROBE_MAXSERVERS) {
+            fprintf(stderr,
+                    "ensign serve: --root-hints wants iana, none or up to %d "
+                    "ADDR[:PORT] separated by commas\n",
+                    ENS_PROBE_MAXSERVERS);
+            return -1;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        struct ens_probe_target *t = &a->cp.root_hints[a->cp.nroot_hints];
+        if (ens_addr_parse(one, 53, &t->addr, &t->addrlen, err, sizeof err) != 0) {
+            fprintf(stderr, "ensign serve: --root-hints: %s\n", err);
+            return -1;
+        }
+        a->cp.nroot_hints++;
+        p += len + (p[len] == ',');
+    }
+    return 0;
 }
 
 static int add_zone(struct serve_args *a, const char *val)
@@ -168,6 +205,14 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         } else {
             a->cp.sig_refresh = (uint32_t)v;
         }
+    } else if (strcmp(opt, "--root-hints") == 0) {
+        return parse_root_hints(a, val);
+    } else if (strcmp(opt, "--query-port") == 0) {
+        if (!parse_uint(val, 1, 65535, &v)) {
+            fprintf(stderr, "ensign serve: --query-port wants a port from 1 to 65535\n");
+            return -1;
+        }
+        a->cp.query_port = (uint16_t)v;
     } else {
         fprintf(stderr, "ensign serve: unknown option '%s'\n", opt);
         serve_usage(stderr);
@@ -182,9 +227,9 @@ static const char *const default_listen = "127.0.0.1:53";
 static int parse_args(int argc, char **argv, struct serve_args *a)
 {
     static const char *const with_value[] = {
-        "--listen",          "--zone",         "--threads",    "--edns-max", "--tcp-idle-ms",
-        "--tcp-max-clients", "--data",         "--api-listen", "--api-key",  "--api-max-body",
-        "--api-rate",        "--sig-validity", "--sig-refresh"};
+        "--listen",          "--zone",         "--threads",     "--edns-max",   "--tcp-idle-ms",
+        "--tcp-max-clients", "--data",         "--api-listen",  "--api-key",    "--api-max-body",
+        "--api-rate",        "--sig-validity", "--sig-refresh", "--root-hints", "--query-port"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {

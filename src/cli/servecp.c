@@ -169,7 +169,10 @@ int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ct
                               .sig_validity = o->sig_validity,
                               .sig_refresh = o->sig_refresh,
                               .event = on_event,
-                              .event_ctx = cp};
+                              .event_ctx = cp,
+                              .root_hints = o->root_hints,
+                              .nroot_hints = o->nroot_hints,
+                              .query_port = o->query_port};
     struct ens_webhook_opts wo = {.report = on_delivery};
     if (ens_webhook_new(&wo, &cp->hooks) != 0) {
         fprintf(stderr, "ensign serve: warning: webhooks unavailable\n");

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys/probe.h"
 #include "server/answer.h"
 
 struct ens_cli_cp;
@@ -23,6 +24,10 @@ struct ens_cli_cp_opts {
     unsigned sign_threads;
     uint32_t sig_validity; /* RRSIG validity in seconds; 0: 14 days */
     uint32_t sig_refresh;  /* renew with less than this left; 0: a third of the validity */
+    /* root servers for looking up the parent's servers of zones without parentServers */
+    struct ens_probe_target root_hints[ENS_PROBE_MAXSERVERS];
+    size_t nroot_hints;
+    uint16_t query_port; /* port of the servers found on the way; 0: 53 */
 };
 
 /* Opens the store (publishing its zones into the control plane's list) and starts the API.

@@ -37,7 +37,7 @@ struct ens_store *ens_ctl_store(struct ens_ctl *c)
 
 /* ---- the versions served, kept for export ---- */
 
-static struct served *served_find(struct ens_ctl *c, const uint8_t *origin)
+struct served *ctl_served_find(struct ens_ctl *c, const uint8_t *origin)
 {
     for (size_t i = 0; i < c->nserved; i++) {
         if (ens_name_equal(c->served[i].origin, origin)) {
@@ -49,7 +49,7 @@ static struct served *served_find(struct ens_ctl *c, const uint8_t *origin)
 
 struct served *ctl_served(struct ens_ctl *c, const uint8_t *origin)
 {
-    struct served *s = served_find(c, origin);
+    struct served *s = ctl_served_find(c, origin);
     if (s != NULL) {
         return s;
     }
@@ -71,11 +71,12 @@ struct served *ctl_served(struct ens_ctl *c, const uint8_t *origin)
 /* Publishes t (taken over; NULL withdraws the zone of origin and forgets it). */
 static void publish(struct ens_ctl *c, const uint8_t *origin, struct ens_ztree *t)
 {
-    struct served *s = served_find(c, origin);
+    struct served *s = ctl_served_find(c, origin);
     if (t == NULL) {
         if (s != NULL) {
             ens_ztree_free(s->t);
             ens_probe_result_free(s->probe);
+            free(s->parent);
             *s = c->served[--c->nserved];
         }
     } else {
@@ -526,6 +527,11 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     if (c->o.sign_threads == 0) {
         c->o.sign_threads = 1;
     }
+    c->nhints = o->nroot_hints < ENS_PROBE_MAXSERVERS ? o->nroot_hints : ENS_PROBE_MAXSERVERS;
+    if (c->nhints > 0) {
+        memcpy(c->hints, o->root_hints, c->nhints * sizeof c->hints[0]);
+    }
+    c->o.root_hints = NULL; /* not kept: c->hints */
     c->default_alg = strdup(o->default_alg != NULL ? o->default_alg : "ecdsa-p256");
     size_t dl = strlen(o->data_dir);
     c->keydir = malloc(dl + sizeof "/keys");
@@ -565,6 +571,7 @@ void ens_ctl_close(struct ens_ctl *c)
     for (size_t i = 0; i < c->nserved; i++) {
         ens_ztree_free(c->served[i].t);
         ens_probe_result_free(c->served[i].probe);
+        free(c->served[i].parent);
     }
     free(c->served);
     ens_store_close(c->st);
@@ -633,7 +640,7 @@ int ens_ctl_zone_export(struct ens_ctl *c, const char *name, struct ens_str *out
     if (ens_name_from_text(name, strlen(name), NULL, origin, &olen) != 0) {
         return ENS_EINVAL;
     }
-    struct served *s = served_find(c, origin);
+    struct served *s = ctl_served_find(c, origin);
     if (s == NULL || s->t == NULL) {
         return ENS_ENOENT;
     }

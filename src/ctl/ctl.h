@@ -34,6 +34,12 @@ struct ens_ctl_opts {
      * on the pipeline's thread. */
     void (*event)(void *ctx, const char *zone, const char *event, const char *body);
     void *event_ctx;
+    /* Root servers (ports included) from which the parent's servers of a zone without
+     * parentServers are looked up (ens_probe_find_parent); copied. None: such zones are not
+     * probed. query_port: the port of servers found on the way (0: 53). */
+    const struct ens_probe_target *root_hints;
+    size_t nroot_hints;
+    uint16_t query_port;
 };
 
 /* Opens the store and publishes every zone it holds (signed zones are signed afresh).
@@ -205,6 +211,11 @@ int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct e
  * ens_km_timeline. */
 int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_t horizon,
                         struct ens_km_event *ev, size_t cap, size_t *n);
+/* The parent of zone name as the last lookup from the root hints found it (servers, or the
+ * error of a failed lookup); NULL when no lookup was made (parentServers configured, no root
+ * hints, DNSSEC off). Valid until the next call into the ctl. */
+const struct ens_probe_parent *ens_ctl_parent_found(struct ens_ctl *c, const char *name);
+
 /* Probes the parent's servers of zone name at once (DS over UDP, TCP on truncation), records
  * dsDelegated and nextDsProbeAt, lets the key manager act on it and gives the result (owned by
  * the handle, valid until the next probe of the zone). Errors: ENS_ENOENT (no zone),

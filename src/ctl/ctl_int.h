@@ -28,6 +28,9 @@ struct served {
     unsigned waiting_probes;          /* probes in a row that found the parent still awaited */
     int64_t probe_next;               /* when to probe again */
     int64_t policy_seen;              /* the zone's policy's last update the planner saw */
+    struct ens_probe_parent *parent;  /* the parent found by lookup (owned), or NULL */
+    int64_t parent_until;             /* when to look the parent up again */
+    unsigned lookup_fails;            /* failed lookups in a row */
 };
 
 struct ens_ctl {
@@ -40,6 +43,8 @@ struct ens_ctl {
     uint64_t sigs_made;   /* signatures made since the handle was opened */
     uint64_t full_signs;  /* whole-zone signings since the handle was opened */
     char safe_order[256]; /* the text res->safe_order points to after a key manager refusal */
+    struct ens_probe_target hints[ENS_PROBE_MAXSERVERS]; /* root hints for parent lookups */
+    size_t nhints;
 };
 
 /* The published, active keys of a zone, loaded from the keystore. */
@@ -57,6 +62,8 @@ void ctl_keys_free(struct ctl_keys *kl);
 /* The signing options of zone sz at time now. */
 void ctl_sign_opts(const struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
                    struct ens_sign_opts *o);
+/* The state of the zone of origin, or NULL when there is none. */
+struct served *ctl_served_find(struct ens_ctl *c, const uint8_t *origin);
 /* The state of the zone of origin, made when absent (NULL only when out of memory). */
 struct served *ctl_served(struct ens_ctl *c, const uint8_t *origin);
 /* The earliest RRSIG expiration of a version (0 when it has none). */

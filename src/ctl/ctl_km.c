@@ -462,6 +462,45 @@ static size_t targets_of(const char *list, struct ens_probe_target *t, size_t ca
     return n;
 }
 
+/* The servers to probe: the configured parentServers, else the parent's servers looked up from
+ * the root hints, kept for the smallest TTL met (a minute to a day). A failed lookup is tried
+ * again after a minute, doubling to an hour, and its sentence stays in s->parent->error.
+ * ENS_ENOENT when there is no server to ask (ENS_EIO after a failed lookup), ENS_ENOMEM. */
+static int probe_targets(struct ens_ctl *c, struct served *s, const struct ens_store_zone *sz,
+                         const uint8_t *origin, int64_t now, struct ens_probe_target *t, size_t *nt)
+{
+    *nt = targets_of(sz->parent_servers, t, ENS_PROBE_MAXSERVERS);
+    if (*nt > 0 || sz->parent_servers[0] != '\0' || c->nhints == 0) {
+        return *nt > 0 ? 0 : ENS_ENOENT;
+    }
+    if (s->parent == NULL || now >= s->parent_until) {
+        if (s->parent == NULL && (s->parent = calloc(1, sizeof *s->parent)) == NULL) {
+            return ENS_ENOMEM;
+        }
+        struct ens_probe_opts po = {.timeout_ms = 1000, .udp_tries = 1};
+        int rc =
+            ens_probe_find_parent(origin, c->hints, c->nhints, c->o.query_port, &po, s->parent);
+        if (rc == ENS_ENOMEM) {
+            return rc;
+        }
+        if (rc != 0) {
+            s->parent->nservers = 0;
+            s->parent_until = ens_probe_next_time(now, s->lookup_fails++, 60, 3600);
+            s->probe_next = s->parent_until;
+            return ENS_EIO;
+        }
+        s->lookup_fails = 0;
+        uint32_t ttl = s->parent->ttl < 60 ? 60 : s->parent->ttl > 86400 ? 86400 : s->parent->ttl;
+        s->parent_until = now + ttl;
+    }
+    if (s->parent->nservers == 0) {
+        return ENS_EIO;
+    }
+    memcpy(t, s->parent->servers, s->parent->nservers * sizeof t[0]);
+    *nt = s->parent->nservers;
+    return 0;
+}
+
 int ctl_km_probe(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
                  int64_t now, const struct ens_probe_result **out)
 {
@@ -470,9 +509,10 @@ int ctl_km_probe(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8
         return ENS_ENOMEM;
     }
     struct ens_probe_target t[ENS_PROBE_MAXSERVERS];
-    size_t nt = targets_of(sz->parent_servers, t, ENS_PROBE_MAXSERVERS);
-    if (nt == 0) {
-        return ENS_ENOENT;
+    size_t nt = 0;
+    int trc = probe_targets(c, s, sz, origin, now, t, &nt);
+    if (trc != 0) {
+        return trc;
     }
     struct ours_ctx *x = calloc(1, sizeof *x);
     if (x == NULL) {
@@ -560,7 +600,8 @@ void ctl_km_tick(struct ens_ctl *c, int64_t now)
             s->policy_seen = sp.updated; /* a changed policy is looked at now */
             s->km_next = now;
         }
-        if (s != NULL && sz.parent_servers[0] != '\0' && now >= s->probe_next) {
+        bool probed = sz.parent_servers[0] != '\0' || (c->nhints > 0 && sz.dnssec);
+        if (s != NULL && probed && now >= s->probe_next) {
             const struct ens_probe_result *r;
             ens_store_begin(c->st);
             ctl_km_probe(c, &sz, origin, now, &r);
@@ -645,12 +686,24 @@ int ens_ctl_check_ds(struct ens_ctl *c, const char *name, int64_t now,
     if (rc != 0) {
         return rc;
     }
+    struct served *sv = ctl_served(c, origin);
+    if (sv != NULL && sz.parent_servers[0] == '\0') {
+        sv->parent_until = now; /* asked by hand: look the parent up again too */
+    }
     rc = ctl_km_probe(c, &sz, origin, now, out);
     if (rc != 0) {
         ens_store_rollback(c->st);
+        sv = ctl_served(c, origin);
+        if (rc == ENS_EIO && sv != NULL && sv->parent != NULL) {
+            return ctl_refuse(res, ENS_EINVAL, "parent-lookup-failed",
+                              "the parent's servers could not be found from the root: %s; set "
+                              "parentServers",
+                              sv->parent->error);
+        }
         return rc == ENS_ENOENT
                    ? ctl_refuse(res, ENS_EINVAL, "no-parent-servers",
-                                "parentServers: the zone has no parent servers to probe")
+                                "parentServers: the zone has no parent servers to probe (set "
+                                "them, or start the server with --root-hints to look them up)")
                    : ctl_refuse(res, rc, "probe", "the probe failed: %s", ens_strerror(rc));
     }
     rc = ens_store_commit(c->st);
@@ -707,10 +760,22 @@ int ens_ctl_parent_servers(struct ens_ctl *c, const char *name, const char *list
     }
     struct served *s = ctl_served(c, origin);
     if (s != NULL) {
-        s->probe_next = now; /* ask the new servers at the next tick */
+        s->parent_until = now; /* back to a lookup when the list is emptied */
+        s->probe_next = now;   /* ask the new servers at the next tick */
         ens_probe_result_free(s->probe);
         s->probe = NULL;
         s->streak = 0;
     }
     return 0;
+}
+
+const struct ens_probe_parent *ens_ctl_parent_found(struct ens_ctl *c, const char *name)
+{
+    uint8_t origin[ENS_NAME_MAXLEN];
+    size_t olen;
+    if (ens_name_from_text(name, strlen(name), NULL, origin, &olen) != 0) {
+        return NULL;
+    }
+    struct served *s = ctl_served_find(c, origin);
+    return s != NULL ? s->parent : NULL;
 }

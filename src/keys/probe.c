@@ -1,6 +1,7 @@
 /* ensign: the DS probe (see probe.h). Network half first (query, UDP with TCP fallback, the
  * checks a reply must pass), then the comparison and the pure helpers. */
 #include "keys/probe.h"
+#include "keys/probe_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -105,14 +106,14 @@ static int remaining_ms(int64_t deadline)
 
 /* ---- query and reply checks ---- */
 
-static int build_query(const uint8_t *zone, uint16_t id, uint16_t edns_size, uint8_t *buf,
-                       size_t *len)
+static int build_query(const uint8_t *qname, uint16_t qtype, uint16_t id, uint16_t edns_size,
+                       uint8_t *buf, size_t *len)
 {
     struct ens_msgbuild b;
     /* Opcode QUERY, RD clear: we talk to authoritative servers only (RFC 1035 §4.1.1). */
     int rc = ens_msgbuild_init(&b, buf, QUERY_MAX, id, 0);
     if (rc == 0) {
-        rc = ens_msgbuild_question(&b, zone, ENS_T_DS, ENS_CLASS_IN);
+        rc = ens_msgbuild_question(&b, qname, qtype, ENS_CLASS_IN);
     }
     if (rc == 0) {
         struct ens_edns e = {.udp_size = edns_size, .dnssec_ok = true};
@@ -124,13 +125,19 @@ static int build_query(const uint8_t *zone, uint16_t id, uint16_t edns_size, uin
     return rc;
 }
 
+/* The question of a query: name and type (class IN). */
+struct question {
+    const uint8_t *name;
+    uint16_t type;
+};
+
 /* True when m answers our query: same ID, QR set, opcode QUERY and our question echoed. */
-static bool reply_matches(const struct ens_msg *m, uint16_t id, const uint8_t *zone)
+static bool reply_matches(const struct ens_msg *m, uint16_t id, const struct question *q)
 {
     return m->id == id && (m->flags & ENS_FLAG_QR) != 0 &&
            ens_flags_opcode(m->flags) == ENS_OPCODE_QUERY && m->nqd == 1 && m->qdcount == 1 &&
-           m->qd[0].qtype == ENS_T_DS && m->qd[0].qclass == ENS_CLASS_IN &&
-           ens_name_equal(m->qd[0].name, zone);
+           m->qd[0].qtype == q->type && m->qd[0].qclass == ENS_CLASS_IN &&
+           ens_name_equal(m->qd[0].name, q->name);
 }
 
 /* Judges a parsed, matching reply and fills s (status, error, DS set). Returns ENS_ENOMEM
@@ -231,9 +238,9 @@ enum xfer { XFER_REPLY, XFER_TC, XFER_FAIL };
 
 /* One UDP try: sends the query and waits up to timeout_ms for a matching reply, ignoring
  * packets that do not match (they may be forged). On XFER_REPLY *m holds the parsed reply. */
-static enum xfer udp_try(int fd, const uint8_t *q, size_t qlen, uint16_t id, const uint8_t *zone,
-                         int timeout_ms, uint8_t *buf, size_t cap, struct ens_msg *m,
-                         struct ens_probe_server *s)
+static enum xfer udp_try(int fd, const uint8_t *q, size_t qlen, uint16_t id,
+                         const struct question *qu, int timeout_ms, uint8_t *buf, size_t cap,
+                         struct ens_msg *m, struct ens_probe_server *s)
 {
     if (send(fd, q, qlen, 0) < 0) {
         seterr(s, ENS_PROBE_NETERR, "UDP send failed: %s", strerror(errno));
@@ -267,7 +274,7 @@ static enum xfer udp_try(int fd, const uint8_t *q, size_t qlen, uint16_t id, con
         }
         ens_msg_clear(m);
         int rc = ens_msg_parse(buf, (size_t)got, m);
-        if (m->nqd == 1 && reply_matches(m, id, zone)) {
+        if (m->nqd == 1 && reply_matches(m, id, qu)) {
             if ((m->flags & ENS_FLAG_TC) != 0) {
                 return XFER_TC;
             }
@@ -328,7 +335,7 @@ static int tcp_read(int fd, uint8_t *buf, size_t n, int64_t deadline, struct ens
 
 /* The query again over TCP (RFC 7766 §8: two-octet length prefix), all within timeout_ms. */
 static enum xfer tcp_exchange(const struct ens_probe_target *t, const uint8_t *q, size_t qlen,
-                              uint16_t id, const uint8_t *zone, int timeout_ms, uint8_t *buf,
+                              uint16_t id, const struct question *qu, int timeout_ms, uint8_t *buf,
                               struct ens_msg *m, struct ens_probe_server *s)
 {
     enum xfer res = XFER_FAIL;
@@ -385,7 +392,7 @@ static enum xfer tcp_exchange(const struct ens_probe_target *t, const uint8_t *q
         seterr(s, ENS_PROBE_BADREPLY, "malformed reply over TCP: %s", ens_strerror(rc));
         goto out;
     }
-    if (!reply_matches(m, id, zone)) {
+    if (!reply_matches(m, id, qu)) {
         seterr(s, ENS_PROBE_BADREPLY, "TCP reply does not match the query (ID or question)");
         goto out;
     }
@@ -409,37 +416,37 @@ static uint16_t random_id(void)
     return ens_get16(b);
 }
 
-/* Probes one server; returns ENS_ENOMEM only, everything else goes into s. */
-static int probe_one(const uint8_t *zone, const struct ens_probe_opts *o,
-                     struct ens_probe_server *s, uint8_t *buf)
+int probe_ask(const struct ens_probe_target *t, const uint8_t *qname, uint16_t qtype,
+              const struct ens_probe_opts *o, uint8_t *buf, struct ens_msg *m,
+              struct ens_probe_server *s)
 {
     uint8_t q[QUERY_MAX];
     size_t qlen = 0;
     uint16_t id = random_id();
-    int rc = build_query(zone, id, o->edns_size, q, &qlen);
+    struct question qu = {qname, qtype};
+    memset(m, 0, sizeof *m);
+    int rc = build_query(qname, qtype, id, o->edns_size, q, &qlen);
     if (rc != 0) {
         seterr(s, ENS_PROBE_BADREPLY, "cannot build the query: %s", ens_strerror(rc));
-        return rc == ENS_ENOMEM ? rc : 0;
+        return rc == ENS_ENOMEM ? rc : -1;
     }
-    struct ens_msg m;
-    memset(&m, 0, sizeof m);
     enum xfer x = XFER_FAIL;
-    int fd = socket(s->target.addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int fd = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         seterr(s, ENS_PROBE_NETERR, "UDP socket: %s", strerror(errno));
-        goto out;
+        return -1;
     }
     /* Connected, so the kernel drops datagrams from any other address and reports ICMP port
      * unreachable as ECONNREFUSED. */
-    if (connect(fd, (const struct sockaddr *)&s->target.addr, s->target.addrlen) < 0) {
+    if (connect(fd, (const struct sockaddr *)&t->addr, t->addrlen) < 0) {
         seterr(s, ENS_PROBE_NETERR, "UDP connect failed: %s", strerror(errno));
         close(fd);
-        goto out;
+        return -1;
     }
     for (unsigned i = 0; i < o->udp_tries; i++) {
-        ens_msg_clear(&m);
+        ens_msg_clear(m);
         s->status = ENS_PROBE_OK;
-        x = udp_try(fd, q, qlen, id, zone, o->timeout_ms, buf, ENS_MSG_TCPMAX, &m, s);
+        x = udp_try(fd, q, qlen, id, &qu, o->timeout_ms, buf, ENS_MSG_TCPMAX, m, s);
         if (x != XFER_FAIL || s->status == ENS_PROBE_NETERR) {
             break;
         }
@@ -447,13 +454,43 @@ static int probe_one(const uint8_t *zone, const struct ens_probe_opts *o,
     close(fd);
     if (x == XFER_TC) {
         s->tcp = true;
-        x = tcp_exchange(&s->target, q, qlen, id, zone, o->timeout_ms, buf, &m, s);
+        x = tcp_exchange(t, q, qlen, id, &qu, o->timeout_ms, buf, m, s);
     }
-    if (x == XFER_REPLY) {
-        s->error[0] = '\0';
+    if (x != XFER_REPLY) {
+        ens_msg_clear(m);
+        return -1;
+    }
+    s->status = ENS_PROBE_OK;
+    s->error[0] = '\0';
+    return 0;
+}
+
+void probe_opts_defaults(const struct ens_probe_opts *in, struct ens_probe_opts *o)
+{
+    *o = (struct ens_probe_opts){0};
+    if (in != NULL) {
+        *o = *in;
+    }
+    if (o->timeout_ms <= 0) {
+        o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    }
+    if (o->udp_tries == 0) {
+        o->udp_tries = DEFAULT_UDP_TRIES;
+    }
+    if (o->edns_size == 0) {
+        o->edns_size = DEFAULT_EDNS_SIZE;
+    }
+}
+
+/* Probes one server; returns ENS_ENOMEM only, everything else goes into s. */
+static int probe_one(const uint8_t *zone, const struct ens_probe_opts *o,
+                     struct ens_probe_server *s, uint8_t *buf)
+{
+    struct ens_msg m;
+    int rc = probe_ask(&s->target, zone, ENS_T_DS, o, buf, &m, s);
+    if (rc == 0) {
         rc = judge_reply(&m, zone, s);
     }
-out:
     ens_msg_clear(&m);
     return rc == ENS_ENOMEM ? rc : 0;
 }
@@ -563,19 +600,8 @@ int ens_probe_run(const uint8_t *zone, const struct ens_probe_target *servers, s
                   const struct ens_probe_ds *ours, size_t nours, const struct ens_probe_opts *opts,
                   struct ens_probe_result **out)
 {
-    struct ens_probe_opts o = {0};
-    if (opts != NULL) {
-        o = *opts;
-    }
-    if (o.timeout_ms <= 0) {
-        o.timeout_ms = DEFAULT_TIMEOUT_MS;
-    }
-    if (o.udp_tries == 0) {
-        o.udp_tries = DEFAULT_UDP_TRIES;
-    }
-    if (o.edns_size == 0) {
-        o.edns_size = DEFAULT_EDNS_SIZE;
-    }
+    struct ens_probe_opts o;
+    probe_opts_defaults(opts, &o);
     if (o.edns_size < ENS_MSG_UDPMAX) {
         return ENS_EINVAL;
     }

@@ -156,4 +156,49 @@ int64_t ens_probe_next_time(int64_t now, unsigned waiting, uint32_t first, uint3
  * "servfail", "lame", "badreply". */
 const char *ens_probe_status_name(enum ens_probe_status s);
 
+/* ---- finding the parent's servers ---- */
+
+/* Limits of a lookup: referrals followed, queries sent in all, name server names used. */
+#define ENS_PROBE_MAXREFERRALS 16
+#define ENS_PROBE_MAXQUERIES   64
+#define ENS_PROBE_MAXNS        13
+
+/* The parent of a zone as a lookup found it. */
+struct ens_probe_parent {
+    uint8_t name[ENS_NAME_MAXLEN];                         /* the parent zone's apex */
+    struct ens_probe_target servers[ENS_PROBE_MAXSERVERS]; /* every usable address of its NS */
+    size_t nservers;
+    uint32_t ttl;     /* the smallest TTL of the parent's NS RRset and of the addresses used */
+    unsigned queries; /* queries sent */
+    char error[ENS_PROBE_ERRMAX]; /* why the lookup failed */
+};
+
+/* Finds the authoritative servers of the zone that holds the delegation of zone (wire form),
+ * iteratively from hints (the root servers, with their ports), as a resolver would but without
+ * trusting any cache: zone DS is asked from the root down, following referrals (RFC 1034
+ * §5.3.3; RFC 4035 §3.1.4.1: a DS query is answered by the parent side of the cut), until a
+ * server answers with AA from a zone strictly above zone. That zone's apex (the SOA of a
+ * negative answer, the signer of the DS RRSIG, else the last referral) is the parent; its NS
+ * RRset is then asked from the server that answered, and each name server's addresses are
+ * taken from the additional section or looked up the same way (A and AAAA, one level deep).
+ * Glue is believed only for names inside the zone that gave it (bailiwick). Servers found on
+ * the way get port (0 means 53): referrals carry no port. Addresses this host cannot reach
+ * (no route for the family) are left out, so that an IPv4-only signer does not wait forever on
+ * the parent's IPv6 addresses.
+ *
+ * Bounded: at most ENS_PROBE_MAXREFERRALS referrals and ENS_PROBE_MAXQUERIES queries, each
+ * waiting as opts says; a question goes to at most four servers of a zone before the lookup
+ * gives up. Every reply is hostile input: ID and question checked, records outside
+ * the zone that sent them ignored.
+ * Errors: ENS_EINVAL (NULL arguments, no hints, more than ENS_PROBE_MAXSERVERS, a bad hint),
+ * ENS_ENOENT with out->error saying why (no server answered, a lame or looping chain, the zone
+ * answered from itself, no usable address), ENS_ENOMEM. */
+int ens_probe_find_parent(const uint8_t *zone, const struct ens_probe_target *hints, size_t nhints,
+                          uint16_t port, const struct ens_probe_opts *opts,
+                          struct ens_probe_parent *out);
+
+/* The root servers' addresses as IANA publishes them (root hints), port 53, IPv4 then IPv6,
+ * into t[0..cap); returns how many were written. */
+size_t ens_probe_iana_roots(struct ens_probe_target *t, size_t cap);
+
 #endif

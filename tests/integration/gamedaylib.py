@@ -1,7 +1,10 @@
-"""Helpers for the game-day tests (test_gameday.py): a parent zone served by one `ensign serve`
-and child zones served by another, the test as the registrar (CDS at the child -> DS at the
-parent), a validating Unbound asked a fixed set of names every 200 ms, and the small waits and
-lookups the scenarios need. Everything talks to 127.0.0.1 only."""
+"""Helpers for the game-day tests (test_gameday.py): a signed root zone (the trust anchor) served
+by one `ensign serve` on 127.0.0.2, a parent zone served by another on 127.0.0.1 with the same
+port (referrals carry no port), child zones served by a third, the test as the registrar (CDS at
+the child -> DS at the parent), a validating Unbound asked a fixed set of names every 200 ms,
+and the small waits and lookups the scenarios need. Everything talks to loopback only."""
+import os
+import subprocess
 import threading
 import time
 
@@ -99,6 +102,45 @@ def parent_text(parent, children):
         label = c[:-len(parent) - 1]
         lines += [f"{label} NS ns.{label}", f"ns.{label} A 127.0.0.1"]
     return "\n".join(lines) + "\n"
+
+
+ROOT_ADDR = "127.0.0.2"
+
+
+class Root(servelib.Ensign):
+    """The root zone, signed offline by `ensign sign` with a CSK made by `ensign keygen`, served
+    as a file on 127.0.0.1:(free port) and ROOT_ADDR:port. It delegates parent to ns1.parent.
+    (127.0.0.1) with parent_ds; anchors are the DS of the root key."""
+
+    def __init__(self, workdir, port, parent, parent_ds):
+        os.makedirs(workdir, exist_ok=True)
+        keys = os.path.join(workdir, "keys")
+        run([servelib.ENSIGN, "keygen", ".", "--algorithm", "ecdsa-p256", "--role", "csk",
+             "--dir", keys])
+        keyfile = [os.path.join(keys, f) for f in os.listdir(keys) if f.endswith(".key")][0]
+        self.anchors = [line.replace("\t", " ").replace(" 3600 IN ", " ")
+                        for line in run([servelib.ENSIGN, "ds", keyfile]).splitlines()
+                        if "\tDS\t" in line or " DS " in line]
+        assert self.anchors, "no DS for the root key"
+        zone = os.path.join(workdir, "root.zone")
+        lines = ["$ORIGIN .", f"$TTL {TTL}",
+                 f". SOA a.root-servers.test. hostmaster.root-servers.test. 1 {TTL} {TTL} 600 "
+                 f"{TTL}", ". NS a.root-servers.test.", f"a.root-servers.test. A {ROOT_ADDR}",
+                 f"{parent} NS ns1.{parent}", f"ns1.{parent} A 127.0.0.1"]
+        lines += [f"{parent} {TTL} DS {d}" for d in parent_ds]
+        with open(zone, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        signed = zone + ".signed"
+        run([servelib.ENSIGN, "sign", zone, "--origin", ".", "--keys", keys, "-o", signed])
+        super().__init__([(".", signed)], workdir=workdir,
+                         extra=["--listen", f"{ROOT_ADDR}:{port}"])
+        self.root_port = port
+
+
+def run(args):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, f"{args}: {p.stdout}{p.stderr}"
+    return p.stdout
 
 
 # --- DNS, asked directly ------------------------------------------------------------------------

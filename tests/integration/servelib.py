@@ -24,19 +24,28 @@ def read_log(path):
         return ""
 
 
-def free_port():
-    """A port free for both UDP and TCP on 127.0.0.1 at the moment of asking."""
+def free_port(*addrs):
+    """A port free for both UDP and TCP on 127.0.0.1 (or on every one of addrs, all loopback
+    addresses) at the moment of asking."""
+    addrs = addrs or (ADDR,)
     for _ in range(50):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind((ADDR, 0))
+            t.bind((addrs[0], 0))
             port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind((ADDR, port))
-                except OSError:
-                    continue
-            return port
+            if all(_free(a, port, a != addrs[0]) for a in addrs):
+                return port
     raise RuntimeError("no free port")
+
+
+def _free(addr, port, tcp):
+    kinds = [socket.SOCK_DGRAM] + ([socket.SOCK_STREAM] if tcp else [])
+    for kind in kinds:
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((addr, port))
+            except OSError:
+                return False
+    return True
 
 
 def wait_answer(port, qname, timeout=30.0, proc=None, addr=ADDR):
@@ -119,10 +128,11 @@ class Ensign:
 class Knotd:
     """knotd serving zone files as they are (no signing by knot) on a free port."""
 
-    def __init__(self, zones, workdir, port=None, threads=2):
+    def __init__(self, zones, workdir, port=None, threads=2, addr=ADDR):
         self.zones = list(zones)
         self.workdir = workdir
-        self.port = port or free_port()
+        self.addr = addr
+        self.port = port or free_port(addr)
         self.threads = threads
         self.proc = None
 
@@ -131,7 +141,7 @@ class Knotd:
         conf = os.path.join(self.workdir, "knot.conf")
         lines = [
             "server:",
-            f"    listen: {ADDR}@{self.port}",
+            f"    listen: {self.addr}@{self.port}",
             f"    rundir: {self.workdir}",
             f"    udp-workers: {self.threads}",
             f"    tcp-workers: {self.threads}",
@@ -154,7 +164,7 @@ class Knotd:
             f.write("\n".join(lines) + "\n")
         self.proc = subprocess.Popen(["knotd", "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(self.workdir, "knotd.log"), "wb"))
-        wait_answer(self.port, self.zones[0][0], proc=self.proc)
+        wait_answer(self.port, self.zones[0][0], proc=self.proc, addr=self.addr)
         return self
 
     def __exit__(self, *exc):
@@ -229,7 +239,7 @@ class Unbound:
     the stubs get no answer). Queries to it are made with dnspython; its log is in workdir."""
 
     def __init__(self, stubs, anchors, workdir, port=None):
-        self.stubs = list(stubs)  # [(zone name, port of the server for it)]
+        self.stubs = list(stubs)  # [(zone name, port of its server[, its address])]
         self.anchors = list(anchors)  # ["zone. DS ..." or "zone. DNSKEY ..."]
         self.workdir = workdir
         self.port = port or free_port()
@@ -267,9 +277,9 @@ class Unbound:
         for a in self.anchors:
             lines.append(f'    trust-anchor: "{a}"')
         lines += ["remote-control:", "    control-enable: no"]
-        for name, port in self.stubs:
-            lines += ["stub-zone:", f'    name: "{name}"', f"    stub-addr: {ADDR}@{port}",
-                      "    stub-prime: no"]
+        for name, port, *addr in self.stubs:
+            lines += ["stub-zone:", f'    name: "{name}"',
+                      f"    stub-addr: {addr[0] if addr else ADDR}@{port}", "    stub-prime: no"]
         return "\n".join(lines) + "\n"
 
     def __enter__(self):
@@ -323,10 +333,10 @@ class ApiServer(Ensign):
     """`ensign serve --data WORK/data --api-listen 127.0.0.1:PORT --api-key KEY` with no zone
     files; started when entered, once the API answers. base is the API's URL."""
 
-    def __init__(self, workdir, key, extra=()):
+    def __init__(self, workdir, key, extra=(), port=None):
         self.api_port = free_port()
         self.base = f"http://{ADDR}:{self.api_port}"
-        dns_port = free_port()
+        dns_port = port or free_port()
         while dns_port == self.api_port:  # two asks can give the same free port
             dns_port = free_port()
         super().__init__([], port=dns_port, workdir=str(workdir),

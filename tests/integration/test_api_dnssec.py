@@ -23,7 +23,8 @@ KEY = "dnssec-admin-key"
 ZONES = "/api/v1/servers/localhost/zones"
 ZONE = "example.org."
 STATUS_FIELDS = {"enabled", "dsDelegated", "dsRecords", "lastSignedAt", "lastSignError",
-                 "nextDsProbeAt", "keys", "rrsigEarliestExpiry", "rollover", "parentServers"}
+                 "nextDsProbeAt", "keys", "rrsigEarliestExpiry", "rollover", "parentServers",
+                 "parentLookup"}
 
 
 class Api:

@@ -174,3 +174,131 @@ def test_a_parent_with_more_ds_than_the_limit_is_a_bad_reply(tmp_path):
     assert s["status"] == "badreply" and "more than 64 DS" in s["error"], r["raw"]
     assert s["tcp"] == "yes" and s["nds"] == "0"
     assert not r["seen"][50000] and not r["gone"][50000]
+
+
+# --- the parent's servers found by iterative lookup from root hints ---------------------------
+# Every server listens on its own loopback address and one shared port, as referrals carry no
+# port: the lookup asks the servers it learns of on that port (ds_probe --lookup PORT).
+
+def lab_zones(tmp_path, child_ds):
+    """A root (127.0.0.2) delegating example. to ns1.example. (glue 127.0.0.3) and ns2.other.
+    (no glue: other. is delegated to 127.0.0.4, whose zone says ns2.other. is 127.0.0.5); the
+    parent example. (served by 127.0.0.3 and 127.0.0.5) delegating child.example. with
+    child_ds."""
+    root = tmp_path / "root.zone"
+    root.write_text("\n".join([
+        "$ORIGIN .", "$TTL 3600",
+        ". SOA a.root-servers.net. admin.root. 1 3600 900 604800 300",
+        ". NS a.root-servers.net.", "a.root-servers.net. A 127.0.0.2",
+        "example. 7200 NS ns1.example.", "example. 7200 NS ns2.other.",
+        "ns1.example. 7200 A 127.0.0.3",
+        "other. NS ns.other.", "ns.other. A 127.0.0.4", ""]))
+    other = tmp_path / "other.zone"
+    other.write_text("\n".join([
+        "$ORIGIN other.", "$TTL 3600", "@ SOA ns admin 1 3600 900 604800 300", "@ NS ns",
+        "ns A 127.0.0.4", "ns2 900 A 127.0.0.5", ""]))
+    parent = tmp_path / "example.zone"
+    lines = ["$ORIGIN example.", "$TTL 3600",
+             "@ SOA ns1.example. admin.example. 1 3600 900 604800 300",
+             "@ 1800 NS ns1.example.", "@ 1800 NS ns2.other.", "ns1 A 127.0.0.3",
+             f"{CHILD} NS ns.{CHILD}", f"ns.{CHILD} A 127.0.0.9"]
+    lines += [f"{CHILD} DS {ds}" for ds in child_ds]
+    parent.write_text("\n".join(lines) + "\n")
+    return root, other, parent
+
+
+class Lab:
+    """knotd on 127.0.0.2 (root), .3 and .5 (example.), .4 (other.), all on one port."""
+
+    def __init__(self, tmp_path, child_ds):
+        self.port = free_port("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5")
+        root, other, parent = lab_zones(tmp_path, child_ds)
+        self.servers = [
+            Knotd([(".", str(root))], str(tmp_path / "root"), port=self.port, addr="127.0.0.2"),
+            Knotd([("example.", str(parent))], str(tmp_path / "p1"), port=self.port,
+                  addr="127.0.0.3"),
+            Knotd([("other.", str(other))], str(tmp_path / "other"), port=self.port,
+                  addr="127.0.0.4"),
+            Knotd([("example.", str(parent))], str(tmp_path / "p2"), port=self.port,
+                  addr="127.0.0.5"),
+        ]
+
+    def __enter__(self):
+        started = []
+        try:
+            for s in self.servers:
+                s.__enter__()
+                started.append(s)
+        except Exception:
+            for s in started:
+                s.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        for s in self.servers:
+            s.__exit__()
+
+
+def lookup(zone, hints, port, ours=()):
+    args = [PROBE, "--timeout", "800", "--tries", "1", "--lookup", str(port)]
+    for ds in ours:
+        args += ["--ds", ds]
+    args += [zone] + hints
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr + p.stdout
+    assert "AddressSanitizer" not in p.stderr and "runtime error" not in p.stderr, p.stderr
+    out = {"pservers": set(), "raw": p.stdout}
+    for line in p.stdout.splitlines():
+        key, _, rest = line.partition(" ")
+        if key == "pserver":
+            out["pservers"].add(rest)
+        elif key in ("parent", "lookup-error"):
+            out[key] = rest
+        elif key in ("ttl", "queries"):
+            out[key] = int(rest)
+    out["probe"] = parse(p.stdout)
+    return out
+
+
+def test_lookup_finds_every_parent_server_from_the_root_and_probes_them(tmp_path):
+    with Lab(tmp_path, [DS_A]) as lab:
+        r = lookup(CHILD, [f"127.0.0.2:{lab.port}"], lab.port, ours=[DS_A])
+    assert "lookup-error" not in r, r["raw"]
+    assert r["parent"] == "example.", r["raw"]
+    # ns1.example. by its glue, ns2.other. looked up through the other. zone
+    assert r["pservers"] == {f"127.0.0.3:{lab.port}", f"127.0.0.5:{lab.port}"}, r["raw"]
+    assert r["ttl"] == 900, r["raw"]  # the smallest: ns2.other.'s A record
+    assert 0 < r["queries"] <= 64
+    pr = r["probe"]
+    assert {s["status"] for s in pr["servers"].values()} == {"ok"}, r["raw"]
+    assert pr["seen"][11111] and pr["in_sync"], r["raw"]
+
+
+def test_lookup_of_an_insecure_delegation_finds_the_parent_from_its_soa(tmp_path):
+    with Lab(tmp_path, []) as lab:
+        r = lookup(CHILD, [f"127.0.0.2:{lab.port}"], lab.port, ours=[DS_A])
+    assert r.get("parent") == "example.", r["raw"]
+    assert len(r["pservers"]) == 2
+    assert r["probe"]["all_gone"] and not r["probe"]["seen"][11111], r["raw"]
+
+
+def test_lookup_failures_are_sentences(tmp_path):
+    dead = free_port()
+    r = lookup(CHILD, [f"127.0.0.1:{dead}"], dead)
+    assert "no server answered" in r.get("lookup-error", ""), r["raw"]
+    # A "root" that serves the child zone itself answers DS from the child's apex: the parent
+    # cannot be told from that, and the lookup says so instead of probing the wrong servers.
+    child = child_zone(tmp_path / "child.zone")
+    with Knotd([(CHILD, str(child))], str(tmp_path / "kc")) as k:
+        r = lookup(CHILD, [f"127.0.0.1:{k.port}"], k.port)
+    assert "from the zone itself" in r.get("lookup-error", ""), r["raw"]
+    # A root that knows nothing of example.: a negative answer from the root zone itself, so
+    # the root is the parent as far as DNS can tell, and its servers are listed.
+    root = tmp_path / "bare-root.zone"
+    root.write_text("$ORIGIN .\n$TTL 60\n. SOA a.root. admin. 1 3600 900 604800 30\n"
+                    ". NS a.root.\na.root. A 127.0.0.1\n")
+    with Knotd([(".", str(root))], str(tmp_path / "kr")) as k:
+        r = lookup(CHILD, [f"127.0.0.1:{k.port}"], k.port)
+    assert r.get("parent") == ".", r["raw"]
+    assert r["pservers"] == {f"127.0.0.1:{k.port}"}, r["raw"]

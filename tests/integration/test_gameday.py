@@ -1,12 +1,14 @@
-"""Game day, end to end. A parent zone (parent., signed with one CSK and no policy, so nothing in
-it changes by itself; its DS is the trust anchor of a validating Unbound) is served by one
-`ensign serve`; child zones delegated from it are served by a second `ensign serve` whose key
-manager runs them with second-scale policies (TTLs of 2 s, lifetimes of tens of seconds). The
-test plays the registrar: it reads each child's CDS RRset every 0.5 s and makes the parent's DS
-RRset that set (or deletes it for the RFC 8078 delete form). Unbound (caching, stub zones for
-the parent and the children) is asked a fixed set of names every 200 ms during the whole run:
-not one SERVFAIL, and the answers of the secure zones carry the AD bit from the moment they
-became secure.
+"""Game day, end to end. A local root zone, signed offline by `ensign sign` (its DS is the trust
+anchor of a validating Unbound), is served on 127.0.0.2 and delegates parent. to a first
+`ensign serve` on 127.0.0.1 with the same port; parent. is signed with one CSK and no policy, so
+nothing in it changes by itself. Child zones delegated from it are served by a second `ensign
+serve` whose key manager runs them with second-scale policies (TTLs of 2 s, lifetimes of tens of
+seconds) and finds their parent's servers by itself, iteratively from the local root
+(--root-hints, --query-port). The test plays the registrar: it reads each child's CDS RRset every
+0.5 s and makes the parent's DS RRset that set (or deletes it for the RFC 8078 delete form).
+Unbound (caching, stub zones for the root, the parent and the children) is asked a fixed set of
+names every 200 ms during the whole run: not one SERVFAIL, and the answers of the secure zones
+carry the AD bit from the moment they became secure.
 
 test_gameday_rollovers runs, in parallel on four child zones:
   kz.parent.   KSK+ZSK (ECDSA P-256): a ZSK rollover (pre-publication) and a KSK rollover
@@ -21,8 +23,8 @@ test_gameday_rollovers runs, in parallel on four child zones:
 test_gameday_unsafe_steps_refused tries, with the DS at the parent, the steps that would make a
 zone bogus: deleting the KSK, deleting or deactivating the last active ZSK, deactivating the
 KSK, activating a just-published KSK; each is refused with 409 and the reason and safe order,
-and the zone still validates after each. Turning DNSSEC off takes the safe path (202, not an
-immediate unsign). Last, on a throwaway zone, ?force=true gets a refused step done, and the
+and the zone still validates after each (here the parent's servers are configured: parentServers).
+Turning DNSSEC off takes the safe path (202, not an immediate unsign). Last, on a throwaway zone, ?force=true gets a refused step done, and the
 audit log shows it as forced."""
 import concurrent.futures
 import os
@@ -39,10 +41,48 @@ PARENT = "parent."
 ROLL_WAIT = 150  # seconds any single rollover may take before the test gives up
 
 
-def started(tmp_path, name):
+def started(tmp_path, name, port=None, extra=()):
     d = tmp_path / name
     os.makedirs(d, exist_ok=True)
-    return servelib.ApiServer(str(d), gd.KEY)
+    return servelib.ApiServer(str(d), gd.KEY, port=port, extra=extra)
+
+
+class Servers:
+    """The parent's ensign on a port P free on 127.0.0.1 and 127.0.0.2, then (once the parent
+    has its DS) the root on 127.0.0.2:P, and the children's ensign looking parents up from
+    there. Entered and left as one."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.port = servelib.free_port("127.0.0.1", gd.ROOT_ADDR)
+        self.parent = started(tmp_path, "parent", port=self.port)
+        self.child = started(tmp_path, "child", extra=[
+            "--root-hints", f"{gd.ROOT_ADDR}:{self.port}", "--query-port", str(self.port)])
+        self.root = None
+        self.up = []
+
+    def __enter__(self):
+        self.up.append(self.parent.__enter__())
+        self.up.append(self.child.__enter__())
+        return self
+
+    def start_root(self, parent_ds):
+        self.root = gd.Root(str(self.tmp_path / "root"), self.port, PARENT, parent_ds)
+        self.up.append(self.root.__enter__())
+        return self.root.anchors
+
+    def stubs(self, children):
+        return [(".", self.port, gd.ROOT_ADDR), (PARENT, self.port)] + \
+            [(z, self.child.port) for z in children]
+
+    def __exit__(self, *exc):
+        errors = []
+        for s in reversed(self.up):
+            try:
+                s.__exit__(*exc)
+            except AssertionError as e:
+                errors.append(str(e))
+        assert not errors, "\n".join(errors)
 
 
 def names_of(zone):
@@ -64,19 +104,23 @@ class Game:
         """A fresh API client for the child server (one per thread)."""
         return gd.Api(self.child_srv)
 
-    def setup_parent(self):
+    def setup_parent(self, servers):
+        """The parent zone signed, its DS in the root, the root started: the trust anchors."""
         self.parent.create_zone(PARENT, gd.parent_text(PARENT, self.children))
         r = self.parent.ok("PUT", f"{gd.ZONES}/{PARENT}/dnssec",
                            json={"enabled": True, "scheme": "csk"})
         st = r.json()
         recs = [d["record"] for d in st["dsRecords"] if d["digestType"] == 2]
-        assert recs, f"the parent zone has no DS to anchor on: {st}"
-        return [f"{PARENT} DS {rec}" for rec in recs]
+        assert recs, f"the parent zone has no DS to put in the root: {st}"
+        return servers.start_root(recs)
 
-    def enable(self, api, zone, policy):
-        r = api.ok("PUT", f"{gd.ZONES}/{zone}/dnssec",
-                   json={"enabled": True, "policy": policy,
-                         "parentServers": [f"127.0.0.1:{self.parent.port}"]})
+    def enable(self, api, zone, policy, configured=False):
+        """DNSSEC on with policy; the parent's servers configured, or (by default) left for
+        the key manager to look up from the root."""
+        body = {"enabled": True, "policy": policy}
+        if configured:
+            body["parentServers"] = [f"127.0.0.1:{self.parent.port}"]
+        r = api.ok("PUT", f"{gd.ZONES}/{zone}/dnssec", json=body)
         st = r.json()
         assert st["enabled"] is True and st["lastSignError"] is None, st
         return st
@@ -439,9 +483,10 @@ class Running:
 def test_gameday_rollovers(tmp_path):
     kz, csk, alg, dis = (f"{n}.{PARENT}" for n in ("kz", "csk", "alg", "dis"))
     children = [kz, csk, alg, dis]
-    with started(tmp_path, "parent") as psrv, started(tmp_path, "child") as csrv:
+    with Servers(tmp_path) as servers:
+        psrv, csrv = servers.parent, servers.child
         g = Game(psrv, csrv, children, tmp_path)
-        anchors = g.setup_parent()
+        anchors = g.setup_parent(servers)
         api = g.child()
         api.create_policy("gd-kz", algorithm="ecdsa-p256", scheme="ksk-zsk", zskLifetime=20,
                           kskLifetime=45, cskLifetime=0)
@@ -454,7 +499,7 @@ def test_gameday_rollovers(tmp_path):
         policy = {kz: "gd-kz", csk: "gd-csk", alg: "gd-alg", dis: "gd-dis"}
         for i, z in enumerate(children):
             api.create_zone(z, gd.child_text(z, f"192.0.2.{10 + i}"))
-        stubs = [(PARENT, psrv.port)] + [(z, csrv.port) for z in children]
+        stubs = servers.stubs(children)
         probe_names = [(f"www.{PARENT}", "A"), (f"nx.{PARENT}", "A")]
         for z in children:
             probe_names += names_of(z)
@@ -473,6 +518,10 @@ def test_gameday_rollovers(tmp_path):
                 ])
                 time.sleep(2)
             timeline_check(g, kz)
+            for z in children:  # every parent was found from the root, none configured
+                lk = api.status(z)["parentLookup"]
+                assert lk == {"zone": PARENT, "servers": [f"127.0.0.1:{psrv.port}"],
+                              "error": None}, f"{z}: {lk}"
             print(f"{g.elapsed()} resolver loop: {g.probe.rounds} rounds, "
                   f"{len(g.probe.snapshot())} answers; registrar: "
                   f"{len(g.registrar.announcements)} DS changes")
@@ -506,9 +555,10 @@ def refused(r, what, reason_has=None):
 def test_gameday_unsafe_steps_refused(tmp_path):
     safe, throw = f"safe.{PARENT}", f"throw.{PARENT}"
     children = [safe, throw]
-    with started(tmp_path, "parent") as psrv, started(tmp_path, "child") as csrv:
+    with Servers(tmp_path) as servers:
+        psrv, csrv = servers.parent, servers.child
         g = Game(psrv, csrv, children, tmp_path)
-        anchors = g.setup_parent()
+        anchors = g.setup_parent(servers)
         api = g.child()
         api.create_policy("still", algorithm="ecdsa-p256", scheme="ksk-zsk", kskLifetime=0,
                           zskLifetime=0, cskLifetime=0)
@@ -516,15 +566,15 @@ def test_gameday_unsafe_steps_refused(tmp_path):
                           zskLifetime=0, cskLifetime=0)
         for i, z in enumerate(children):
             api.create_zone(z, gd.child_text(z, f"192.0.2.{30 + i}"))
-        stubs = [(PARENT, psrv.port)] + [(z, csrv.port) for z in children]
+        stubs = servers.stubs(children)
         # The throwaway zone is made bogus on purpose at the end: it is not in the loop.
         probe_names = [(f"www.{PARENT}", "A")] + names_of(safe)
         with servelib.Unbound(stubs, anchors, str(tmp_path / "unbound")) as ub:
             g.ub = ub
             with Running(g, probe_names):
                 g.t0 = time.monotonic()
-                g.enable(api, safe, "still")
-                g.enable(api, throw, "still-csk")
+                g.enable(api, safe, "still", configured=True)
+                g.enable(api, throw, "still-csk", configured=True)
                 for z in children:
                     g.wait_secure(api, z, 60, f"{z} secure", g.show(api, z))
                 keys = api.cryptokeys(safe)

@@ -205,3 +205,28 @@ def test_ds_seen_goes_to_the_webhook_signed(pair):
         assert doc["event"] == "dnssec.ds_seen" and doc["zone"] == CHILD, doc
     finally:
         srv.shutdown()
+
+
+def test_parent_lookup_failure_is_a_sentence_and_configured_servers_end_it(tmp_path):
+    """A server started with root hints that nothing answers: check-ds says the parent's servers
+    could not be found (422 parent-lookup-failed), the status shows the lookup's error, and once
+    parentServers are configured they are used instead, with no lookup shown."""
+    dead = servelib.free_port()
+    with livelib.Live(tmp_path / "parent") as parent, \
+            livelib.Live(tmp_path / "child", extra=["--root-hints", f"127.0.0.1:{dead}"]) as child:
+        parent.create(PARENT, rrsets=[])
+        child.create(CHILD, rrsets=[])
+        child.enable(CHILD)
+        r = child.req("POST", f"{ZONES}/{CHILD}/dnssec/check-ds")
+        assert r.status_code == 422, r.text
+        body = r.json()
+        assert body["code"] == "parent-lookup-failed", body
+        assert "no server answered" in body["error"] and "parentServers" in body["error"], body
+        lk = child.status(CHILD)["parentLookup"]
+        assert lk["zone"] is None and lk["servers"] == [] and "no server answered" in lk["error"]
+        r = child.req("PUT", f"{ZONES}/{CHILD}/dnssec",
+                      json={"enabled": True, "parentServers": [f"127.0.0.1:{parent.port}"]})
+        assert r.status_code == 200, r.text
+        res = check_ds(child)
+        assert [s["server"] for s in res["servers"]] == [f"127.0.0.1:{parent.port}"], res
+        assert res["parentLookup"] is None and child.status(CHILD)["parentLookup"] is None

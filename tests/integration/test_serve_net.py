@@ -407,6 +407,10 @@ def test_ipv6_loopback_listen(tmp_path):
     (["--tcp-idle-ms", "-5"], "--tcp-idle-ms"),
     (["--tcp-max-clients", "x"], "--tcp-max-clients"),
     (["--api-listen", f"{ADDR}:8053"], "needs --data"),
+    (["--root-hints", "192.0.2.1:99999"], "--root-hints"),
+    (["--root-hints", "192.0.2.1,,192.0.2.2"], "--root-hints"),
+    (["--root-hints", "root.example"], "--root-hints"),
+    (["--query-port", "0"], "--query-port"),
     (["--frobnicate"], "unknown option"),
     (["stray"], "unknown argument"),
 ])

@@ -2,7 +2,12 @@
  * integration tests read.
  *
  *   ds_probe [--timeout MS] [--tries N] [--edns SIZE] [--runs N]
- *            [--ds "TAG ALG DIGTYPE HEX"]... ZONE SERVER...
+ *            [--ds "TAG ALG DIGTYPE HEX"]... [--lookup PORT] ZONE SERVER...
+ *
+ * With --lookup the SERVERs are root hints: the parent's servers are found first
+ * (ens_probe_find_parent, servers met on the way asked on PORT) and then probed. It prints
+ *   parent NAME / pserver ADDR (each one found) / ttl N / queries N
+ * or "lookup-error SENTENCE" (and nothing else).
  *
  * Output, per run (the last run only for the per-server lines):
  *   server ADDR status=STATUS rcode=N tcp=yes|no negative=yes|no nds=N
@@ -123,6 +128,7 @@ int main(int argc, char **argv)
     struct ens_probe_ds ours[MAXOURS];
     size_t nours = 0;
     unsigned long runs = 1, v;
+    long lookup = -1;
     int i = 1;
     for (; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -135,6 +141,8 @@ int main(int argc, char **argv)
             o.udp_tries = (unsigned)v;
         } else if (strcmp(argv[i], "--edns") == 0 && parse_uint(val, 65535, &v)) {
             o.edns_size = (uint16_t)v;
+        } else if (strcmp(argv[i], "--lookup") == 0 && parse_uint(val, 65535, &v)) {
+            lookup = (long)v;
         } else if (strcmp(argv[i], "--runs") == 0 && parse_uint(val, 1000, &v) && v > 0) {
             runs = v;
         } else if (strcmp(argv[i], "--ds") == 0 && nours < MAXOURS) {
@@ -167,6 +175,36 @@ int main(int argc, char **argv)
             return usage(err);
         }
         nt++;
+    }
+    if (lookup >= 0) {
+        struct ens_probe_parent *p = malloc(sizeof *p);
+        if (p == NULL) {
+            return 1;
+        }
+        int rc = ens_probe_find_parent(zone, t, nt, (uint16_t)lookup, &o, p);
+        if (rc == ENS_ENOENT) {
+            printf("lookup-error %s\n", p->error);
+            free(p);
+            return 0;
+        }
+        if (rc != 0) {
+            free(p);
+            fprintf(stderr, "ds_probe: %s\n", ens_strerror(rc));
+            return 1;
+        }
+        struct ens_str pn = {0};
+        ens_name_to_text(p->name, &pn);
+        printf("parent %s\n", pn.s ? pn.s : "?");
+        ens_str_clear(&pn);
+        for (size_t k = 0; k < p->nservers; k++) {
+            char addr[ENS_ADDR_TEXTMAX] = "?";
+            ens_addr_format((const struct sockaddr *)&p->servers[k].addr, addr, sizeof addr);
+            printf("pserver %s\n", addr);
+        }
+        printf("ttl %u\nqueries %u\n", p->ttl, p->queries);
+        memcpy(t, p->servers, p->nservers * sizeof t[0]);
+        nt = p->nservers;
+        free(p);
     }
     struct ens_probe_result *prev = NULL;
     unsigned streak = 0;
