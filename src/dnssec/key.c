@@ -602,15 +602,85 @@ int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uin
     return rc;
 }
 
-/* The set-up state (tmpl) is made once; each signature works on a copy of it (work), which
- * spares OpenSSL's per-call algorithm fetches. When the provider cannot copy a context, each
+/* One INTEGER of a DER ECDSA-Sig-Value (RFC 3279 §2.2.3) at *p (before end), written
+ * big-endian into out[0..cb) with the sign octet dropped and left-padded with zeros. */
+static bool der_int(const uint8_t **p, const uint8_t *end, uint8_t *out, size_t cb)
+{
+    if (end - *p < 2 || (*p)[0] != 0x02 || (*p)[1] > 0x7F) {
+        return false; /* short-form lengths only: r and s of P-256/P-384 fit in 49 octets */
+    }
+    size_t len = (*p)[1];
+    const uint8_t *v = *p + 2;
+    if ((size_t)(end - v) < len || len == 0) {
+        return false;
+    }
+    while (len > 0 && v[0] == 0) {
+        v++;
+        len--;
+    }
+    if (len > cb) {
+        return false;
+    }
+    memset(out, 0, cb - len);
+    memcpy(out + cb - len, v, len);
+    *p = v + len;
+    return true;
+}
+
+/* The DER signature of an EVP_PKEY_sign as r || s (RFC 6605 §4); OpenSSL's output, parsed with
+ * bounds all the same. */
+static int der_to_rs(const uint8_t *der, size_t derlen, size_t cb, uint8_t *out, size_t cap,
+                     size_t *outlen)
+{
+    if (2 * cb > cap) {
+        return ENS_ESPACE;
+    }
+    const uint8_t *end = der + derlen;
+    if (derlen < 2 || der[0] != 0x30 || der[1] > 0x7F || (size_t)der[1] != derlen - 2) {
+        return ENS_EIO;
+    }
+    const uint8_t *p = der + 2;
+    if (!der_int(&p, end, out, cb) || !der_int(&p, end, out + cb, cb) || p != end) {
+        return ENS_EIO;
+    }
+    *outlen = 2 * cb;
+    return 0;
+}
+
+/* The set-up state is made once per signer (one per thread). ECDSA signs the digest with one
+ * EVP_PKEY_CTX initialised once (EVP_PKEY_sign may be called again and again on it, as
+ * `openssl speed` does) and hashes with a digest fetched once and a reused digest context,
+ * so a signature costs no provider fetch, context copy or lock. Other algorithms keep a DigestSign
+ * template (tmpl) that each signature copies (work); when the provider cannot copy a context, each
  * signature initialises work afresh instead. */
 struct ens_keysigner {
     const struct ens_key *key;
     const struct alg_info *alg;
     EVP_MD_CTX *tmpl, *work;
+    EVP_PKEY_CTX *pctx; /* ECDSA: initialised for EVP_PKEY_sign */
+    EVP_MD *md;         /* ECDSA: the digest, fetched once */
+    EVP_MD_CTX *mdctx;  /* ECDSA: reused for every digest */
     bool copy_ok;
 };
+
+/* ECDSA over data: SHA-256 or SHA-384 (RFC 6605 §3), then the raw signature of the digest. */
+static int sign_ecdsa(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
+                      size_t cap, size_t *outlen)
+{
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned mdlen = 0;
+    if (EVP_DigestInit_ex2(ks->mdctx, ks->md, NULL) != 1 ||
+        EVP_DigestUpdate(ks->mdctx, data, len) != 1 ||
+        EVP_DigestFinal_ex(ks->mdctx, md, &mdlen) != 1) {
+        return ENS_EIO;
+    }
+    uint8_t der[ENS_SIG_MAX + 16];
+    size_t derlen = sizeof der;
+    if (EVP_PKEY_sign(ks->pctx, der, &derlen, md, mdlen) != 1) {
+        return ENS_EIO;
+    }
+    return der_to_rs(der, derlen, (size_t)ks->alg->curve_bytes, out, cap, outlen);
+}
 
 int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
 {
@@ -621,6 +691,19 @@ int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
     }
     ks->key = key;
     ks->alg = alg_find(key->alg);
+    if (ks->alg->curve_bytes != 0) {
+        ks->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+        ks->md = EVP_MD_fetch(NULL, ks->alg->curve_bytes == 32 ? "SHA256" : "SHA384", NULL);
+        ks->mdctx = EVP_MD_CTX_new();
+        if (ks->pctx == NULL || ks->md == NULL || ks->mdctx == NULL ||
+            EVP_PKEY_sign_init(ks->pctx) != 1) {
+            int rc = ks->pctx == NULL || ks->mdctx == NULL ? ENS_ENOMEM : ENS_EIO;
+            ens_keysigner_free(ks);
+            return rc;
+        }
+        *out = ks;
+        return 0;
+    }
     ks->tmpl = EVP_MD_CTX_new();
     ks->work = EVP_MD_CTX_new();
     if (ks->tmpl == NULL || ks->work == NULL) {
@@ -639,6 +722,9 @@ int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
 int ens_keysigner_sign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
                        size_t cap, size_t *outlen)
 {
+    if (ks->pctx != NULL) {
+        return sign_ecdsa(ks, data, len, out, cap, outlen);
+    }
     int rc = 0;
     if (ks->copy_ok) {
         if (EVP_MD_CTX_copy_ex(ks->work, ks->tmpl) != 1) {
@@ -659,6 +745,9 @@ void ens_keysigner_free(struct ens_keysigner *ks)
     if (ks != NULL) {
         EVP_MD_CTX_free(ks->tmpl);
         EVP_MD_CTX_free(ks->work);
+        EVP_PKEY_CTX_free(ks->pctx);
+        EVP_MD_free(ks->md);
+        EVP_MD_CTX_free(ks->mdctx);
         free(ks);
     }
 }
