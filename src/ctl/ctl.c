@@ -178,11 +178,44 @@ static int build_zone(struct ens_ctl *c, const struct ens_store_zone *sz, struct
 
 /* ---- signing ---- */
 
+/* Keeps the DNSKEY rdata of a key that is published but does not sign. */
+static int keep_published(struct ctl_keys *kl, const struct ens_store_key *k)
+{
+    if (kl->npub == kl->pubcap) {
+        size_t cap = kl->pubcap ? 2 * kl->pubcap : 4;
+        const uint8_t **np = realloc(kl->pub, cap * sizeof *np);
+        if (np != NULL) {
+            kl->pub = np;
+        }
+        uint16_t *nl = np != NULL ? realloc(kl->publen, cap * sizeof *nl) : NULL;
+        if (nl == NULL) {
+            kl->err = ENS_ENOMEM;
+            return ENS_ENOMEM;
+        }
+        kl->publen = nl;
+        kl->pubcap = cap;
+    }
+    uint8_t *copy = malloc(k->dnskey_len);
+    if (copy == NULL) {
+        kl->err = ENS_ENOMEM;
+        return ENS_ENOMEM;
+    }
+    memcpy(copy, k->dnskey, k->dnskey_len);
+    kl->pub[kl->npub] = copy;
+    kl->publen[kl->npub++] = (uint16_t)k->dnskey_len;
+    return 0;
+}
+
 static int load_key(void *ctx, const struct ens_store_key *k)
 {
     struct ctl_keys *kl = ctx;
-    if (!k->active || !k->published) {
-        return 0; /* only published, active keys sign (and make the DNSKEY set) */
+    if (!k->published) {
+        return 0;
+    }
+    if (!k->active) {
+        /* published, not signing: its DNSKEY is served all the same, before it signs (RFC 7583
+         * pre-publication) and after it stopped (until its signatures leave the caches) */
+        return keep_published(kl, k);
     }
     if (kl->n == kl->cap) {
         size_t cap = kl->cap ? 2 * kl->cap : 4;
@@ -211,6 +244,14 @@ void ctl_keys_free(struct ctl_keys *kl)
     free(kl->keys);
     kl->keys = NULL;
     kl->n = kl->cap = 0;
+    for (size_t i = 0; i < kl->npub; i++) {
+        free((void *)kl->pub[i]);
+    }
+    free(kl->pub);
+    free(kl->publen);
+    kl->pub = NULL;
+    kl->publen = NULL;
+    kl->npub = kl->pubcap = 0;
 }
 
 int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
@@ -234,9 +275,14 @@ int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint
 }
 
 void ctl_sign_opts(const struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
-                   struct ens_sign_opts *o)
+                   const struct ctl_keys *kl, struct ens_sign_opts *o)
 {
     ens_sign_opts_init(o);
+    if (kl != NULL) {
+        o->published = kl->pub;
+        o->published_len = kl->publen;
+        o->npublished = kl->npub;
+    }
     o->denial = sz->nsec3 ? ENS_SIGN_NSEC3 : ENS_SIGN_NSEC;
     o->iterations = sz->nsec3_iterations;
     o->opt_out = sz->nsec3_optout;
@@ -267,7 +313,7 @@ static int sign_zone(struct ens_ctl *c, const struct ens_store_zone *sz, const s
         return rc;
     }
     struct ens_sign_opts o;
-    ctl_sign_opts(c, sz, now, &o);
+    ctl_sign_opts(c, sz, now, &kl, &o);
     char msg[512] = "";
     rc = ens_sign_zone(z, kl.keys, kl.n, &o, out, msg, sizeof msg);
     ctl_keys_free(&kl);

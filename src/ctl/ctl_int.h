@@ -52,6 +52,11 @@ struct ctl_keys {
     const uint8_t *origin;
     struct ens_key **keys;
     size_t n, cap;
+    /* the DNSKEY rdata of the keys published but not active (in the DNSKEY RRset, signing
+     * nothing): for ens_sign_opts.published */
+    const uint8_t **pub;
+    uint16_t *publen;
+    size_t npub, pubcap;
     int err;
     char msg[512];
 };
@@ -59,9 +64,10 @@ struct ctl_keys {
 int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
                   struct ctl_keys *kl, struct ens_ctl_result *res);
 void ctl_keys_free(struct ctl_keys *kl);
-/* The signing options of zone sz at time now. */
+/* The signing options of zone sz at time now; with kl (may be NULL) the keys published
+ * without signing go into the DNSKEY RRset. */
 void ctl_sign_opts(const struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
-                   struct ens_sign_opts *o);
+                   const struct ctl_keys *kl, struct ens_sign_opts *o);
 /* The state of the zone of origin, or NULL when there is none. */
 struct served *ctl_served_find(struct ens_ctl *c, const uint8_t *origin);
 /* The state of the zone of origin, made when absent (NULL only when out of memory). */

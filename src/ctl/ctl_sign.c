@@ -134,7 +134,7 @@ struct keyset {
 static int match_key(void *ctx, const struct ens_store_key *k)
 {
     struct keyset *ks = ctx;
-    if (!k->published || !k->active) {
+    if (!k->published) {
         return 0;
     }
     ks->want++;
@@ -339,7 +339,7 @@ static int incremental(struct ens_ctl *c, struct ens_store_zone *sz, struct serv
     struct ctl_keys kl = {0};
     struct ens_rrset_signer *rs = NULL;
     struct ens_sign_opts o;
-    ctl_sign_opts(c, sz, now, &o);
+    ctl_sign_opts(c, sz, now, NULL, &o); /* the DNSKEY RRset stays as it is */
     char err[512] = "";
     if (rc == 0 && sz->dnssec) {
         rc = ctl_keys_load(c, sz, s->origin, &kl, res);

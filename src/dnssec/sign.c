@@ -718,19 +718,33 @@ struct dnskeys {
     size_t n;
 };
 
+/* The signing keys' DNSKEY rdata, then those of the keys only published. */
 static int make_dnskeys(struct signer *s, struct dnskeys *d)
 {
     d->n = 0;
-    d->rd = malloc(s->nkeys * sizeof(*d->rd));
-    d->len = malloc(s->nkeys * sizeof(*d->len));
+    size_t total = s->nkeys + s->o->npublished;
+    d->rd = malloc(total * sizeof(*d->rd));
+    d->len = malloc(total * sizeof(*d->len));
     if (d->rd == NULL || d->len == NULL) {
         return ens_sign_fail_(s, ENS_ENOMEM, "out of memory");
     }
-    for (size_t k = 0; k < s->nkeys; k++) {
+    for (size_t k = 0; k < total; k++) {
         size_t len = 0;
-        int e = ens_key_dnskey(s->keys[k], d->rd[d->n], sizeof d->rd[d->n], &len);
-        if (e != 0) {
-            return ens_sign_fail_(s, e, "adding DNSKEY: %s", ens_strerror(e));
+        if (k < s->nkeys) {
+            int e = ens_key_dnskey(s->keys[k], d->rd[d->n], sizeof d->rd[d->n], &len);
+            if (e != 0) {
+                return ens_sign_fail_(s, e, "adding DNSKEY: %s", ens_strerror(e));
+            }
+        } else {
+            size_t j = k - s->nkeys;
+            len = s->o->published_len[j];
+            if (len < 4 || len > sizeof d->rd[d->n]) {
+                return ens_sign_fail_(s, ENS_EINVAL,
+                                      "adding DNSKEY: a published key of %zu "
+                                      "octets",
+                                      len);
+            }
+            memcpy(d->rd[d->n], s->o->published[j], len);
         }
         /* Insertion in order; DNSKEY rdata holds no names, so it is canonical as it is. */
         size_t q = d->n;

@@ -46,6 +46,12 @@ struct ens_sign_opts {
     uint32_t now;
     /* TTL of the DNSKEY RRset; 0 means the SOA TTL. */
     uint32_t dnskey_ttl;
+    /* DNSKEY rdata of keys that are published but do not sign (pre-published or retired,
+     * RFC 7583 §3.2, §3.3): put in the DNSKEY RRset beside the signing keys' own. Borrowed
+     * for the call; npublished 0 means none. */
+    const uint8_t *const *published;
+    const uint16_t *published_len;
+    size_t npublished;
     /* Signing threads (at most 64); 0 or 1 signs on the calling thread. The output does not
      * depend on it. */
     unsigned threads;

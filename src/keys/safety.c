@@ -49,16 +49,25 @@ static bool other_signer(const struct ens_km_zone *z, const struct ens_km_key *k
     return zsk && ksk;
 }
 
-/* True if another published, active key has its DS at the parent. */
-static bool other_ds_signer(const struct ens_km_zone *z, const struct ens_km_key *k)
+/* Another published, active key with its DS at the parent, or NULL. *settled says whether its
+ * DS has been there for the parent DS TTL, so that no resolver still caches a DS RRset
+ * without it (RFC 7583 §3.3.2: the old key may go only after that). */
+static const struct ens_km_key *
+other_ds_signer(const struct ens_km_zone *z, const struct ens_km_key *k, int64_t now, bool *settled)
 {
+    const struct ens_km_key *best = NULL;
+    *settled = false;
     for (size_t i = 0; i < z->nkeys; i++) {
         const struct ens_km_key *o = &z->keys[i];
         if (o != k && o->active && o->published && ens_km_ds_present(o)) {
-            return true;
+            bool ok = now >= o->ds_seen + z->policy.parent_ds_ttl;
+            if (best == NULL || (ok && !*settled)) {
+                best = o;
+                *settled = ok;
+            }
         }
     }
-    return false;
+    return best;
 }
 
 /* The DS of k at the parent, or a DS gone too recently for caches to have dropped it. */
@@ -102,8 +111,8 @@ static int check_cached(const struct ens_km_zone *z, const struct ens_km_key *k,
                   what);
 }
 
-static int check_last(const struct ens_km_zone *z, const struct ens_km_key *k, const char *what,
-                      struct ens_km_refusal *r)
+static int check_last(const struct ens_km_zone *z, const struct ens_km_key *k, int64_t now,
+                      const char *what, struct ens_km_refusal *r)
 {
     if (!k->active) {
         return 0;
@@ -119,7 +128,12 @@ static int check_last(const struct ens_km_zone *z, const struct ens_km_key *k, c
                       "(%lld s); activate it; then %s",
                       rn, (long long)(z->policy.dnskey_ttl + z->policy.propagation_delay), what);
     }
-    if (k->role != ENS_KEY_ZSK && ens_km_ds_present(k) && !other_ds_signer(z, k)) {
+    if (k->role == ENS_KEY_ZSK || !ens_km_ds_present(k)) {
+        return 0;
+    }
+    bool settled;
+    const struct ens_km_key *o = other_ds_signer(z, k, now, &settled);
+    if (o == NULL) {
         snprintf(reason, sizeof(reason),
                  "DS %u %u 2 is the only DS at the parent with an active key: the DNSKEY RRset "
                  "would have no signature the parent vouches for",
@@ -128,6 +142,16 @@ static int check_last(const struct ens_km_zone *z, const struct ens_km_key *k, c
                       "activate the successor; submit its DS; wait until the parent serves it "
                       "and the parent DS TTL (%lld s) has passed; then %s",
                       (long long)z->policy.parent_ds_ttl, what);
+    }
+    if (!settled) {
+        int64_t until = o->ds_seen + z->policy.parent_ds_ttl;
+        snprintf(reason, sizeof(reason),
+                 "DS %u %u 2 of key %u reached the parent at %lld, but resolvers may cache the "
+                 "DS RRset without it until %lld: they would find no signature they trust",
+                 (unsigned)o->tag, (unsigned)o->algorithm, (unsigned)o->tag, (long long)o->ds_seen,
+                 (long long)until);
+        return refuse(r, "ds-not-cached-yet", reason, "wait until %lld; then %s", (long long)until,
+                      what);
     }
     return 0;
 }
@@ -214,12 +238,12 @@ int ens_km_check(const struct ens_km_zone *zone, enum ens_km_step step, int64_t 
         return 0;
     }
     case ENS_KM_STEP_DEACTIVATE:
-        return check_last(zone, k, "deactivate the key", r);
+        return check_last(zone, k, now, "deactivate the key", r);
     case ENS_KM_STEP_DELETE:
         if ((rc = check_ds(zone, k, now, "delete the key", r)) != 0) {
             return rc;
         }
-        if ((rc = check_last(zone, k, "delete the key", r)) != 0) {
+        if ((rc = check_last(zone, k, now, "delete the key", r)) != 0) {
             return rc;
         }
         if (k->active) {

@@ -482,6 +482,11 @@ static void s_second_csk_with_ds(struct ens_km_zone *z)
     s_second_active_csk(z);
     z->keys[2].ds_seen = T0 - 3600;
 }
+static void s_second_csk_ds_just_seen(struct ens_km_zone *z)
+{
+    s_second_active_csk(z);
+    z->keys[2].ds_seen = T0 - 600;
+}
 static void s_no_ds(struct ens_km_zone *z)
 {
     z->keys[0].ds_seen = 0;
@@ -552,6 +557,11 @@ static const struct safety_case SAFETY[] = {
     {"publish is always safe", ENS_KM_STEP_PUBLISH, 3, s_none, 0, "", "", ""},
     {"deactivate when another key with DS signs", ENS_KM_STEP_DEACTIVATE, 1, s_second_csk_with_ds,
      0, "", "", ""},
+    {"deactivate while the successor's DS is younger than its TTL", ENS_KM_STEP_DEACTIVATE, 1,
+     s_second_csk_ds_just_seen, ENS_EEXIST, "ds-not-cached-yet",
+     "reached the parent at 999999400, but resolvers may cache the DS RRset without it until "
+     "1000003000",
+     "wait until 1000003000; then deactivate the key"},
     {"delete key removed long ago", ENS_KM_STEP_DELETE, 4, s_none, 0, "", "", ""},
     {"disable without DS", ENS_KM_STEP_DISABLE, 0, s_no_ds, 0, "", "", ""},
     {"unknown key", ENS_KM_STEP_DELETE, 99, s_none, ENS_ENOENT, "", "", ""},
