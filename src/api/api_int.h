@@ -59,6 +59,11 @@ int64_t api_now(const struct ens_api *a);
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The store of the server for a route about `what` ("policies", "webhooks", ...). On failure
+ * r is a 404 (a server without --data, or a /servers/{server} route for a server other than
+ * localhost) and NULL is returned. */
+struct ens_store *api_store_of(struct api_req *rq, struct api_resp *r, const char *what);
+
 /* Parses the request body as a JSON object into *out (owned by the caller). On failure r is
  * a 400 (malformed JSON) or 422 (not an object) error and the return is non-zero. */
 int api_body_object(const struct api_req *rq, struct api_resp *r, json_t **out);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "api/api_int.h"
+#include "ctl/ctl.h"
 #include "dns/dns.h"
 
 #define DEFAULT_LISTEN   "127.0.0.1:8053"
@@ -90,6 +91,21 @@ void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
     vsnprintf(r->hdr_value[r->nhdr], sizeof r->hdr_value[r->nhdr], fmt, ap);
     va_end(ap);
     r->nhdr++;
+}
+
+struct ens_store *api_store_of(struct api_req *rq, struct api_resp *r, const char *what)
+{
+    const struct ens_api_opts *o = api_opts(rq->api);
+    if (o->ctl == NULL) {
+        api_error(r, 404, "not-found", "this server keeps no %s (no --data)", what);
+        return NULL;
+    }
+    if (rq->nseg > 3 && strcmp(rq->seg[2], "servers") == 0 &&
+        strcmp(rq->seg[3], "localhost") != 0) {
+        api_error(r, 404, "not-found", "no server '%s'", rq->seg[3]);
+        return NULL;
+    }
+    return ens_ctl_store(o->ctl);
 }
 
 int api_body_object(const struct api_req *rq, struct api_resp *r, json_t **out)

@@ -45,21 +45,6 @@ static int field_error(struct api_resp *r, const char *field, const char *fmt, .
     return -1;
 }
 
-/* The store, after checking the server segment; NULL with r set on failure. */
-static struct ens_store *store_of(struct api_req *rq, struct api_resp *r)
-{
-    const struct ens_api_opts *o = api_opts(rq->api);
-    if (o->ctl == NULL) {
-        api_error(r, 404, "not-found", "this server keeps no policies (no --data)");
-        return NULL;
-    }
-    if (strcmp(rq->seg[3], "localhost") != 0) {
-        api_error(r, 404, "not-found", "no server '%s'", rq->seg[3]);
-        return NULL;
-    }
-    return ens_ctl_store(o->ctl);
-}
-
 /* The store's rule for policy names: 1 to 63 letters, digits, '.', '_' or '-'. */
 static bool name_ok(const char *s)
 {
@@ -329,7 +314,7 @@ static int list_one(void *ctx, const struct ens_store_policy *p)
 
 int api_policies_list(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "policies");
     if (st == NULL) {
         return 0;
     }
@@ -343,7 +328,7 @@ int api_policies_list(struct api_req *rq, struct api_resp *r)
 
 int api_policy_get(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "policies");
     struct ens_store_policy p;
     if (st == NULL || policy_of(rq, r, st, &p) != 0) {
         return 0;
@@ -353,7 +338,7 @@ int api_policy_get(struct api_req *rq, struct api_resp *r)
 
 int api_policies_create(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "policies");
     json_t *body;
     if (st == NULL || api_body_object(rq, r, &body) != 0) {
         return 0;
@@ -383,7 +368,7 @@ out:
 
 int api_policy_put(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "policies");
     struct ens_store_policy p;
     json_t *body = NULL;
     if (st == NULL || policy_of(rq, r, st, &p) != 0 || api_body_object(rq, r, &body) != 0) {
@@ -413,7 +398,7 @@ out:
 
 int api_policy_delete(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "policies");
     struct ens_store_policy p;
     if (st == NULL || policy_of(rq, r, st, &p) != 0) {
         return 0;

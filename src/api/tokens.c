@@ -98,19 +98,9 @@ static int list_token(void *ctx, const struct ens_store_token *t)
     return json_array_append_new(ctx, token_object(t)) == 0 ? 0 : ENS_ENOMEM;
 }
 
-static struct ens_store *store_of(struct api_req *rq, struct api_resp *r)
-{
-    const struct ens_api_opts *o = api_opts(rq->api);
-    if (o->ctl == NULL) {
-        api_error(r, 404, "not-found", "this server keeps no tokens (no --data)");
-        return NULL;
-    }
-    return ens_ctl_store(o->ctl);
-}
-
 int api_tokens_list(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "tokens");
     if (st == NULL) {
         return 0;
     }
@@ -124,7 +114,7 @@ int api_tokens_list(struct api_req *rq, struct api_resp *r)
 
 int api_tokens_create(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "tokens");
     json_t *body;
     if (st == NULL || api_body_object(rq, r, &body) != 0) {
         return 0;
@@ -193,7 +183,7 @@ out:
 
 int api_token_delete(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "tokens");
     if (st == NULL) {
         return 0;
     }
@@ -219,7 +209,7 @@ static int list_audit(void *ctx, const struct ens_store_audit *a)
 
 int api_audit_list(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "tokens");
     if (st == NULL) {
         return 0;
     }

@@ -29,22 +29,6 @@ static const struct {
     size_t genlen; /* bytes of a generated secret: the hash output length */
 } algs[] = {{"hmac-sha256", 32}, {"hmac-sha384", 48}, {"hmac-sha512", 64}};
 
-/* The store, after checking the server segment. On failure r is an error and NULL is
- * returned. */
-static struct ens_store *store_of(struct api_req *rq, struct api_resp *r)
-{
-    const struct ens_api_opts *o = api_opts(rq->api);
-    if (o->ctl == NULL) {
-        api_error(r, 404, "not-found", "this server keeps no TSIG keys (no --data)");
-        return NULL;
-    }
-    if (strcmp(rq->seg[3], "localhost") != 0) {
-        api_error(r, 404, "not-found", "no server '%s'", rq->seg[3]);
-        return NULL;
-    }
-    return ens_ctl_store(o->ctl);
-}
-
 /* The JSON object of a key; the secret only when with_secret. */
 static json_t *tsig_object(const struct ens_store_tsig *t, bool with_secret)
 {
@@ -203,7 +187,7 @@ static int list_one(void *ctx, const struct ens_store_tsig *t)
 
 int api_tsig_list(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "TSIG keys");
     if (st == NULL) {
         return 0;
     }
@@ -217,7 +201,7 @@ int api_tsig_list(struct api_req *rq, struct api_resp *r)
 
 int api_tsig_get(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "TSIG keys");
     struct ens_store_tsig t;
     if (st == NULL || key_of(rq, r, st, &t) != 0) {
         return 0;
@@ -229,7 +213,7 @@ int api_tsig_get(struct api_req *rq, struct api_resp *r)
 
 int api_tsig_create(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "TSIG keys");
     json_t *body;
     if (st == NULL || api_body_object(rq, r, &body) != 0) {
         return 0;
@@ -272,7 +256,7 @@ out:
 
 int api_tsig_put(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "TSIG keys");
     struct ens_store_tsig t;
     json_t *body = NULL;
     if (st == NULL || key_of(rq, r, st, &t) != 0 || api_body_object(rq, r, &body) != 0) {
@@ -394,7 +378,7 @@ static int key_user(struct ens_store *st, const char *key, char *zone, size_t ca
 
 int api_tsig_delete(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "TSIG keys");
     struct ens_store_tsig t;
     if (st == NULL || key_of(rq, r, st, &t) != 0) {
         return 0;

@@ -15,21 +15,6 @@
 #include "api/api_zone.h"
 #include "keys/webhook.h"
 
-/* The store, after checking the server segment; NULL with r set on failure. */
-static struct ens_store *store_of(struct api_req *rq, struct api_resp *r)
-{
-    const struct ens_api_opts *o = api_opts(rq->api);
-    if (o->ctl == NULL) {
-        api_error(r, 404, "not-found", "this server keeps no webhooks (no --data)");
-        return NULL;
-    }
-    if (strcmp(rq->seg[3], "localhost") != 0) {
-        api_error(r, 404, "not-found", "no server '%s'", rq->seg[3]);
-        return NULL;
-    }
-    return ens_ctl_store(o->ctl);
-}
-
 /* A 422 naming field (as policies.c makes them). Returns -1. */
 static int field_error(struct api_resp *r, const char *field, const char *msg)
 {
@@ -200,7 +185,7 @@ static int list_one(void *ctx, const struct ens_store_webhook *w)
 
 int api_webhooks_list(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "webhooks");
     if (st == NULL) {
         return 0;
     }
@@ -214,7 +199,7 @@ int api_webhooks_list(struct api_req *rq, struct api_resp *r)
 
 int api_webhook_get(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "webhooks");
     struct ens_store_webhook w;
     if (st == NULL || webhook_of(rq, r, st, &w) != 0) {
         return 0;
@@ -226,7 +211,7 @@ int api_webhook_get(struct api_req *rq, struct api_resp *r)
 
 int api_webhooks_create(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "webhooks");
     json_t *body;
     if (st == NULL || api_body_object(rq, r, &body) != 0) {
         return 0;
@@ -249,7 +234,7 @@ int api_webhooks_create(struct api_req *rq, struct api_resp *r)
 
 int api_webhook_delete(struct api_req *rq, struct api_resp *r)
 {
-    struct ens_store *st = store_of(rq, r);
+    struct ens_store *st = api_store_of(rq, r, "webhooks");
     struct ens_store_webhook w;
     if (st == NULL || webhook_of(rq, r, st, &w) != 0) {
         return 0;

@@ -281,6 +281,37 @@ static int record_cmd(struct ens_client *c, char **args, size_t n, const char *f
     return rc;
 }
 
+/* Where the DS probe asks: the configured servers, or the parent the lookup found (or why
+ * it found none). */
+static void print_parent(json_t *o)
+{
+    size_t i;
+    json_t *v;
+    json_t *conf = json_object_get(o, "parentServers");
+    json_t *lk = json_object_get(o, "parentLookup");
+    if (json_array_size(conf) > 0) {
+        printf("parent:        configured:");
+        json_array_foreach(conf, i, v)
+        {
+            printf(" %s", json_string_value(v));
+        }
+        printf("\n");
+    } else if (json_is_object(lk)) {
+        const char *err = json_string_value(json_object_get(lk, "error"));
+        const char *pz = json_string_value(json_object_get(lk, "zone"));
+        if (err != NULL) {
+            printf("parent:        lookup failed: %s\n", err);
+            return;
+        }
+        printf("parent:        %s, looked up:", pz != NULL ? pz : "?");
+        json_array_foreach(json_object_get(lk, "servers"), i, v)
+        {
+            printf(" %s", json_string_value(v));
+        }
+        printf("\n");
+    }
+}
+
 static void print_status(struct ens_client *c, const char *zone, json_t *st)
 {
     if (c->json) {
@@ -296,6 +327,7 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
     if (le != NULL) {
         printf("last error:    %s\n", le);
     }
+    print_parent(st);
     size_t i;
     json_t *d;
     json_array_foreach(json_object_get(st, "dsRecords"), i, d)
@@ -345,6 +377,7 @@ static void print_probe(struct ens_client *c, json_t *p)
     }
     printf("ds delegated:  %s\n", json_is_true(json_object_get(p, "dsDelegated")) ? "yes" : "no");
     printf("in sync:       %s\n", json_is_true(json_object_get(p, "inSync")) ? "yes" : "no");
+    print_parent(p);
     size_t i, j;
     json_t *s, *d;
     json_array_foreach(json_object_get(p, "servers"), i, s)

@@ -2,6 +2,8 @@
 parent zone), refusals of unsafe key steps with their reason and safe order (and force, which
 is audited), the safe way of turning DNSSEC off (CDS delete, then unsigned once the DS is gone),
 the rollover status and the dry-run timeline."""
+import os
+import subprocess
 import time
 
 import dns.message
@@ -224,9 +226,26 @@ def test_parent_lookup_failure_is_a_sentence_and_configured_servers_end_it(tmp_p
         assert "no server answered" in body["error"] and "parentServers" in body["error"], body
         lk = child.status(CHILD)["parentLookup"]
         assert lk["zone"] is None and lk["servers"] == [] and "no server answered" in lk["error"]
+        out = cli(child, "dnssec", "status", CHILD)
+        assert "parent:        lookup failed: no server answered" in out.stdout, out.stdout
         r = child.req("PUT", f"{ZONES}/{CHILD}/dnssec",
                       json={"enabled": True, "parentServers": [f"127.0.0.1:{parent.port}"]})
         assert r.status_code == 200, r.text
         res = check_ds(child)
         assert [s["server"] for s in res["servers"]] == [f"127.0.0.1:{parent.port}"], res
         assert res["parentLookup"] is None and child.status(CHILD)["parentLookup"] is None
+        out = cli(child, "dnssec", "check-ds", CHILD)
+        assert f"127.0.0.1:{parent.port}: ok" in out.stdout and "look" not in out.stdout, out.stdout
+        out = cli(child, "dnssec", "status", CHILD)
+        assert f"parent:        configured: 127.0.0.1:{parent.port}" in out.stdout, out.stdout
+
+
+def cli(live, *args):
+    """The ensign command against live's API, with its key; must exit 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENSIGN_") or k == "ENSIGN_BIN"}
+    env.update({"HOME": "/nonexistent", "ENSIGN_URL": live.base, "ENSIGN_TOKEN": livelib.KEY})
+    env.pop("XDG_CONFIG_HOME", None)
+    p = subprocess.run([servelib.ENSIGN, *args], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert p.returncode == 0, (args, p.stdout, p.stderr)
+    return p
