@@ -518,18 +518,7 @@ static size_t nsec3_owner(const struct incr *s, const uint8_t *hash, uint8_t *ow
 static size_t nsec3_rdata(const struct incr *s, const struct ens_znode *n, const uint8_t *next,
                           uint16_t *types, uint8_t *rd)
 {
-    const struct ens_sign_opts *o = s->o;
-    size_t len = 0;
-    rd[len++] = 1; /* SHA-1 */
-    rd[len++] = o->opt_out ? 1 : 0;
-    ens_put16(rd + len, o->iterations);
-    len += 2;
-    rd[len++] = o->saltlen;
-    memcpy(rd + len, o->salt, o->saltlen);
-    len += o->saltlen;
-    rd[len++] = 20;
-    memcpy(rd + len, next, 20);
-    len += 20;
+    size_t len = ens_sign_nsec3_head(s->o, next, rd);
     size_t k = 0;
     if (n != NULL && data_sets(n) > 0) {
         k = chain_types(n, types);

@@ -622,17 +622,7 @@ int ens_sign_nsec3_record_(struct signer *s, const struct ens_zone *w, const str
     const struct ens_sign_opts *o = s->o;
     const struct h3 *e = &arr[i];
     const struct h3 *next = &arr[(i + 1) % m];
-    size_t len = 0;
-    rd[len++] = 1; /* SHA-1 */
-    rd[len++] = o->opt_out ? 1 : 0;
-    ens_put16(rd + len, o->iterations);
-    len += 2;
-    rd[len++] = o->saltlen;
-    memcpy(rd + len, o->salt, o->saltlen);
-    len += o->saltlen;
-    rd[len++] = 20;
-    memcpy(rd + len, next->hash, 20);
-    len += 20;
+    size_t len = ens_sign_nsec3_head(o, next->hash, rd);
     size_t k = 0;
     if (e->node != SIZE_MAX) {
         const struct node *nd = &nodes[e->node];
@@ -673,6 +663,15 @@ size_t ens_sign_nsec3param_rdata_(const struct ens_sign_opts *o, uint8_t *rd)
     memcpy(rd + len, o->salt, o->saltlen);
     len += o->saltlen;
     return len;
+}
+
+size_t ens_sign_nsec3_head(const struct ens_sign_opts *o, const uint8_t *next, uint8_t *rd)
+{
+    size_t len = ens_sign_nsec3param_rdata_(o, rd);
+    rd[1] = o->opt_out ? 1 : 0; /* the flags: opt-out (RFC 5155 §3.1.2.1); NSEC3PARAM has 0 */
+    rd[len++] = 20;
+    memcpy(rd + len, next, 20);
+    return len + 20;
 }
 
 static int make_nsec3(struct signer *s, const struct ens_zone *w, const struct node *nodes,

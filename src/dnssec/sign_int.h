@@ -28,6 +28,11 @@ uint32_t ens_sign_expiration(const struct ens_sign_opts *o, const uint8_t *lowne
 #define ENS_SIGN_BITMAP_MAX (256 * 34)
 size_t ens_sign_type_bitmap(uint16_t *types, size_t n, uint8_t *out);
 
+/* The NSEC3 rdata up to and including the next hashed owner (RFC 5155 §3.2): SHA-1, the
+ * opt-out flag of o, o's iterations and salt, then the 20 octets of next. Returns its length
+ * (at most 5 + 255 + 21 octets); the type bitmap follows. */
+size_t ens_sign_nsec3_head(const struct ens_sign_opts *o, const uint8_t *next, uint8_t *rd);
+
 /* The canonical RRset of RFC 4034 §6.2-6.3: n rdatas of type copied into *block, each put in
  * canonical form, sorted, duplicates dropped. *canon (m entries) points into *block; the caller
  * frees both. ENS_ENOMEM. */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "dnssec/sign.h"
+#include "signtest.h"
 
 static const char ZONE[] = "$ORIGIN t.\n"
                            "$TTL 3600\n"
@@ -26,22 +27,6 @@ static const char ZONE[] = "$ORIGIN t.\n"
                            "s NS ns\n"
                            "s DS 1 13 2 "
                            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    return ens_zone_add(ctx, rr, pos);
-}
-
-static struct ens_key *key(enum ens_key_role role, uint8_t seed)
-{
-    uint8_t priv[32];
-    memset(priv, seed, sizeof priv);
-    struct ens_key *k = NULL;
-    assert_int_equal(
-        ens_key_from_raw((const uint8_t *)"\001t", ENS_ALG_ED25519, role, priv, 32, &k, NULL, 0),
-        0);
-    return k;
-}
 
 static void opts(struct ens_sign_opts *o, enum ens_sign_denial d, bool opt_out)
 {
@@ -278,17 +263,14 @@ static void run(enum ens_sign_denial d, bool opt_out, bool ksk_zsk, uint64_t see
     struct ens_key *keys[2];
     size_t nk = 0;
     if (ksk_zsk) {
-        keys[nk++] = key(ENS_KEY_KSK, 1);
-        keys[nk++] = key(ENS_KEY_ZSK, 2);
+        keys[nk++] = signtest_key(ENS_KEY_KSK, 1);
+        keys[nk++] = signtest_key(ENS_KEY_ZSK, 2);
     } else {
-        keys[nk++] = key(ENS_KEY_CSK, 3);
+        keys[nk++] = signtest_key(ENS_KEY_CSK, 3);
     }
     struct ens_sign_opts o;
     opts(&o, d, opt_out);
-    struct ens_zone *z = ens_zone_new(NULL);
-    struct ens_zfile_opts zo = {0};
-    assert_int_equal(ens_zfile_read_mem("t.zone", ZONE, sizeof ZONE - 1, &zo, on_rr, NULL, z), 0);
-    assert_int_equal(ens_zone_finish(z, NULL, NULL), 0);
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, false);
     struct ens_ztree *cur = full(z, keys, nk, &o);
     ens_zone_free(z);
     struct ens_rrset_signer *rs = NULL;

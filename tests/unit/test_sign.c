@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "dnssec/sign.h"
+#include "signtest.h"
 
 static const char ZONE[] =
     "$ORIGIN t.\n"
@@ -23,32 +24,6 @@ static const char ZONE[] =
     "ns.d A 192.0.2.3\n"
     "s NS ns\n"
     "s DS 1 13 2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    return ens_zone_add(ctx, rr, pos);
-}
-
-static struct ens_zone *load(void)
-{
-    struct ens_zone *z = ens_zone_new(NULL);
-    assert_non_null(z);
-    struct ens_zfile_opts o = {0};
-    assert_int_equal(ens_zfile_read_mem("t.zone", ZONE, sizeof ZONE - 1, &o, on_rr, NULL, z), 0);
-    assert_int_equal(ens_zone_finish(z, NULL, NULL), 0);
-    return z;
-}
-
-static struct ens_key *key(enum ens_key_role role, uint8_t seed)
-{
-    uint8_t priv[32];
-    memset(priv, seed, sizeof priv);
-    struct ens_key *k = NULL;
-    assert_int_equal(
-        ens_key_from_raw((const uint8_t *)"\001t", ENS_ALG_ED25519, role, priv, 32, &k, NULL, 0),
-        0);
-    return k;
-}
 
 struct counts {
     size_t rrsig, nsec, nsec3, nsec3param, dnskey;
@@ -111,8 +86,8 @@ static void count(const struct ens_zone *z, struct counts *c)
 static void test_sign_nsec_chain_covers_authoritative_names_and_cuts(void **state)
 {
     (void)state;
-    struct ens_zone *z = load();
-    struct ens_key *keys[2] = {key(ENS_KEY_KSK, 1), key(ENS_KEY_ZSK, 2)};
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, false);
+    struct ens_key *keys[2] = {signtest_key(ENS_KEY_KSK, 1), signtest_key(ENS_KEY_ZSK, 2)};
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.denial = ENS_SIGN_NSEC;
@@ -146,8 +121,8 @@ static void test_sign_nsec_chain_covers_authoritative_names_and_cuts(void **stat
 static void test_sign_nsec3_opt_out_skips_insecure_delegations_and_their_ents(void **state)
 {
     (void)state;
-    struct ens_zone *z = load();
-    struct ens_key *keys[1] = {key(ENS_KEY_CSK, 3)};
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, false);
+    struct ens_key *keys[1] = {signtest_key(ENS_KEY_CSK, 3)};
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.inception = 1000;
@@ -176,7 +151,7 @@ static void test_sign_nsec3_opt_out_skips_insecure_delegations_and_their_ents(vo
 static void test_sign_refuses_bad_requests(void **state)
 {
     (void)state;
-    struct ens_zone *z = load();
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, false);
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.inception = 2000;
@@ -185,7 +160,7 @@ static void test_sign_refuses_bad_requests(void **state)
     char err[256];
     assert_int_equal(ens_sign_zone(z, NULL, 0, &o, &out, err, sizeof err), ENS_EINVAL);
     assert_null(out);
-    struct ens_key *keys[1] = {key(ENS_KEY_CSK, 4)};
+    struct ens_key *keys[1] = {signtest_key(ENS_KEY_CSK, 4)};
     assert_int_equal(ens_sign_zone(z, keys, 1, &o, &out, err, sizeof err), ENS_EINVAL);
     assert_non_null(strstr(err, "expiration"));
     struct ens_key *other = NULL;
@@ -204,8 +179,8 @@ static void test_sign_refuses_bad_requests(void **state)
 static void test_sign_serial_policies(void **state)
 {
     (void)state;
-    struct ens_zone *z = load();
-    struct ens_key *keys[1] = {key(ENS_KEY_CSK, 6)};
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, false);
+    struct ens_key *keys[1] = {signtest_key(ENS_KEY_CSK, 6)};
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.inception = 1000;

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "dnssec/sign_stream.h"
+#include "signtest.h"
 
 /* Delegations with and without DS, glue, an empty non-terminal, a wildcard, a DNAME with
  * occluded data below it, mixed case and several RRs per RRset. */
@@ -33,33 +34,6 @@ static const char ZONE[] =
     "s DS 1 13 2 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
     "x DNAME y.example.\n"
     "z.x A 192.0.2.4\n";
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    return ens_zone_add(ctx, rr, pos);
-}
-
-static struct ens_zone *load(void)
-{
-    struct ens_zone *z = ens_zone_new(NULL);
-    assert_non_null(z);
-    struct ens_zfile_opts o = {0};
-    assert_int_equal(ens_zfile_read_mem("t.zone", ZONE, sizeof ZONE - 1, &o, on_rr, NULL, z), 0);
-    int rc = ens_zone_finish(z, NULL, NULL);
-    assert_true(rc == 0 || rc == ENS_EZONE); /* occluded data is a warning */
-    return z;
-}
-
-static struct ens_key *key(enum ens_key_role role, uint8_t seed)
-{
-    uint8_t priv[32];
-    memset(priv, seed, sizeof priv);
-    struct ens_key *k = NULL;
-    assert_int_equal(
-        ens_key_from_raw((const uint8_t *)"\001t", ENS_ALG_ED25519, role, priv, 32, &k, NULL, 0),
-        0);
-    return k;
-}
 
 static int collect(void *ctx, const char *text, size_t len)
 {
@@ -88,7 +62,7 @@ static void print_zone(const struct ens_zone *z, struct ens_str *out)
 
 static void check_same(struct ens_key *const *keys, size_t nkeys, const struct ens_sign_opts *base)
 {
-    struct ens_zone *z = load();
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, true);
     struct ens_sign_opts o = *base;
     o.threads = 1;
     struct ens_zone *signed_zone = NULL;
@@ -112,7 +86,8 @@ static void check_same(struct ens_key *const *keys, size_t nkeys, const struct e
 static void test_sign_stream_text_equals_signed_zone_nsec3(void **state)
 {
     (void)state;
-    struct ens_key *keys[3] = {key(ENS_KEY_KSK, 1), key(ENS_KEY_ZSK, 2), key(ENS_KEY_CSK, 3)};
+    struct ens_key *keys[3] = {signtest_key(ENS_KEY_KSK, 1), signtest_key(ENS_KEY_ZSK, 2),
+                               signtest_key(ENS_KEY_CSK, 3)};
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.inception = 1000;
@@ -134,7 +109,7 @@ static void test_sign_stream_text_equals_signed_zone_nsec3(void **state)
 static void test_sign_stream_text_equals_signed_zone_nsec(void **state)
 {
     (void)state;
-    struct ens_key *keys[2] = {key(ENS_KEY_KSK, 1), key(ENS_KEY_ZSK, 2)};
+    struct ens_key *keys[2] = {signtest_key(ENS_KEY_KSK, 1), signtest_key(ENS_KEY_ZSK, 2)};
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.denial = ENS_SIGN_NSEC;
@@ -152,8 +127,8 @@ static void test_sign_stream_text_equals_signed_zone_nsec(void **state)
 static void test_sign_stream_refuses_zonemd_and_reports_write_errors(void **state)
 {
     (void)state;
-    struct ens_zone *z = load();
-    struct ens_key *k = key(ENS_KEY_CSK, 1);
+    struct ens_zone *z = signtest_load(ZONE, sizeof ZONE - 1, true);
+    struct ens_key *k = signtest_key(ENS_KEY_CSK, 1);
     struct ens_sign_opts o;
     ens_sign_opts_init(&o);
     o.inception = 1000;
