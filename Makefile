@@ -1,12 +1,14 @@
 # ensign: `make` builds, `make check` tests, `make run` runs, `make fuzz` builds fuzz targets.
 # Sources are found by wildcard: each src/<module>/ is one static library.
 
+.DEFAULT_GOAL := all
+
 CC       ?= cc
 CLANG    ?= clang
 PYTEST   ?= /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 30
 
-MODULES  := $(foreach m,dns zone dnssec keys store server ctl api,$(if $(wildcard src/$(m)/*.c),$(m)))
+MODULES  := $(foreach m,log dns zone dnssec keys store server ctl api daemon,$(if $(wildcard src/$(m)/*.c),$(m)))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
 LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm

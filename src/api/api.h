@@ -7,24 +7,33 @@
 #define ENS_API_API_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct ens_api;
 struct ens_ctl;
+struct ens_log;
 
 struct ens_api_opts {
-    const char *listen;   /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
-    const char *api_key;  /* the administrator key; NULL: every request is refused (401) */
-    size_t max_body;      /* largest request body accepted; 0: 1 MiB (beyond it: 413) */
-    unsigned rate;        /* requests a second from one client address, in bursts of twice as
-                           * many; 0: 100. Beyond it: 429 */
-    const char *version;  /* what the server reports as its version */
-    struct ens_ctl *ctl;  /* the change pipeline and its store; NULL: no zone routes (404) */
-    int64_t (*now)(void); /* the clock; NULL: time() */
+    const char *listen;        /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
+    const char *api_key;       /* the administrator key; NULL: every request is refused (401) */
+    size_t max_body;           /* largest request body accepted; 0: 1 MiB (beyond it: 413) */
+    unsigned rate;             /* requests a second from one client address, in bursts of twice as
+                                * many; 0: 100. Beyond it: 429 */
+    const char *version;       /* what the server reports as its version */
+    struct ens_ctl *ctl;       /* the change pipeline and its store; NULL: no zone routes (404) */
+    int64_t (*now)(void *ctx); /* the clock; NULL: time() */
+    void *now_ctx;
+    struct ens_log *log;          /* one line per request (never a secret); NULL: none */
     const unsigned char *openapi; /* the OpenAPI description served at /api/v1/openapi.yaml */
     size_t openapi_len;
     pthread_mutex_t *ctl_lock; /* held around every request that reaches ctl; NULL: none */
+    /* The test clock (daemon test mode only; NULL otherwise): POST
+     * /api/v1/servers/localhost/test/clock {"advance": S} or {"set": T} moves it, loopback
+     * and administrator key only. Called without ctl_lock. */
+    int (*test_clock)(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
+    void *test_ctx;
 };
 
 /* Starts the listener. On failure nothing runs and err holds a sentence naming the address.

@@ -137,6 +137,13 @@ int api_webhook_delete(struct api_req *rq, struct api_resp *r);
  * refusal r is a 403. */
 bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only);
 
+/* Takes and releases the control plane's lock for a handler that runs unlocked (its
+ * route says so): every call into ctl holds it. */
+void api_lock(struct api_req *rq);
+void api_unlock(struct api_req *rq);
+/* POST .../zones/{zone}/dnssec/ds-withdrawn: the operator confirms the DS withdrawn. */
+int api_dnssec_ds_withdrawn(struct api_req *rq, struct api_resp *r);
+
 /* The options the API was started with. */
 const struct ens_api_opts *api_opts(const struct ens_api *a);
 

@@ -42,11 +42,7 @@ const char *api_soa_edit_name(enum ens_store_serial s);
  * *out. 0, or -1 for a value that is not known. */
 int api_soa_edit_parse(const char *s, enum ens_store_serial *out);
 
-/* Appends an audit entry for a mutating call (who: the administrator key for now). */
-void api_audit(struct api_req *rq, const char *action, const char *zone, const char *detail);
 /* A time as RFC 3339 UTC text, null when unset (0 or ENS_STORE_NOTIME). */
 json_t *api_time_json(int64_t t);
-/* api_audit with a JSON object as the detail (taken over; NULL: none). */
-void api_audit_json(struct api_req *rq, const char *action, const char *zone, json_t *detail);
 
 #endif

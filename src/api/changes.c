@@ -315,27 +315,3 @@ int api_zonefile_parse(struct api_resp *r, const uint8_t *origin, const char *te
     }
     return 0;
 }
-
-/* ---- audit ---- */
-
-void api_audit(struct api_req *rq, const char *action, const char *zone, const char *detail)
-{
-    const struct ens_api_opts *o = api_opts(rq->api);
-    if (o->ctl == NULL) {
-        return;
-    }
-    struct ens_store_audit a = {.at = api_now(rq->api),
-                                .token_id = rq->scoped != NULL ? rq->scoped->id : 0,
-                                .action = action,
-                                .zone = zone,
-                                .detail = detail};
-    ens_store_audit_append(ens_ctl_store(o->ctl), &a, NULL);
-}
-
-void api_audit_json(struct api_req *rq, const char *action, const char *zone, json_t *detail)
-{
-    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
-    api_audit(rq, action, zone, text);
-    free(text);
-    json_decref(detail);
-}

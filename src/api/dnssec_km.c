@@ -163,17 +163,49 @@ int api_dnssec_check_ds(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
     struct ens_store_zone z;
+    api_lock(rq);
     if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
+        api_unlock(rq);
         return 0;
     }
     struct ens_ctl *ctl = api_opts(rq->api)->ctl;
     struct ens_ctl_result res = {0};
-    const struct ens_probe_result *pr = NULL;
-    int rc = ens_ctl_check_ds(ctl, name, api_now(rq->api), &pr, &res);
+    struct ens_ctl_probe *probe = malloc(sizeof *probe);
+    int rc = probe == NULL ? ENS_ENOMEM
+                           : ens_ctl_probe_prepare(ctl, name, api_now(rq->api), probe, &res);
+    api_unlock(rq);
     if (rc != 0) {
-        return api_ctl_error(r, rc, &res);
+        free(probe);
+        return rc == ENS_ENOMEM ? api_error(r, 500, "internal", "out of memory")
+                                : api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, "dnssec.check-ds", name, NULL);
+    /* the parent's servers are asked without the control plane's lock: other requests go on */
+    struct ens_probe_parent *parent = NULL;
+    struct ens_probe_result *result = NULL;
+    const struct ens_probe_target *hints;
+    size_t nhints;
+    uint16_t port;
+    ens_ctl_hints(ctl, &hints, &nhints, &port);
+    rc = ens_ctl_probe_run(probe, hints, nhints, port, &parent, &result);
+    api_lock(rq);
+    bool looked_up = probe->lookup;
+    ens_ctl_probe_done(ctl, probe, rc, parent, result, api_now(rq->api));
+    free(probe);
+    ens_ctl_audit(ctl, "dnssec.check-ds", name, NULL, api_now(rq->api));
+    const struct ens_probe_result *pr = ens_ctl_last_probe(ctl, name);
+    if (rc != 0 || pr == NULL) {
+        const struct ens_probe_parent *pf = ens_ctl_parent_found(ctl, name);
+        if (looked_up && pf != NULL && pf->nservers == 0) {
+            api_error(r, 422, "parent-lookup-failed",
+                      "the parent's servers could not be found from the root: %s; set "
+                      "parentServers",
+                      pf->error);
+        } else {
+            api_error(r, 502, "probe", "the probe failed: %s", ens_strerror(rc));
+        }
+        api_unlock(rq);
+        return 0;
+    }
     json_t *servers = json_array();
     bool seen_all = pr->nours > 0;
     for (size_t i = 0; i < pr->nours; i++) {
@@ -198,9 +230,25 @@ int api_dnssec_check_ds(struct api_req *rq, struct api_resp *r)
         next = st.next_ds_probe == ENS_STORE_NOTIME ? 0 : st.next_ds_probe;
         delegated = st.ds_delegated;
     }
-    return api_json(r, 200,
-                    json_pack("{s:b, s:b, s:o, s:o, s:o}", "dsDelegated", delegated, "inSync",
-                              ens_probe_in_sync(pr) && seen_all, "nextDsProbeAt",
-                              api_time_json(next), "servers", servers, "parentLookup",
-                              parent_lookup_json(rq, &z)));
+    api_json(r, 200,
+             json_pack("{s:b, s:b, s:o, s:o, s:o}", "dsDelegated", delegated, "inSync",
+                       ens_probe_in_sync(pr) && seen_all, "nextDsProbeAt", api_time_json(next),
+                       "servers", servers, "parentLookup", parent_lookup_json(rq, &z)));
+    api_unlock(rq);
+    return 0;
+}
+
+int api_dnssec_ds_withdrawn(struct api_req *rq, struct api_resp *r)
+{
+    char name[ENS_STORE_NAME_MAX];
+    struct ens_store_zone z;
+    if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
+        return 0;
+    }
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_ds_withdrawn(api_opts(rq->api)->ctl, name, api_now(rq->api), &res);
+    if (rc != 0) {
+        return api_ctl_error(r, rc, &res);
+    }
+    return api_dnssec_get(rq, r);
 }

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +19,26 @@
 #include "api/api_int.h"
 #include "ctl/ctl.h"
 #include "dns/dns.h"
+#include "log/log.h"
 
 #define DEFAULT_LISTEN   "127.0.0.1:8053"
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
 /* A token bucket per client address (hashed into a small table: clients that collide share
- * one bucket, which can only make the limit stricter). Touched by the listener thread only. */
+ * one bucket, which can only make the limit stricter), under rate_mu. */
 #define RATE_SLOTS 1024
 struct bucket {
     double tokens;
     double last; /* seconds, monotonic */
 };
 
+/* Requests are answered by this many threads, so that one waiting on the control plane (or on
+ * a parent's servers, for check-ds) does not stop the others. */
+#define API_THREADS 4
+
 struct ens_api {
     struct ens_api_opts o;
+    pthread_mutex_t rate_mu;
     struct bucket buckets[RATE_SLOTS];
     char *listen, *api_key, *version; /* owned copies */
     struct MHD_Daemon *mhd;
@@ -77,7 +84,7 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
 
 int64_t api_now(const struct ens_api *a)
 {
-    return a->o.now != NULL ? a->o.now() : (int64_t)time(NULL);
+    return a->o.now != NULL ? a->o.now(a->o.now_ctx) : (int64_t)time(NULL);
 }
 
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
@@ -152,11 +159,12 @@ static bool rate_ok(struct ens_api *a, struct MHD_Connection *c)
             h = (h ^ p[i]) * 1099511628211ull;
         }
     }
-    struct bucket *b = &a->buckets[h % RATE_SLOTS];
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     double rate = (double)a->o.rate, burst = 2.0 * rate;
+    pthread_mutex_lock(&a->rate_mu);
+    struct bucket *b = &a->buckets[h % RATE_SLOTS];
     if (b->last == 0) {
         b->tokens = burst;
     } else {
@@ -166,11 +174,12 @@ static bool rate_ok(struct ens_api *a, struct MHD_Connection *c)
         }
     }
     b->last = now;
-    if (b->tokens < 1.0) {
-        return false;
+    bool ok = b->tokens >= 1.0;
+    if (ok) {
+        b->tokens -= 1.0;
     }
-    b->tokens -= 1.0;
-    return true;
+    pthread_mutex_unlock(&a->rate_mu);
+    return ok;
 }
 
 static bool is_loopback(struct MHD_Connection *c)
@@ -303,9 +312,37 @@ static bool split_path(char *buf, struct api_req *rq)
     return true;
 }
 
+/* One line per request: method, path, status, who (token id, 0 the admin key), duration. */
+static void log_request(struct ens_api *a, const char *method, const char *url, unsigned status,
+                        const struct ens_store_token *scoped, bool authed,
+                        const struct timespec *t0)
+{
+    if (!ens_log_enabled(a->o.log, ENS_LOG_INFO)) {
+        return;
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+    char tok[32], dur[32];
+    snprintf(tok, sizeof tok, "%s", !authed ? "-" : scoped != NULL ? "" : "admin");
+    if (authed && scoped != NULL) {
+        snprintf(tok, sizeof tok, "%lld", (long long)scoped->id);
+    }
+    snprintf(dur, sizeof dur, "%.3f", ms);
+    ens_log(a->o.log,
+            status >= 500   ? ENS_LOG_ERROR
+            : status == 429 ? ENS_LOG_WARN
+                            : ENS_LOG_INFO,
+            "api.request", NULL, "method=%s path=%s status=%u token=%s ms=%s", method, url, status,
+            tok, dur);
+}
+
 static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const char *url,
                               const char *method, struct pending *pd)
 {
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool authed = false, is_scoped = false;
     struct api_resp r = {.status = 500};
     struct ens_store_token scoped = {0}; /* before any goto: cleared at the end */
     char *pathbuf = NULL;
@@ -322,7 +359,6 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
         goto send;
     }
     const char *tok = credential(c);
-    bool is_scoped = false;
     if (tok != NULL && (a->o.api_key == NULL || !key_matches(tok, a->o.api_key))) {
         is_scoped = api_token_lookup(a, tok, &scoped) == 0;
         if (!is_scoped) {
@@ -335,6 +371,7 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
                               : "the API key or token is not valid (or revoked)");
         goto send;
     }
+    authed = true;
     pathbuf = strdup(url);
     if (pathbuf == NULL) {
         api_error(&r, 500, "internal", "out of memory");
@@ -355,6 +392,7 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
     }
     api_route(&rq, &r);
 send:;
+    log_request(a, method, url, r.status, authed && is_scoped ? &scoped : NULL, authed, &t0);
     ens_store_token_clear(&scoped);
     enum MHD_Result ret = send_resp(c, &r);
     json_decref(r.json);
@@ -427,6 +465,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
         return ENS_ENOMEM;
     }
     a->o = *o;
+    pthread_mutex_init(&a->rate_mu, NULL);
     a->listen = strdup(o->listen != NULL ? o->listen : DEFAULT_LISTEN);
     a->api_key = o->api_key != NULL ? strdup(o->api_key) : NULL;
     a->version = strdup(o->version != NULL ? o->version : "0");
@@ -457,8 +496,9 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     a->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)API_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (a->mhd == NULL) {
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "cannot listen for the API on %s", a->listen);
@@ -491,5 +531,6 @@ void ens_api_free(struct ens_api *a)
         free(a->api_key);
     }
     free(a->version);
+    pthread_mutex_destroy(&a->rate_mu);
     free(a);
 }

@@ -269,7 +269,6 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
         api_ctl_error(r, rc, &res);
         goto out;
     }
-    api_audit(rq, priv != NULL ? "key.import" : "key.create", name, NULL);
     struct ens_store_key k;
     if (ens_store_key_get(ens_ctl_store(api_opts(rq->api)->ctl), name, id, &k) == 0) {
         api_json(r, 201, key_object(name, &k));
@@ -317,7 +316,6 @@ int api_key_put(struct api_req *rq, struct api_resp *r)
         if (rc != 0) {
             api_ctl_error(r, rc, &res);
         } else {
-            api_audit(rq, "key.update", name, force ? "forced" : NULL);
             r->status = 204;
         }
     }
@@ -339,7 +337,6 @@ int api_key_delete(struct api_req *rq, struct api_resp *r)
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, "key.delete", name, force ? "forced" : NULL);
     r->status = 204;
     return 0;
 }
@@ -636,7 +633,6 @@ int api_dnssec_put(struct api_req *rq, struct api_resp *r)
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, enable ? "dnssec.enable" : "dnssec.disable", name, force ? "forced" : NULL);
     api_dnssec_get(rq, r);
     if (res.code != NULL && strcmp(res.code, "disabling") == 0 && r->json != NULL) {
         r->status = 202; /* accepted: finishes by itself */

@@ -517,18 +517,16 @@ static int meta_write(struct api_req *rq, struct api_resp *r, struct ens_store_z
             }
         }
     } else {
-        int rc = ens_store_meta_set(st, z->name, kind, vals->v, vals->n);
+        struct ens_ctl_result res = {0};
+        int rc =
+            ens_ctl_meta_set(ctl, z->name, kind, vals->v, vals->n, action, api_now(rq->api), &res);
         if (rc != 0) {
             unsigned code;
             api_ctl_status(&code, rc);
-            return api_error(r, code, "store", "%s", ens_store_error(st));
+            return api_error(r, code, "store", "%s", res.error);
         }
     }
-    json_t *detail = json_pack("{s:s}", "kind", kind);
-    char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
-    api_audit(rq, action, z->name, text);
-    free(text);
-    json_decref(detail);
+    (void)st;
     if (status == 204) {
         r->status = 204;
         return 0;

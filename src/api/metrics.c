@@ -28,6 +28,25 @@ static void zone_metric(struct ens_str *o, const char *metric, const uint8_t *zo
     ens_str_printf(o, "\"} %" PRIu64 "\n", value);
 }
 
+struct metric_ctx {
+    struct ens_str *out;
+    size_t m;
+    const char *name;
+};
+
+static void one_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
+{
+    struct metric_ctx *x = ctx;
+    uint64_t v = x->m == 0   ? zs->serial
+                 : x->m == 1 ? zs->earliest_expiry
+                 : x->m == 2 ? zs->sign_failures
+                             : (uint64_t)zs->pending;
+    if (x->m == 1 && v == 0) {
+        return;
+    }
+    zone_metric(x->out, x->name, zs->origin, v);
+}
+
 int api_metrics(struct api_req *rq, struct api_resp *r)
 {
     struct ens_ctl *c = api_opts(rq->api)->ctl;
@@ -61,17 +80,8 @@ int api_metrics(struct api_req *rq, struct api_resp *r)
         "ensign_zone_sign_failures_total", "ensign_zone_sign_pending"};
     for (size_t m = 0; m < sizeof names / sizeof names[0]; m++) {
         ens_str_puts(&o, heads[m]);
-        struct ens_ctl_zone_stats zs;
-        for (size_t i = 0; ens_ctl_zone_stats(c, i, &zs) == 0; i++) {
-            uint64_t v = m == 0   ? zs.serial
-                         : m == 1 ? zs.earliest_expiry
-                         : m == 2 ? zs.sign_failures
-                                  : (uint64_t)zs.pending;
-            if (m == 1 && v == 0) {
-                continue;
-            }
-            zone_metric(&o, names[m], zs.origin, v);
-        }
+        struct metric_ctx x = {.out = &o, .m = m, .name = names[m]};
+        ens_ctl_zone_stats_each(c, one_zone, &x);
     }
     if (o.err != 0) {
         ens_str_clear(&o);

@@ -302,11 +302,6 @@ static int policy_of(struct api_req *rq, struct api_resp *r, struct ens_store *s
     return 0;
 }
 
-static void audit(struct api_req *rq, const char *action, const char *name)
-{
-    api_audit_json(rq, action, NULL, json_pack("{s:s}", "name", name));
-}
-
 static int list_one(void *ctx, const struct ens_store_policy *p)
 {
     return json_array_append_new(ctx, policy_object(p)) == 0 ? 0 : ENS_ENOMEM;
@@ -350,16 +345,16 @@ int api_policies_create(struct api_req *rq, struct api_resp *r)
         goto out;
     }
     ens_store_policy_from_kasp(&kp, &p);
-    int rc = ens_store_policy_create(st, &p, api_now(rq->api));
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_policy_put(api_opts(rq->api)->ctl, &p, true, api_now(rq->api), &res);
     if (rc == ENS_EEXIST) {
         api_error(r, 409, "conflict", "a policy named %s already exists", p.name);
         goto out;
     }
     if (rc != 0) {
-        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", ens_store_error(st));
+        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", res.error);
         goto out;
     }
-    audit(rq, "policy.create", p.name);
     api_json(r, 201, policy_object(&p));
 out:
     json_decref(body);
@@ -382,14 +377,14 @@ int api_policy_put(struct api_req *rq, struct api_resp *r)
     int64_t created = p.created;
     ens_store_policy_from_kasp(&kp, &p);
     p.created = created;
-    int rc = ens_store_policy_update(st, &p, api_now(rq->api));
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_policy_put(api_opts(rq->api)->ctl, &p, false, api_now(rq->api), &res);
     if (rc != 0) {
         unsigned status;
         api_ctl_status(&status, rc);
-        api_error(r, status, "store", "%s", ens_store_error(st));
+        api_error(r, status, "store", "%s", res.error);
         goto out;
     }
-    audit(rq, "policy.update", p.name);
     api_json(r, 200, policy_object(&p));
 out:
     json_decref(body);
@@ -408,7 +403,8 @@ int api_policy_delete(struct api_req *rq, struct api_resp *r)
                          "the policy %s is the one every database has and cannot be deleted",
                          p.name);
     }
-    int rc = ens_store_policy_delete(st, p.name);
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_policy_delete(api_opts(rq->api)->ctl, p.name, api_now(rq->api), &res);
     if (rc == ENS_EEXIST) {
         return api_error(r, 409, "in-use",
                          "policy %s is used by zones; give them another policy first", p.name);
@@ -416,9 +412,8 @@ int api_policy_delete(struct api_req *rq, struct api_resp *r)
     if (rc != 0) {
         unsigned status;
         api_ctl_status(&status, rc);
-        return api_error(r, status, "store", "%s", ens_store_error(st));
+        return api_error(r, status, "store", "%s", res.error);
     }
-    audit(rq, "policy.delete", p.name);
     r->status = 204;
     return 0;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api_int.h"
+#include "api/api_zone.h"
 
 typedef int (*handler_fn)(struct api_req *rq, struct api_resp *r);
 
@@ -66,6 +66,48 @@ static int get_openapi(struct api_req *rq, struct api_resp *r)
     return 0;
 }
 
+/* POST /api/v1/servers/localhost/test/clock {"advance": SECONDS} or {"set": UNIX}: moves the
+ * test clock from event to event (daemon test mode, loopback, administrator key only). */
+static int api_test_clock(struct api_req *rq, struct api_resp *r)
+{
+    const struct ens_api_opts *o = api_opts(rq->api);
+    if (o->test_clock == NULL) {
+        return api_error(r, 404, "not-found", "no test clock: the server runs on the wall clock");
+    }
+    if (!rq->loopback) {
+        return api_error(r, 403, "forbidden", "the test clock is moved from loopback only");
+    }
+    json_t *body;
+    if (api_body_object(rq, r, &body) != 0) {
+        return 0;
+    }
+    json_t *adv = json_object_get(body, "advance"), *set = json_object_get(body, "set");
+    if ((adv == NULL) == (set == NULL) || !json_is_integer(adv != NULL ? adv : set) ||
+        json_integer_value(adv != NULL ? adv : set) < 0) {
+        json_decref(body);
+        return api_error(r, 422, "invalid-field",
+                         "advance: a number of seconds (or set: a Unix time), one of them");
+    }
+    int64_t v = (int64_t)json_integer_value(adv != NULL ? adv : set);
+    json_decref(body);
+    int64_t now = 0;
+    size_t steps = 0;
+    int rc = o->test_clock(o->test_ctx, set != NULL, v, &now, &steps);
+    if (rc != 0) {
+        return api_error(r, 422, "invalid-field", "set: the test clock never goes back");
+    }
+    return api_json(r, 200,
+                    json_pack("{s:I, s:o, s:I}", "now", (json_int_t)now, "nowText",
+                              api_time_json(now), "steps", (json_int_t)steps));
+}
+
+/* Handlers that take the control plane's lock themselves (they wait on something else without
+ * it: the parent's servers, the test clock's passes). */
+static bool unlocked(handler_fn fn)
+{
+    return fn == api_dnssec_check_ds || fn == api_test_clock;
+}
+
 static const struct route routes[] = {
     {"GET", "api/v1/openapi.yaml", get_openapi, false},
     {"GET", "api", get_api, false},
@@ -106,6 +148,8 @@ static const struct route routes[] = {
     {"GET", "metrics", api_metrics, true},
     {"GET", "api/v1/servers/*/zones/*/dnssec/timeline", api_dnssec_timeline, false},
     {"POST", "api/v1/servers/*/zones/*/dnssec/check-ds", api_dnssec_check_ds, false},
+    {"POST", "api/v1/servers/*/zones/*/dnssec/ds-withdrawn", api_dnssec_ds_withdrawn, false},
+    {"POST", "api/v1/servers/*/test/clock", api_test_clock, true},
     {"GET", "api/v1/servers/*/policies", api_policies_list, false},
     {"POST", "api/v1/servers/*/policies", api_policies_create, true},
     {"GET", "api/v1/servers/*/policies/*", api_policy_get, false},
@@ -141,6 +185,29 @@ static bool matches(const struct api_req *rq, const char *pattern)
     return i == rq->nseg;
 }
 
+void api_lock(struct api_req *rq)
+{
+    const struct ens_api_opts *o = api_opts(rq->api);
+    if (o->ctl_lock != NULL) {
+        pthread_mutex_lock(o->ctl_lock);
+    }
+    if (o->ctl != NULL) {
+        /* the audit entries of what follows name who asked */
+        ens_ctl_set_actor(o->ctl, rq->scoped != NULL ? rq->scoped->id : 0);
+    }
+}
+
+void api_unlock(struct api_req *rq)
+{
+    const struct ens_api_opts *o = api_opts(rq->api);
+    if (o->ctl != NULL) {
+        ens_ctl_set_actor(o->ctl, ENS_CTL_ACTOR_DAEMON);
+    }
+    if (o->ctl_lock != NULL) {
+        pthread_mutex_unlock(o->ctl_lock);
+    }
+}
+
 int api_route(struct api_req *rq, struct api_resp *r)
 {
     bool path_known = false;
@@ -153,15 +220,13 @@ int api_route(struct api_req *rq, struct api_resp *r)
             if (!api_permitted(rq, r, routes[i].admin_only)) {
                 return 0;
             }
+            if (unlocked(routes[i].fn)) {
+                return routes[i].fn(rq, r);
+            }
             /* one change at a time: the pipeline also runs from the maintenance thread */
-            pthread_mutex_t *lock = api_opts(rq->api)->ctl_lock;
-            if (lock != NULL) {
-                pthread_mutex_lock(lock);
-            }
+            api_lock(rq);
             int rc = routes[i].fn(rq, r);
-            if (lock != NULL) {
-                pthread_mutex_unlock(lock);
-            }
+            api_unlock(rq);
             return rc;
         }
     }

@@ -164,16 +164,16 @@ int api_tokens_create(struct api_req *rq, struct api_resp *r)
         goto out;
     }
     t.hashlen = 32;
-    int rc = ens_store_token_create(st, &t, api_now(rq->api));
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_token_create(api_opts(rq->api)->ctl, &t, api_now(rq->api), &res);
     if (rc != 0) {
         ens_str_clear(&secret);
-        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", ens_store_error(st));
+        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", res.error);
         goto out;
     }
     json_t *o = token_object(&t);
     json_object_set_new(o, "token", json_string(secret.s)); /* shown this once only */
     ens_str_clear(&secret);
-    api_audit(rq, "token.create", NULL, NULL);
     api_json(r, 201, o);
 out:
     ens_store_token_clear(&t);
@@ -189,11 +189,11 @@ int api_token_delete(struct api_req *rq, struct api_resp *r)
     }
     char *end;
     long long id = strtoll(rq->seg[3], &end, 10);
+    struct ens_ctl_result res = {0};
     if (*rq->seg[3] == '\0' || *end != '\0' || id <= 0 ||
-        ens_store_token_revoke(st, id, api_now(rq->api)) != 0) {
+        ens_ctl_token_revoke(api_opts(rq->api)->ctl, id, api_now(rq->api), &res) != 0) {
         return api_error(r, 404, "not-found", "no token %s", rq->seg[3]);
     }
-    api_audit(rq, "token.revoke", NULL, NULL);
     r->status = 204;
     return 0;
 }
@@ -204,6 +204,17 @@ static int list_audit(void *ctx, const struct ens_store_audit *a)
                           "token_id", (json_int_t)a->token_id, "action", a->action);
     json_object_set_new(o, "zone", a->zone ? json_string(a->zone) : json_null());
     json_object_set_new(o, "detail", a->detail ? json_string(a->detail) : json_null());
+    char actor[48];
+    if (a->token_id > 0) {
+        snprintf(actor, sizeof actor, "token %lld", (long long)a->token_id);
+    } else {
+        snprintf(actor, sizeof actor, "%s",
+                 a->token_id == 0                      ? "admin"
+                 : a->token_id == ENS_CTL_ACTOR_KEYMGR ? "key-manager"
+                                                       : "ensign");
+    }
+    json_object_set_new(o, "actor", json_string(actor));
+    json_object_set_new(o, "atText", api_time_json(a->at));
     return json_array_append_new(ctx, o) == 0 ? 0 : ENS_ENOMEM;
 }
 

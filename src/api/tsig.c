@@ -174,12 +174,6 @@ static int key_of(struct api_req *rq, struct api_resp *r, struct ens_store *st,
     return 0;
 }
 
-/* Audits a TSIG key change (the name, never the secret). */
-static void audit(struct api_req *rq, const char *action, const char *name)
-{
-    api_audit_json(rq, action, NULL, json_pack("{s:s}", "name", name));
-}
-
 static int list_one(void *ctx, const struct ens_store_tsig *t)
 {
     return json_array_append_new(ctx, tsig_object(t, false)) == 0 ? 0 : ENS_ENOMEM;
@@ -237,16 +231,16 @@ int api_tsig_create(struct api_req *rq, struct api_resp *r)
         key_field(r, body, &key) != 0 || secret_set(r, key, genlen, &t) != 0) {
         goto out;
     }
-    int rc = ens_store_tsig_create(st, &t);
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_tsig_put(api_opts(rq->api)->ctl, &t, true, api_now(rq->api), &res);
     if (rc == ENS_EEXIST) {
         api_error(r, 409, "conflict", "a TSIG key named %s already exists", t.name);
         goto out;
     }
     if (rc != 0) {
-        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", ens_store_error(st));
+        api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", res.error);
         goto out;
     }
-    audit(rq, "tsigkey.create", t.name);
     api_json(r, 201, tsig_object(&t, true));
 out:
     OPENSSL_cleanse(&t, sizeof t);
@@ -294,14 +288,14 @@ int api_tsig_put(struct api_req *rq, struct api_resp *r)
     if (key != NULL && secret_set(r, key, genlen, &t) != 0) {
         goto out;
     }
-    int rc = ens_store_tsig_update(st, &t);
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_tsig_put(api_opts(rq->api)->ctl, &t, false, api_now(rq->api), &res);
     if (rc != 0) {
         unsigned status;
         api_ctl_status(&status, rc);
-        api_error(r, status, "store", "%s", ens_store_error(st));
+        api_error(r, status, "store", "%s", res.error);
         goto out;
     }
-    audit(rq, "tsigkey.update", t.name);
     api_json(r, 200, tsig_object(&t, true));
 out:
     OPENSSL_cleanse(&t, sizeof t);
@@ -393,12 +387,13 @@ int api_tsig_delete(struct api_req *rq, struct api_resp *r)
                          "first",
                          name, zone);
     }
-    if (rc != 0 || (rc = ens_store_tsig_delete(st, name)) != 0) {
+    struct ens_ctl_result res = {0};
+    if (rc != 0 ||
+        (rc = ens_ctl_tsig_delete(api_opts(rq->api)->ctl, name, api_now(rq->api), &res)) != 0) {
         unsigned status;
         api_ctl_status(&status, rc);
-        return api_error(r, status, "store", "%s", ens_store_error(st));
+        return api_error(r, status, "store", "%s", res.error[0] ? res.error : ens_store_error(st));
     }
-    audit(rq, "tsigkey.delete", name);
     r->status = 204;
     return 0;
 }

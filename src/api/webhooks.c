@@ -172,12 +172,6 @@ static int webhook_of(struct api_req *rq, struct api_resp *r, struct ens_store *
     return 0;
 }
 
-static void audit(struct api_req *rq, const char *action, const struct ens_store_webhook *w)
-{
-    api_audit_json(rq, action, w->zone[0] ? w->zone : NULL,
-                   json_pack("{s:I, s:s}", "id", (json_int_t)w->id, "url", w->url));
-}
-
 static int list_one(void *ctx, const struct ens_store_webhook *w)
 {
     return json_array_append_new(ctx, webhook_object(w)) == 0 ? 0 : ENS_ENOMEM;
@@ -219,11 +213,11 @@ int api_webhooks_create(struct api_req *rq, struct api_resp *r)
     struct ens_store_webhook w;
     memset(&w, 0, sizeof w);
     if (body_parse(r, body, &w) == 0) {
-        int rc = ens_store_webhook_create(st, &w, api_now(rq->api));
+        struct ens_ctl_result res = {0};
+        int rc = ens_ctl_webhook_create(api_opts(rq->api)->ctl, &w, api_now(rq->api), &res);
         if (rc != 0) {
-            api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", ens_store_error(st));
+            api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", res.error);
         } else {
-            audit(rq, "webhook.create", &w);
             api_json(r, 201, webhook_object(&w));
         }
     }
@@ -240,13 +234,13 @@ int api_webhook_delete(struct api_req *rq, struct api_resp *r)
         return 0;
     }
     OPENSSL_cleanse(w.secret, sizeof w.secret);
-    int rc = ens_store_webhook_delete(st, w.id);
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_webhook_delete(api_opts(rq->api)->ctl, w.id, api_now(rq->api), &res);
     if (rc != 0) {
         unsigned status;
         api_ctl_status(&status, rc);
-        return api_error(r, status, "store", "%s", ens_store_error(st));
+        return api_error(r, status, "store", "%s", res.error);
     }
-    audit(rq, "webhook.delete", &w);
     r->status = 204;
     return 0;
 }

@@ -344,11 +344,12 @@ int api_zone_delete(struct api_req *rq, struct api_resp *r)
         return 0;
     }
     struct ens_ctl_result res = {0};
-    int rc = ens_ctl_zone_delete(api_opts(rq->api)->ctl, name, &res);
+    const char *f = api_query(rq, "force");
+    bool force = f != NULL && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+    int rc = ens_ctl_zone_delete(api_opts(rq->api)->ctl, name, force, api_now(rq->api), &res);
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
-    api_audit(rq, "zone.delete", name, NULL);
     r->status = 204;
     return 0;
 }
@@ -379,9 +380,6 @@ int api_zone_patch(struct api_req *rq, struct api_resp *r)
     }
     api_header(r, "X-PDNS-Old-Serial", "%u", res.old_serial);
     api_header(r, "X-PDNS-New-Serial", "%u", res.new_serial);
-    if (res.changed) {
-        api_audit(rq, "zone.patch", name, NULL);
-    }
     r->status = 204;
     return 0;
 }
@@ -547,7 +545,6 @@ int api_zones_create(struct api_req *rq, struct api_resp *r)
     }
     char canon[ENS_STORE_NAME_MAX];
     ens_store_name_canon(name, canon, sizeof canon);
-    api_audit(rq, "zone.create", canon, NULL);
     struct ens_store_zone z;
     if (pol != ENS_STORE_SERIAL_INCREMENT &&
         ens_store_zone_get(ens_ctl_store(ctl), canon, &z) == 0) {
@@ -555,7 +552,9 @@ int api_zones_create(struct api_req *rq, struct api_resp *r)
         ens_ctl_zone_settings(ctl, &z, api_now(rq->api), &res);
     }
     if (json_is_true(dnssec)) {
-        rc = ens_ctl_dnssec_set(ctl, canon, true, api_now(rq->api), &res);
+        struct ens_ctl_dnssec_opts dopts;
+        ens_ctl_dnssec_opts_init(&dopts);
+        rc = ens_ctl_dnssec_enable(ctl, canon, &dopts, api_now(rq->api), &res);
         if (rc != 0) {
             api_ctl_error(r, rc, &res);
             goto out;
@@ -643,15 +642,16 @@ int api_zone_put(struct api_req *rq, struct api_resp *r)
         }
     }
     if (dnssec != NULL && json_is_true(dnssec) != z.dnssec) {
+        struct ens_ctl_dnssec_opts dopts;
+        ens_ctl_dnssec_opts_init(&dopts);
         rc = json_is_true(dnssec)
-                 ? ens_ctl_dnssec_set(ctl, name, true, api_now(rq->api), &res)
+                 ? ens_ctl_dnssec_enable(ctl, name, &dopts, api_now(rq->api), &res)
                  : ens_ctl_dnssec_disable(ctl, name, false, api_now(rq->api), &res);
         if (rc != 0) {
             api_ctl_error(r, rc, &res);
             goto out;
         }
     }
-    api_audit(rq, "zone.update", name, NULL);
     r->status = 204;
 out:
     api_rrs_clear(&rrs);

@@ -15,13 +15,6 @@ struct zone_args {
     bool has_origin;
 };
 
-/* Loader state: the result plus the file name for findings without a position. */
-struct load {
-    const char *file;
-    struct ens_cli_zone *out;
-    int add_err;
-};
-
 static int parse_args(int argc, char **argv, struct zone_args *a)
 {
     memset(a, 0, sizeof(*a));
@@ -65,54 +58,24 @@ static int parse_args(int argc, char **argv, struct zone_args *a)
 
 static void on_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
 {
-    struct load *l = ctx;
-    const char *file = pos != NULL && pos->file != NULL ? pos->file : l->file;
-    unsigned line = pos != NULL ? pos->line : 1, col = pos != NULL ? pos->col : 1;
-    if (sev == ENS_SEV_WARNING) {
-        l->out->warnings++;
-        fprintf(stderr, "%s:%u:%u: warning: %s\n", file, line, col, msg);
-    } else {
-        l->out->errors++;
-        fprintf(stderr, "%s:%u:%u: %s\n", file, line, col, msg);
-    }
-}
-
-static int on_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
-{
-    struct load *l = ctx;
-    int err = ens_zone_add(l->out->zone, rr, pos);
-    if (err != 0) {
-        l->add_err = err;
-    }
-    return err;
+    (void)ctx;
+    const char *w = sev == ENS_SEV_WARNING ? "warning: " : "";
+    fprintf(stderr, "%s:%u:%u: %s%s\n", pos->file, pos->line, pos->col, w, msg);
 }
 
 int ens_cli_load_zone(const char *file, const uint8_t *origin, struct ens_cli_zone *out)
 {
-    memset(out, 0, sizeof(*out));
-    struct load l = {.file = file, .out = out};
-    out->zone = ens_zone_new(origin);
-    if (out->zone == NULL) {
-        fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
-        return -1;
-    }
-    struct ens_zfile_opts opts = {.origin = origin};
-    int err = ens_zfile_read(file, &opts, on_rr, on_msg, &l);
+    struct ens_zone_load l;
+    int err = ens_zone_load_file(file, origin, on_msg, NULL, &l);
+    *out = (struct ens_cli_zone){.zone = l.zone, .errors = l.errors, .warnings = l.warnings};
     if (err == ENS_EIO) {
         fprintf(stderr, "ensign: %s: cannot read: %s\n", file, strerror(errno));
         return -1;
     }
-    if (l.add_err != 0) {
-        fprintf(stderr, "ensign: %s: %s\n", file, ens_strerror(l.add_err));
-        return -1;
+    if (err == ENS_EINVAL) {
+        return -1; /* no origin: said */
     }
-    if (ens_zone_origin(out->zone) == NULL) {
-        fprintf(stderr, "%s:1:1: no SOA record and no origin: give --origin NAME\n", file);
-        out->errors++;
-        return -1;
-    }
-    err = ens_zone_finish(out->zone, on_msg, &l);
-    if (err != 0 && err != ENS_EZONE) {
+    if (err != 0) {
         fprintf(stderr, "ensign: %s: %s\n", file, ens_strerror(err));
         return -1;
     }

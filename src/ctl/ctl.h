@@ -1,12 +1,19 @@
-/* ensign ctl: the change pipeline of the control plane.
+/* ensign ctl: the transaction seam of the control plane.
  *
- * Every change made through the API or the CLI goes one way: validated, applied to the store
- * in one transaction, the zone rebuilt from the store (and signed when DNSSEC is on), checked,
- * committed, then handed to the publisher as a new immutable zone version. A change that makes
- * the zone invalid is rolled back whole. A zone whose signing fails keeps its last good
- * version served and the failure is recorded as lastSignError.
+ * Every change, whoever makes it (the API, DNS UPDATE, the CLI, the key manager, signature
+ * renewal), goes one way, through src/ctl/txn.c: begin a zone change, apply it to the store,
+ * ask the safety gate whether a validating resolver could find the zone bogus afterwards, move
+ * the SOA serial, sign (incrementally, or the whole zone), verify, write the signer's records,
+ * the journal and the audit entry, commit, and publish the new version into the set of served
+ * zones (zone/tree.h), replacing that zone alone. A change that makes the zone invalid or
+ * unsafe is rolled back whole. A zone whose signing fails keeps its last good version served;
+ * the failure is recorded as lastSignError and retried.
  *
- * A handle is used by one thread at a time (the API's); time is always a parameter. */
+ * A handle is used by one thread at a time (the caller serialises: the daemon holds one lock
+ * around every call); nothing here reads the clock: `now` is always a parameter. Probes of the
+ * parent's servers are never made inside a call: the caller asks which are due
+ * (ens_ctl_probes_due), makes them without the lock, and hands the answers back
+ * (ens_ctl_probe_done). */
 #ifndef ENS_CTL_CTL_H
 #define ENS_CTL_CTL_H
 
@@ -17,48 +24,60 @@
 
 struct ens_ctl;
 
-/* Receives each new version of a zone (one reference, now the receiver's), or NULL when the
- * zone is no longer served. origin is wire form. */
-typedef void (*ens_ctl_publish_fn)(void *ctx, const uint8_t *origin, struct ens_ztree *t);
-
 struct ens_ctl_opts {
     const char *data_dir; /* the store (DIR/ensign.db) and the keystore (DIR/keys) */
-    ens_ctl_publish_fn publish;
-    void *publish_ctx;
+    /* The set of served zones: each new version of a zone is published into it (and a deleted
+     * zone removed); the caller keeps it. Zones pinned in it (zone files) are left alone. */
+    struct ens_zoneset *zones;
+    /* Called after a zone was published with a new serial (serial 0: no longer served), on
+     * the calling thread; may be NULL. For NOTIFY, logs and counters. */
+    void (*published)(void *ctx, const uint8_t *origin, uint32_t serial);
+    void *published_ctx;
     unsigned sign_threads;   /* 0: 1 */
     uint32_t sig_validity;   /* seconds; 0: 14 days */
     uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
     const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
     uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 3 */
-    /* Key manager events ("dnssec.rotation_start", ...) with a JSON body; may be NULL. Called
-     * on the pipeline's thread. */
+    size_t journal_max;      /* journal entries kept per zone; 0: 1000 */
+    /* Events ("dnssec.rotation_start", "zone.published", ...) with a JSON body; may be NULL.
+     * Called on the calling thread. */
     void (*event)(void *ctx, const char *zone, const char *event, const char *body);
     void *event_ctx;
     /* Root servers (ports included) from which the parent's servers of a zone without
-     * parentServers are looked up (ens_probe_find_parent); copied. None: such zones are not
-     * probed. query_port: the port of servers found on the way (0: 53). */
+     * parentServers are looked up; copied. None: such zones are not probed. query_port: the
+     * port of servers found on the way (0: 53). */
     const struct ens_probe_target *root_hints;
     size_t nroot_hints;
     uint16_t query_port;
 };
 
-/* Opens the store and publishes every zone it holds (signed zones are signed afresh).
- * A zone that cannot be built is skipped and its error recorded. err gets a sentence on
- * failure. The caller owns *out (ens_ctl_close). */
+/* Opens the store and publishes every zone it holds. A zone stored with signatures is served
+ * from them when they are complete and fresh; signatures that expired or fall inside the
+ * refresh window are renewed first, and a zone that cannot be signed is not published with
+ * stale signatures. A zone that cannot be built is skipped and its error recorded. err gets a
+ * sentence on failure. The caller owns *out (ens_ctl_close). */
 int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out, char *err,
                  size_t errlen);
 void ens_ctl_close(struct ens_ctl *c);
 /* The store, for reading (the handle is the ctl's; same thread rules). */
 struct ens_store *ens_ctl_store(struct ens_ctl *c);
 
+/* Who makes the following changes, for their audit entries: token_id 0 is the administrator
+ * key, > 0 a scoped token, ENS_CTL_ACTOR_KEYMGR the key manager, ENS_CTL_ACTOR_DAEMON the
+ * daemon itself (renewals, start-up). Stays until changed. */
+#define ENS_CTL_ACTOR_KEYMGR (-1)
+#define ENS_CTL_ACTOR_DAEMON (-2)
+void ens_ctl_set_actor(struct ens_ctl *c, int64_t token_id);
+
 /* What a change did, or why it was refused. */
 struct ens_ctl_result {
     uint32_t old_serial, new_serial;
     bool changed;     /* false: the change was a no-op (serial left alone) */
-    const char *code; /* on refusal: a stable identifier ("invalid-zone", ...) */
+    const char *code; /* on refusal: a stable identifier ("invalid-zone", "unsafe-step", ...) */
     char error[1024]; /* on refusal: a sentence */
     /* For a step refused because it would make the zone bogus (code "unsafe-step", returned as
-     * ENS_EEXIST): the safe order of steps, separated by "; ". NULL otherwise. */
+     * ENS_EEXIST): the safe order of steps, separated by "; ", waits given in seconds and as
+     * UTC times. NULL otherwise. */
     const char *safe_order;
 };
 
@@ -69,9 +88,11 @@ struct ens_ctl_result {
 int ens_ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
                         const struct ens_rr *rrs, size_t n, int64_t now,
                         struct ens_ctl_result *res);
-/* Deletes the zone, its records and its keys' metadata, and stops serving it.
+/* Deletes the zone, its records and its keys' metadata, and stops serving it. A signed zone
+ * is refused (ENS_EEXIST, "unsafe-step": turn DNSSEC off the safe way first) unless force.
  * ENS_ENOENT. */
-int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, struct ens_ctl_result *res);
+int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, bool force, int64_t now,
+                        struct ens_ctl_result *res);
 
 enum ens_ctl_changetype { ENS_CTL_REPLACE, ENS_CTL_DELETE, ENS_CTL_EXTEND, ENS_CTL_PRUNE };
 
@@ -89,26 +110,25 @@ struct ens_ctl_change {
 
 /* Applies the changes in order as one transaction: all or nothing. On a real change the SOA
  * serial moves by the zone's serial policy (unless the changes set a higher one themselves)
- * and the zone is rebuilt, re-signed and published; a no-op changes nothing.
+ * and the zone is signed and published; a no-op changes nothing.
  * Errors: ENS_ENOENT (no zone), ENS_EINVAL / ENS_EZONE (res says why; nothing changed),
  * ENS_EIO. */
 int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl_change *ch,
                        size_t n, int64_t now, struct ens_ctl_result *res);
-/* Replaces every record of the zone by rrs (as for create), as one transaction. */
+/* Replaces every record of the zone by rrs (as for create), as one transaction. The records
+ * the signer owns (CDS, CDNSKEY and the DNSSEC records) are kept. */
 int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_rr *rrs, size_t n,
                          int64_t now, struct ens_ctl_result *res);
 /* Updates zone settings kept by the store (kind, serial policy, NSEC3 parameters) from z
- * (found by z->name) and rebuilds. */
+ * (found by z->name) and signs again. */
 int ens_ctl_zone_settings(struct ens_ctl *c, const struct ens_store_zone *z, int64_t now,
                           struct ens_ctl_result *res);
+/* Signs and publishes the zone again from the store (PowerDNS "rectify"). */
+int ens_ctl_zone_rebuild(struct ens_ctl *c, const char *name, int64_t now,
+                         struct ens_ctl_result *res);
 
-/* Turns DNSSEC on (a CSK of the default algorithm is made when the zone has no active key)
- * or off (the zone is then served unsigned), signs and publishes.
- * Errors: ENS_ENOENT, ENS_EIO (keystore or store), with res->error. */
-int ens_ctl_dnssec_set(struct ens_ctl *c, const char *name, bool enable, int64_t now,
-                       struct ens_ctl_result *res);
-/* How DNSSEC is to be turned on (ens_ctl_dnssec_enable). Everything left unset takes the
- * policy's value when a policy is named, else the default written beside it. */
+/* How DNSSEC is to be turned on or changed (ens_ctl_dnssec_enable). Unset fields keep the
+ * zone's current value (its policy's or the default when the zone was never signed). */
 enum ens_ctl_scheme {
     ENS_CTL_SCHEME_UNSET,
     ENS_CTL_SCHEME_CSK,     /* one combined signing key (default) */
@@ -124,32 +144,55 @@ enum ens_ctl_denial {
 #define ENS_CTL_NSEC3_MAX_ITERATIONS 100
 
 struct ens_ctl_dnssec_opts {
-    const char *algorithm;      /* as ens_alg_parse takes it; NULL: ctl default (ecdsa-p256) */
-    enum ens_ctl_scheme scheme; /* UNSET: CSK */
-    enum ens_ctl_denial denial; /* UNSET: NSEC3 */
-    long iterations;            /* < 0: unset (0) */
-    const char *salt;           /* hex, "" or "-" for none; NULL: unset (none) */
-    int opt_out;                /* < 0: unset (false) */
-    const char *policy;         /* a policy of the store; NULL or "": none */
+    const char *algorithm;      /* as ens_alg_parse takes it; NULL: unset */
+    enum ens_ctl_scheme scheme; /* UNSET: keep */
+    enum ens_ctl_denial denial; /* UNSET: keep */
+    long iterations;            /* < 0: unset */
+    const char *salt;           /* hex, "" or "-" for none; NULL: unset */
+    int opt_out;                /* < 0: unset */
+    const char *policy;         /* a policy of the store, "" for none; NULL: unset */
 };
 /* Sets every option unset. */
 void ens_ctl_dnssec_opts_init(struct ens_ctl_dnssec_opts *o);
-/* Turns DNSSEC on with the options o: checks each (a refusal names the field first, e.g.
- * "nsec3.iterations: at most 100", code "invalid-field", ENS_EINVAL; ENS_ENOENT for an unknown
- * policy is reported as ENS_EINVAL too), stores the denial settings and the policy in the
- * zone, keeps the zone's keys when it has a published, active one and otherwise makes the keys
- * of the scheme (both published and active), then signs and publishes. A signing failure is
- * recorded as lastSignError and the zone is still enabled. Errors: ENS_ENOENT (no zone),
- * ENS_EINVAL, ENS_EIO. */
+/* Turns DNSSEC on, or changes how a signed zone is signed, with the options o merged into the
+ * zone's settings (fields not given keep their values). Each option is checked (a refusal
+ * names the field first, e.g. "nsec3.iterations: at most 100", code "invalid-field",
+ * ENS_EINVAL). On an unsigned zone the keys of the scheme and algorithm are made (published and
+ * active) unless the zone has a published, active key. On a signed zone a changed algorithm or
+ * scheme starts an algorithm rollover (RFC 6781 §4.1.4) when a policy runs the zone (the
+ * policy is updated to say what is wanted) and is refused for a zone keyed by hand
+ * ("unsafe-step", with the steps to do it by hand); denial and NSEC3 changes re-sign the zone.
+ * A signing failure is recorded as lastSignError and the zone is still enabled.
+ * Errors: ENS_ENOENT (no zone), ENS_EINVAL, ENS_EEXIST (refused), ENS_EIO. */
 int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_ctl_dnssec_opts *o,
                           int64_t now, struct ens_ctl_result *res);
+/* Turns DNSSEC off safely. When no DS of the zone can be at the parent (the parent's servers
+ * were probed twice in a row and showed none of ours, and none left less than the parent DS
+ * TTL ago), the zone is served unsigned at once. Otherwise, and whenever ensign does not know
+ * the parent (unknown is unsafe), the zone keeps being signed, the RFC 8078 delete CDS/CDNSKEY
+ * are published and res->code is "disabling": the key manager unsigns the zone once the DS is
+ * gone from every parent server (two probes agreeing) and the parent DS TTL has passed, or the
+ * parent DS TTL after the operator confirmed the DS withdrawn (ens_ctl_ds_withdrawn). force
+ * unsigns at once (the caller audits it). */
+int ens_ctl_dnssec_disable(struct ens_ctl *c, const char *name, bool force, int64_t now,
+                           struct ens_ctl_result *res);
+/* The operator says every DS of the zone has been withdrawn from the parent (as BIND's
+ * `rndc dnssec -checkds withdrawn`): recorded at now; a disabling zone unsigns once the parent
+ * DS TTL has passed since. ENS_ENOENT; ENS_EINVAL when the zone is not signed. */
+int ens_ctl_ds_withdrawn(struct ens_ctl *c, const char *name, int64_t now,
+                         struct ens_ctl_result *res);
+
+/* Largest number of keys a zone may hold; creating more is refused (ENS_ELIMIT, "too-many-keys").
+ */
+#define ENS_CTL_MAX_KEYS ENS_KM_MAX_KEYS
+
 /* Adds the private key given as PEM (PKCS#8 or traditional, unencrypted) to the zone: alg NULL
  * takes the algorithm from the key (RSA then gives RSASHA256); otherwise the key must be of
  * that algorithm. The key is saved in the keystore as generated keys are (mode 0600) and
  * recorded with the flags given; the zone is re-signed when DNSSEC is on. The PEM is only
  * read: the caller wipes it. *id gets the store's key id. Errors: ENS_EINVAL (not a key, wrong
  * algorithm; res names the field "privatekey" or "algorithm"), ENS_EEXIST (the zone has this
- * key already), ENS_ENOENT, ENS_EIO. */
+ * key already, or the step is unsafe), ENS_ELIMIT, ENS_ENOENT, ENS_EIO. */
 int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role role, const char *alg,
                        const char *pem, size_t pemlen, bool published, bool active, int64_t now,
                        int64_t *id, struct ens_ctl_result *res);
@@ -160,40 +203,116 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
                          const char *alg, unsigned bits, bool published, bool active, int64_t now,
                          int64_t *id, struct ens_ctl_result *res);
 /* Sets the published/active flags of key id; re-signs. ENS_ENOENT; ENS_EEXIST for an unsafe
- * step (see ens_ctl_dnssec_disable). */
+ * step (refused by the safety gate unless force; a signed zone is never left without a key
+ * that signs, force or not). */
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
                     bool force, int64_t now, struct ens_ctl_result *res);
-/* Deletes key id (metadata and keystore files); re-signs. ENS_ENOENT. */
+/* Deletes key id (metadata and keystore files); re-signs. ENS_ENOENT; ENS_EEXIST as above. */
 int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
                        struct ens_ctl_result *res);
-/* Turns DNSSEC off safely: while a DS of the zone is at the parent (as the DS probe saw it) and
- * force is false, the RFC 8078 delete CDS/CDNSKEY are published instead and the key manager
- * unsigns the zone by itself once the DS is gone from every parent server and its TTL has
- * passed (res->code "disabling"); otherwise as ens_ctl_dnssec_set(false). Both key steps above
- * and this one are checked by the key manager's rules (ens_km_check): a step that could make
- * the zone bogus is refused with ENS_EEXIST, code "unsafe-step", the reason and
- * res->safe_order, unless force (which the caller audits). */
-int ens_ctl_dnssec_disable(struct ens_ctl *c, const char *name, bool force, int64_t now,
+
+/* ---- settings that are not zone data, each one transaction with its audit entry ---- */
+
+/* Sets the values of metadata kind for the zone (n 0 deletes the kind); the caller validated
+ * them. action names the audit entry ("metadata.set", "metadata.add", "metadata.delete").
+ * SOA-EDIT-API is the zone's serial policy and is handled by ens_ctl_zone_settings. */
+int ens_ctl_meta_set(struct ens_ctl *c, const char *zone, const char *kind,
+                     const char *const *values, size_t n, const char *action, int64_t now,
+                     struct ens_ctl_result *res);
+/* Creates (create true) or replaces a policy; zones named by it are planned again. */
+int ens_ctl_policy_put(struct ens_ctl *c, struct ens_store_policy *p, bool create, int64_t now,
+                       struct ens_ctl_result *res);
+/* Deletes a policy; refused (ENS_EEXIST, "in-use") while a zone names it. */
+int ens_ctl_policy_delete(struct ens_ctl *c, const char *name, int64_t now,
+                          struct ens_ctl_result *res);
+/* Creates (create true) or replaces a TSIG key (the secret is never put in the audit entry). */
+int ens_ctl_tsig_put(struct ens_ctl *c, struct ens_store_tsig *t, bool create, int64_t now,
+                     struct ens_ctl_result *res);
+int ens_ctl_tsig_delete(struct ens_ctl *c, const char *name, int64_t now,
+                        struct ens_ctl_result *res);
+/* Creates a scoped token (t->id set); revokes one. */
+int ens_ctl_token_create(struct ens_ctl *c, struct ens_store_token *t, int64_t now,
+                         struct ens_ctl_result *res);
+int ens_ctl_token_revoke(struct ens_ctl *c, int64_t id, int64_t now, struct ens_ctl_result *res);
+/* Creates a webhook (w->id set); deletes one. */
+int ens_ctl_webhook_create(struct ens_ctl *c, struct ens_store_webhook *w, int64_t now,
+                           struct ens_ctl_result *res);
+int ens_ctl_webhook_delete(struct ens_ctl *c, int64_t id, int64_t now, struct ens_ctl_result *res);
+/* An audit entry for an action that changes nothing in the store (check-ds, notify). */
+void ens_ctl_audit(struct ens_ctl *c, const char *action, const char *zone, const char *detail,
+                   int64_t now);
+
+/* ---- time ---- */
+
+/* Signature maintenance, retries and the key manager, to be called about once a second:
+ * renews, in one pass and one serial move per zone, the signatures of each served zone that
+ * expire within the refresh threshold (every RRset whose expiration falls before the end of the
+ * jitter window beyond it); retries with backoff from 1 s to 30 s the signing of zones whose
+ * last signing failed; applies the key manager's actions that are due. */
+void ens_ctl_tick(struct ens_ctl *c, int64_t now);
+/* The earliest time after now at which ens_ctl_tick has something to do (a renewal, a retry,
+ * a key event, a probe), or 0 when nothing is planned. */
+int64_t ens_ctl_next_event(struct ens_ctl *c, int64_t now);
+
+/* ---- the parent: probes made by the caller, outside the handle ---- */
+
+/* One probe (or parent lookup) to make. */
+struct ens_ctl_probe {
+    char zone[ENS_STORE_NAME_MAX];
+    uint8_t origin[ENS_NAME_MAXLEN];
+    bool lookup; /* find the parent's servers from the root hints first */
+    struct ens_probe_target targets[ENS_PROBE_MAXSERVERS];
+    size_t ntargets;
+    /* our DS records to compare with */
+    struct ens_probe_ds ours[ENS_PROBE_MAXDS];
+    uint8_t oursbuf[ENS_PROBE_MAXDS][64];
+    size_t nours;
+};
+/* Up to cap probes due at now (zones whose next probe time has come). */
+size_t ens_ctl_probes_due(struct ens_ctl *c, int64_t now, struct ens_ctl_probe *out, size_t cap);
+/* Prepares a probe of zone name asked for by an operator (check-ds): the parent is looked up
+ * again when it came from the root hints. ENS_ENOENT; ENS_EINVAL (no servers to ask: res says
+ * so, naming parentServers). */
+int ens_ctl_probe_prepare(struct ens_ctl *c, const char *name, int64_t now,
+                          struct ens_ctl_probe *out, struct ens_ctl_result *res);
+/* Makes the lookup and probe p asks for (no handle needed: call it without the lock). *parent
+ * gets the lookup's result when p->lookup (the caller frees it), *result the probe's.
+ * ENS_EIO when the lookup failed (the sentence in (*parent)->error), ENS_ENOMEM. */
+int ens_ctl_probe_run(const struct ens_ctl_probe *p, const struct ens_probe_target *hints,
+                      size_t nhints, uint16_t query_port, struct ens_probe_parent **parent,
+                      struct ens_probe_result **result);
+/* The root hints and query port the handle was opened with (fixed for its life: may be read
+ * without the lock). */
+void ens_ctl_hints(const struct ens_ctl *c, const struct ens_probe_target **hints, size_t *n,
+                   uint16_t *port);
+/* Hands back what ens_ctl_probe_run found (each taken over; either may be NULL): records
+ * dsDelegated and nextDsProbeAt and lets the key manager act on it. Zones keyed by hand are
+ * only observed: nothing but the DS state of their keys changes. */
+void ens_ctl_probe_done(struct ens_ctl *c, const struct ens_ctl_probe *p, int run_rc,
+                        struct ens_probe_parent *parent, struct ens_probe_result *result,
+                        int64_t now);
+
+/* The last probe of zone name (owned by the handle, valid until the next call), or NULL. */
+const struct ens_probe_result *ens_ctl_last_probe(struct ens_ctl *c, const char *name);
+/* The parent of zone name as the last lookup from the root hints found it (servers, or the
+ * error of a failed lookup); NULL when no lookup was made. Valid until the next call. */
+const struct ens_probe_parent *ens_ctl_parent_found(struct ens_ctl *c, const char *name);
+/* Sets the parent's servers of the zone for the DS probe: "ADDR[:PORT] ..." ("" none); the
+ * next probe goes to them. Nothing is signed again. */
+int ens_ctl_parent_servers(struct ens_ctl *c, const char *name, const char *list, int64_t now,
                            struct ens_ctl_result *res);
 
-/* Rebuilds, re-signs and publishes the zone from the store (PowerDNS "rectify"). */
-int ens_ctl_zone_rebuild(struct ens_ctl *c, const char *name, int64_t now,
-                         struct ens_ctl_result *res);
-
-/* Signature maintenance and retries, to be called about once a second (same thread rules as
- * every call): renews the signatures of each served zone that expire within the refresh
- * threshold (at most 20000 RRsets per zone and call, the SOA serial moved by the zone's
- * policy; the rest on the next calls), and retries, with backoff from 1 s to 30 s, the
- * signing of zones whose last signing failed. */
-void ens_ctl_tick(struct ens_ctl *c, int64_t now);
+/* ---- what the API shows ---- */
 
 /* Counters since the handle was opened. */
 struct ens_ctl_stats {
-    uint64_t signatures; /* RRSIGs made */
-    uint64_t full_signs; /* whole-zone signings */
+    uint64_t signatures;   /* RRSIGs made */
+    uint64_t full_signs;   /* whole-zone signings */
+    uint64_t verify_fails; /* versions refused by the verification before publication */
+    uint64_t refusals;     /* changes refused by the safety gate */
 };
 void ens_ctl_stats(struct ens_ctl *c, struct ens_ctl_stats *st);
-/* The state of the i-th zone the pipeline knows (0, 1, ... until ENS_ENOENT). */
+/* The state of each zone the pipeline knows, given to fn in no particular order. */
 struct ens_ctl_zone_stats {
     uint8_t origin[ENS_NAME_MAXLEN];
     uint32_t serial;          /* of the version served; 0: none */
@@ -201,7 +320,8 @@ struct ens_ctl_zone_stats {
     uint64_t sign_failures;   /* since the handle was opened */
     bool pending;             /* data not yet signed: a retry is due */
 };
-int ens_ctl_zone_stats(struct ens_ctl *c, size_t i, struct ens_ctl_zone_stats *zs);
+void ens_ctl_zone_stats_each(struct ens_ctl *c,
+                             void (*fn)(void *ctx, const struct ens_ctl_zone_stats *zs), void *ctx);
 
 /* The key manager's view of zone name at now: the rollover in progress, its phase, what it
  * waits on, a sentence, the next event and the actions due (a zone without a policy shows
@@ -211,22 +331,6 @@ int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct e
  * ens_km_timeline. */
 int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_t horizon,
                         struct ens_km_event *ev, size_t cap, size_t *n);
-/* The parent of zone name as the last lookup from the root hints found it (servers, or the
- * error of a failed lookup); NULL when no lookup was made (parentServers configured, no root
- * hints, DNSSEC off). Valid until the next call into the ctl. */
-const struct ens_probe_parent *ens_ctl_parent_found(struct ens_ctl *c, const char *name);
-
-/* Probes the parent's servers of zone name at once (DS over UDP, TCP on truncation), records
- * dsDelegated and nextDsProbeAt, lets the key manager act on it and gives the result (owned by
- * the handle, valid until the next probe of the zone). Errors: ENS_ENOENT (no zone),
- * ENS_EINVAL (no parentServers; res names the field), ENS_ENOMEM. */
-int ens_ctl_check_ds(struct ens_ctl *c, const char *name, int64_t now,
-                     const struct ens_probe_result **out, struct ens_ctl_result *res);
-
-/* Sets the parent's servers of the zone for the DS probe: "ADDR[:PORT] ..." ("" none); the
- * next probe goes to them. Nothing is signed again. */
-int ens_ctl_parent_servers(struct ens_ctl *c, const char *name, const char *list, int64_t now,
-                           struct ens_ctl_result *res);
 
 /* Appends the zone as served (signed when DNSSEC is on) in presentation form, one record per
  * line, canonical order. ENS_ENOENT when the zone is not served. */

@@ -1,4 +1,17 @@
-/* ensign ctl: internals shared by its files. */
+/* ensign ctl: internals shared by its files. Not public.
+ *
+ * The files, from the bottom up (a file calls only files above it in this list):
+ *   ctl.c     the handle, the per-zone runtime state, refusals, events, export, stats
+ *   view.c    a zone's DNSSEC state as the key manager and the safety gate see it
+ *   keyops.c  keys and CDS/CDNSKEY written into the store (inside a transaction)
+ *   build.c   versions: the zone built from the store, signed whole or incrementally,
+ *             verified, the signer's records and the journal written
+ *   txn.c     THE SEAM: begin, gate, serial, sign, persist, audit, commit, publish
+ *   zones.c   zone create/replace/patch/delete/settings (operations on the seam)
+ *   keys.c    DNSSEC on/off and keys (operations on the seam)
+ *   account.c policies, TSIG keys, metadata, tokens, webhooks (operations on the seam)
+ *   km.c      the key manager's plans and the parent's answers applied through the seam
+ *   tick.c    start-up, signature renewal, retries, the tick */
 #ifndef ENS_CTL_CTL_INT_H
 #define ENS_CTL_CTL_INT_H
 
@@ -8,25 +21,36 @@
 #include "keys/keys.h"
 #include "keys/probe.h"
 
-/* Returned by ctl_make_version when only the signing failed (the status says why). */
+/* Returned by ctl_build when only the signing failed (the status says why). */
 #define ENS_ESIGN_FAILED (-2)
+/* Inside build.c: incremental signing cannot make this version; sign the zone whole. */
+#define CTL_EWHOLE (-3)
 
-/* What the pipeline knows of each zone it serves or tried to. */
-struct served {
+/* ---- ctl.c ---- */
+
+/* What the pipeline keeps of each zone it serves or tried to (not the version itself: that
+ * lives in the set of served zones). */
+struct zstate {
     uint8_t origin[ENS_NAME_MAXLEN];
-    struct ens_ztree *t;              /* the version last published (one reference), or NULL */
-    bool dirty;                       /* the store holds data not yet signed: retry at retry_at */
-    int64_t retry_at;                 /* when dirty */
-    uint32_t backoff;                 /* seconds before the next retry after a failure */
-    uint64_t sign_failures;           /* since the process started */
-    uint32_t earliest_expiry;         /* of the published version; 0: none or not known */
-    bool expiry_stale;                /* earliest_expiry may be too early (a signature went) */
+    uint64_t hash;
+    bool dirty;               /* the store holds data not yet signed: retry at retry_at */
+    int64_t retry_at;         /* when dirty */
+    uint32_t backoff;         /* seconds before the next retry after a failure */
+    uint64_t sign_failures;   /* since the process started */
+    uint32_t serial;          /* of the version published; 0: none */
+    uint32_t earliest_expiry; /* of the published version; 0: none or not known */
+    bool expiry_stale;        /* earliest_expiry may be too early (a signature went) */
+    uint32_t max_ttl;         /* largest TTL of the published version (RFC 7583 TTLsig) */
+    /* cached from the store, refreshed by every transaction on the zone */
+    bool dnssec, managed, disabling, probed;
     int64_t km_next;                  /* when the key manager looks at the zone again */
     enum ens_km_rollover km_rollover; /* the rollover seen last (for events) */
     struct ens_probe_result *probe;   /* the last DS probe at the parent, owned; or NULL */
+    int64_t probe_at;                 /* when it was made */
     unsigned streak;                  /* consecutive identical complete probes */
     unsigned waiting_probes;          /* probes in a row that found the parent still awaited */
-    int64_t probe_next;               /* when to probe again */
+    int64_t probe_next;               /* when to probe again; 0: not probed */
+    bool probe_running;               /* handed out by ens_ctl_probes_due, not yet done */
     int64_t policy_seen;              /* the zone's policy's last update the planner saw */
     struct ens_probe_parent *parent;  /* the parent found by lookup (owned), or NULL */
     int64_t parent_until;             /* when to look the parent up again */
@@ -38,14 +62,83 @@ struct ens_ctl {
     char *keydir;
     char *default_alg;
     struct ens_store *st;
-    struct served *served;
-    size_t nserved, cap;
-    uint64_t sigs_made;   /* signatures made since the handle was opened */
-    uint64_t full_signs;  /* whole-zone signings since the handle was opened */
-    char safe_order[256]; /* the text res->safe_order points to after a key manager refusal */
+    /* zone states: an open-addressing table of pointers, keyed by origin */
+    struct zstate **zt;
+    size_t zcap, nz;
+    int64_t actor;
+    struct ens_ctl_stats stats;
+    char safe_order[1024]; /* the text res->safe_order points to after a refusal */
     struct ens_probe_target hints[ENS_PROBE_MAXSERVERS]; /* root hints for parent lookups */
     size_t nhints;
 };
+
+/* The state of the zone of origin, or NULL when there is none. */
+struct zstate *ctl_state_find(struct ens_ctl *c, const uint8_t *origin);
+/* The state of the zone of origin, made when absent (NULL only when out of memory). */
+struct zstate *ctl_state(struct ens_ctl *c, const uint8_t *origin);
+/* Forgets the state of the zone of origin. */
+void ctl_state_drop(struct ens_ctl *c, const uint8_t *origin);
+/* Calls fn for every zone state (fn may not add or drop states). */
+void ctl_state_each(struct ens_ctl *c, void (*fn)(struct ens_ctl *c, struct zstate *s, void *ctx),
+                    void *ctx);
+
+/* Fills res with a refusal and returns rc. */
+int ctl_refuse(struct ens_ctl_result *res, int rc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* A store failure as a refusal (the store's sentence). */
+int ctl_store_fail(struct ens_ctl *c, struct ens_ctl_result *res, int rc);
+/* Sends an event (o.event) for zone name: a JSON object with "event", "zone" and detail (more
+ * members, JSON text without braces; "" for none). */
+void ctl_emit(struct ens_ctl *c, const char *zone, const char *event, const char *detail);
+/* name in presentation form into buf (cap bytes). */
+void ctl_name_text(const uint8_t *name, char *buf, size_t cap);
+/* t as RFC 3339 UTC ("2026-12-08T10:00:00Z") into buf (at least 32 bytes). */
+void ctl_time_text(int64_t t, char *buf, size_t cap);
+/* Calls fn for each record of the RRset s at owner. */
+void ctl_set_each(const uint8_t *owner, const struct ens_rdataset *s,
+                  void (*fn)(void *ctx, const struct ens_rr *rr), void *ctx);
+/* Types the signer makes or owns: never taken from a client, never dropped by a replace. */
+bool ctl_signer_type(uint16_t type);
+
+/* ---- view.c ---- */
+
+/* The zone as the key manager and the gate see it (keys, policy with the TTLs actually
+ * served, the parent as probed, CDS published, disabling, DS withdrawal). Inside the caller's
+ * transaction. ENS_ELIMIT with more than ENS_KM_MAX_KEYS keys. */
+int ctl_view(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+             struct ens_km_zone *z);
+/* The TTL of the zone's DNSKEY, CDS and CDNSKEY RRsets: its policy's DNSKEY TTL, or for a zone
+ * keyed by hand its SOA's TTL. */
+uint32_t ctl_dnskey_ttl(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin);
+/* Meta kinds kept by the pipeline. */
+#define CTL_META_DISABLING    "X-ENSIGN-DISABLING"
+#define CTL_META_DS_WITHDRAWN "X-ENSIGN-DS-WITHDRAWN"
+
+/* ---- keyops.c ---- */
+
+/* Removes the keystore files of a key (base path locator); "" is a no-op. */
+void ctl_unlink_key_files(const char *locator);
+/* Generates a key, saves it in the keystore and records it (published/active as given) inside
+ * the caller's transaction; locator gets the files' base path ("" when none were made).
+ * ENS_ELIMIT when the zone has ENS_CTL_MAX_KEYS keys. */
+int ctl_new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
+                bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res);
+/* Saves an existing key as ctl_new_key does (bits: the RSA size to record). */
+int ctl_record_key(struct ens_ctl *c, const struct ens_store_zone *sz, struct ens_key *key,
+                   unsigned bits, bool published, bool active, int64_t now, int64_t *id,
+                   char *locator, struct ens_ctl_result *res);
+/* Deletes a key from the store; locator (ENS_STORE_LOCATOR_MAX bytes) gets its files' base
+ * path, for the caller to remove once the transaction is committed. */
+int ctl_delete_key(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t id, char *locator);
+/* Publishes CDS and CDNSKEY (RFC 7344) for the keys in ds[] (or the RFC 8078 §4 delete form
+ * when del), TTL ttl; nds 0 and !del removes both RRsets. */
+int ctl_put_cds(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                const struct ens_km_ds *ds, size_t nds, bool del, uint32_t ttl);
+/* Counts the published, active keys of a zone, leaving out key id except (0: none). */
+size_t ctl_signing_keys(struct ens_ctl *c, const char *zone, int64_t except);
+/* The keys of the zone in the store. */
+size_t ctl_key_count(struct ens_ctl *c, const char *zone);
 
 /* The published, active keys of a zone, loaded from the keystore. */
 struct ctl_keys {
@@ -64,97 +157,132 @@ struct ctl_keys {
 int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
                   struct ctl_keys *kl, struct ens_ctl_result *res);
 void ctl_keys_free(struct ctl_keys *kl);
-/* The signing options of zone sz at time now; with kl (may be NULL) the keys published
- * without signing go into the DNSKEY RRset. */
-void ctl_sign_opts(const struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
-                   const struct ctl_keys *kl, struct ens_sign_opts *o);
-/* The state of the zone of origin, or NULL when there is none. */
-struct served *ctl_served_find(struct ens_ctl *c, const uint8_t *origin);
-/* The state of the zone of origin, made when absent (NULL only when out of memory). */
-struct served *ctl_served(struct ens_ctl *c, const uint8_t *origin);
-/* The earliest RRSIG expiration of a version (0 when it has none). */
-uint32_t ctl_tree_expiry(const struct ens_ztree *t);
-/* Records a signing failure of zone sz at now: status, counters and the retry time. */
-void ctl_sign_failed(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                     int64_t now, const char *error);
-/* Persists the records the signer made in t (all of them, replacing what was kept). */
-int ctl_persist_full(struct ens_ctl *c, const struct ens_store_zone *sz, const struct ens_ztree *t);
-/* Opens zone name at start-up: serves what the store holds when it is complete (data and
- * signatures of one version), otherwise rebuilds and signs. */
-int ctl_open_zone(struct ens_ctl *c, const char *name, int64_t now);
-/* Applies, signs incrementally and publishes a change whose data the caller has written in the
- * open transaction: owners/types are the RRsets it touched (the SOA included). Falls back to a
- * whole-zone build when incremental signing cannot do it. Commits or rolls back. */
+
+/* ---- build.c ---- */
+
+/* An RRset a change touched. */
 struct ctl_touch {
     const uint8_t *owner;
     uint16_t type;
     bool resign; /* only the signatures are renewed */
 };
-/* Renews the signatures of the n RRsets tc (room for one more entry is needed: the SOA is
- * added) inside the caller's transaction, moving the serial; commits and publishes. */
-int ctl_renew(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
-              struct ctl_touch *tc, size_t n, int64_t now, struct ens_ctl_result *res);
-/* Removes the keystore files of a key (base path locator); "" is a no-op. */
-void ctl_unlink_key_files(const char *locator);
-/* Generates a key, saves it in the keystore and records it (published/active as given) inside
- * the caller's transaction; locator gets the files' base path ("" when none were made). */
-int ctl_new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
-                bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res);
-/* The key manager (ctl_km.c). ctl_km_zone reads the zone as the planner sees it; ctl_km_step
- * plans and applies what is due (in its own transactions); ctl_km_probe asks the parent's
- * servers inside the caller's transaction; ctl_km_tick does both for every zone when due;
- * ctl_km_check refuses an operator step that could make the zone bogus (ENS_EEXIST,
- * "unsafe-step", res->safe_order set) unless force. */
-int ctl_km_zone(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                struct ens_km_zone *z);
-int ctl_km_step(struct ens_ctl *c, const char *name, int64_t now);
-int ctl_km_probe(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                 int64_t now, const struct ens_probe_result **out);
-void ctl_km_tick(struct ens_ctl *c, int64_t now);
-int ctl_km_check(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                 enum ens_km_step step, int64_t key_id, int64_t now, bool force,
-                 struct ens_ctl_result *res);
-/* Sends a key manager event (o.event) for zone sz: a JSON object with "event", "zone" and
- * detail (more members, JSON text without braces; "" for none). */
-void ctl_emit(struct ens_ctl *c, const struct ens_store_zone *sz, const char *event,
-              const char *detail);
-/* Moves the SOA serial of sz in the store by the zone's policy (at least past old) unless the
- * stored SOA already has a newer one; sets sz->serial and res->new_serial. */
+
+/* How the next version is to be made. */
+struct ctl_build {
+    const struct ens_store_zone *sz;
+    const uint8_t *origin;
+    int64_t now;
+    uint32_t dnskey_ttl;        /* of the DNSKEY RRset (the policy's) */
+    struct ens_ztree *base;     /* the version served (a reference), or NULL */
+    bool whole;                 /* sign the whole zone */
+    const struct ctl_touch *tc; /* else: the RRsets touched */
+    size_t ntc;
+    bool readonly; /* write nothing to the store (start-up of unsigned zones) */
+    /* out */
+    struct ens_ztree *t; /* the new version (one reference) */
+    uint32_t earliest_expiry;
+    uint32_t max_ttl;
+    bool journaled; /* the difference went to the journal */
+};
+/* Makes the next version of sz inside the caller's transaction (data already written): signed
+ * when DNSSEC is on, every signature and the denial chain verified, the signer's records and
+ * the journal written. ENS_ESIGN_FAILED when only the signing (or its verification) failed
+ * (the store's data stays, the status says why, res->error too); other errors refuse the
+ * change (res says why). */
+int ctl_build(struct ens_ctl *c, struct ctl_build *b, struct ens_ctl_result *res);
+/* The SOA serial as the store has it (0 when absent). */
+uint32_t ctl_stored_serial(struct ens_ctl *c, const char *zone, const uint8_t *origin);
+/* Moves the SOA serial in the store by the zone's policy (at least past old) unless the stored
+ * SOA already has a newer one; sets sz->serial and res->new_serial. */
 int ctl_bump_serial(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
                     uint32_t old, int64_t now, struct ens_ctl_result *res);
-int ctl_finish_changes(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
-                       const struct ctl_touch *tc, size_t n, int64_t now,
-                       struct ens_ctl_result *res);
+/* The version stored with its signatures (data and signer's records of one version), or NULL
+ * when it is not complete or no longer matches the zone's keys and settings. */
+struct ens_ztree *ctl_stored_version(struct ens_ctl *c, const struct ens_store_zone *sz,
+                                     const uint8_t *origin);
+/* The earliest RRSIG expiration and the largest TTL of a version. */
+void ctl_version_scan(const struct ens_ztree *t, uint32_t *earliest, uint32_t *max_ttl);
+/* Records a signing failure of zone sz at now: status, counters and the retry time. */
+void ctl_sign_failed(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                     int64_t now, const char *error);
 
-/* Fills res with a refusal and returns rc. */
-int ctl_refuse(struct ens_ctl_result *res, int rc, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-/* A store failure as a refusal (the store's sentence). */
-int ctl_store_fail(struct ens_ctl *c, struct ens_ctl_result *res, int rc);
-/* ens_zone_finish with the first error put into res; ENS_EZONE when there was one. */
-int ctl_zone_finish(struct ens_zone *z, struct ens_ctl_result *res);
-/* Builds the next version of sz from the store (inside the caller's transaction), signing it
- * when DNSSEC is on and recording the outcome in the status. ENS_ESIGN_FAILED when only the
- * signing failed. */
-int ctl_make_version(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t now,
-                     struct ens_ztree **out, struct ens_ctl_result *res);
-/* Commits the caller's transaction, then publishes t (taken over; may be NULL). */
-int ctl_commit_publish(struct ens_ctl *c, struct ens_ztree *t, struct ens_ctl_result *res);
-/* Opens a transaction and reads zone name into sz, its origin (wire form) into origin;
- * rolls back and fills res on failure (ENS_ENOENT when there is no such zone). */
-int ctl_begin_zone(struct ens_ctl *c, const char *name, struct ens_store_zone *sz, uint8_t *origin,
-                   struct ens_ctl_result *res);
-/* Ends a change inside the caller's transaction: builds the next version of sz (signed when
- * DNSSEC is on), saves sz itself when save_zone, commits and publishes. A refused version rolls
- * back everything; a failed signing commits the data and keeps the old version served (the
- * status says why). */
-int ctl_finish(struct ens_ctl *c, struct ens_store_zone *sz, bool save_zone, int64_t now,
-               struct ens_ctl_result *res);
-/* Calls fn for each record of the RRset s at owner. */
-void ctl_set_each(const uint8_t *owner, const struct ens_rdataset *s,
-                  void (*fn)(void *ctx, const struct ens_rr *rr), void *ctx);
-/* Stops serving the zone of origin. */
-void ctl_withdraw(struct ens_ctl *c, const uint8_t *origin);
+/* ---- txn.c: the seam ---- */
+
+struct ctl_txn {
+    struct ens_ctl *c;
+    struct ens_ctl_result *res;
+    int64_t now;
+    bool open; /* a store transaction is open */
+    /* the zone, when the change is about one */
+    bool zone;
+    struct ens_store_zone sz;
+    uint8_t origin[ENS_NAME_MAXLEN];
+    bool created, deleted;
+    /* what the change did (set by the operation) */
+    bool save_zone;   /* write sz at commit */
+    bool changed;     /* something changed: without it the commit is a no-op */
+    bool data;        /* zone data or its signing changed: a new version is published */
+    bool whole;       /* the new version is signed whole (keys, settings, replace, ...) */
+    bool renew;       /* the touched RRsets only have their signatures renewed */
+    bool keep_serial; /* the serial stays (a new zone's own) */
+    struct ctl_touch *tc;
+    size_t ntc, tccap;
+    uint32_t old_serial;
+    struct ens_ztree *base; /* the version to build on instead of the one served (a ref) */
+    /* the gate: the DNSSEC state when the change began */
+    struct ens_km_zone *before;
+    bool force;
+    /* audit */
+    const char *action; /* NULL: no entry */
+    struct ens_str detail;
+    /* keystore files to remove once committed, made files to remove if rolled back */
+    char (*unlink_after)[ENS_STORE_LOCATOR_MAX];
+    size_t nunlink;
+    char (*made)[ENS_STORE_LOCATOR_MAX];
+    size_t nmade;
+};
+
+/* Begins a change of zone name: opens the store transaction, reads the zone and its DNSSEC
+ * state (for the gate). ENS_ENOENT (res says so) when there is no such zone. */
+int ctl_txn_begin(struct ens_ctl *c, const char *name, int64_t now, struct ens_ctl_result *res,
+                  struct ctl_txn *tx);
+/* Begins the creation of zone sz (the row is inserted; tx->created). */
+int ctl_txn_begin_create(struct ens_ctl *c, struct ens_store_zone *sz, int64_t now,
+                         struct ens_ctl_result *res, struct ctl_txn *tx);
+/* Begins a change that is not zone data (policies, TSIG keys, tokens, webhooks). */
+int ctl_txn_begin_other(struct ens_ctl *c, int64_t now, struct ens_ctl_result *res,
+                        struct ctl_txn *tx);
+/* Records an RRset the change touched (data changed; the serial moves). */
+int ctl_txn_touch(struct ctl_txn *tx, const uint8_t *owner, uint16_t type);
+/* The new version is signed whole (the serial moves). */
+void ctl_txn_whole(struct ctl_txn *tx);
+/* The audit entry: action, and detail members (JSON text without braces, printf-style). */
+void ctl_txn_audit(struct ctl_txn *tx, const char *action, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A keystore file set made in this change (removed if it is rolled back) or to remove once it
+ * is committed. */
+void ctl_txn_made(struct ctl_txn *tx, const char *locator);
+void ctl_txn_unlink(struct ctl_txn *tx, const char *locator);
+/* Ends the change: the gate, the serial, the new version (signed, verified), the signer's
+ * records, journal, status and audit entry, commit, publication. Returns 0 or the refusal
+ * (everything rolled back). Always ends the transaction. */
+int ctl_txn_commit(struct ctl_txn *tx);
+/* Ends the change without keeping anything; returns rc (convenience for error paths). */
+int ctl_txn_abort(struct ctl_txn *tx, int rc);
+
+/* ---- keys.c, km.c, tick.c ---- */
+
+/* Serves the zone unsigned from this change on: its keys, CDS and the disabling marks go. */
+int ctl_unsign(struct ctl_txn *tx);
+
+/* One round of the key manager for zone name: plan, apply through the seam; again while
+ * actions come. */
+int ctl_km_step(struct ens_ctl *c, const char *name, int64_t now);
+/* The key manager's pass over every managed or disabling zone that is due. */
+void ctl_km_tick(struct ens_ctl *c, int64_t now);
+/* Opens zone name at start-up (see ens_ctl_open). */
+int ctl_open_zone(struct ens_ctl *c, const char *name, int64_t now);
+/* Refreshes the cached store facts of a zone state after a change. */
+void ctl_state_refresh(struct ens_ctl *c, struct zstate *s, const struct ens_store_zone *sz);
 
 #endif

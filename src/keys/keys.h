@@ -126,9 +126,12 @@ void ens_kasp_ksk_double_ds(const struct ens_kasp_policy *p, int64_t act, int64_
 
 /* ---- keys and zones as the planner sees them ---- */
 
-#define ENS_KM_MAX_KEYS    16
-#define ENS_KM_MAX_DS      16
-#define ENS_KM_MAX_ACTIONS 32
+/* At most this many keys per zone (creating more is refused by the control plane, naming the
+ * limit): enough for a KSK+ZSK algorithm rollover in the middle of a KSK rollover with retired
+ * keys still published, several times over. */
+#define ENS_KM_MAX_KEYS    64
+#define ENS_KM_MAX_DS      64
+#define ENS_KM_MAX_ACTIONS 128
 
 enum ens_km_state {
     ENS_KM_GENERATED, /* exists, neither published nor signing */
@@ -158,10 +161,11 @@ struct ens_km_ds {
     uint8_t algorithm;
 };
 
-/* What the DS probe last saw at the parent. known: there is an observation; stable: every
- * parent server answered the same; ds: the DS records seen. */
+/* What the DS probe last saw at the parent. known: there is an observation (made at `at`);
+ * stable: two complete probes in a row saw the same; ds: the DS records seen. */
 struct ens_km_parent {
     bool known, stable;
+    int64_t at;
     size_t nds;
     struct ens_km_ds ds[ENS_KM_MAX_DS];
 };
@@ -178,6 +182,8 @@ struct ens_km_zone {
     bool cds_delete;
     size_t ncds;
     struct ens_km_ds cds[ENS_KM_MAX_DS];
+    /* When the operator confirmed every DS withdrawn from the parent (0: never). */
+    int64_t ds_withdrawn;
 };
 
 /* The state of a key at now from its flags and timestamps (the stored `state` is ignored). */
@@ -187,6 +193,16 @@ enum ens_km_state ens_km_key_state(const struct ens_kasp_policy *p, const struct
 const char *ens_km_state_name(enum ens_km_state s);
 /* True when the DS of k is at the parent: seen and not gone since. */
 bool ens_km_ds_present(const struct ens_km_key *k);
+/* Whether a validating resolver may hold a DS that points to k at now: the probe sees it at
+ * the parent, or it left (or the operator confirmed it withdrawn) less than the parent DS TTL
+ * ago, or nobody knows. Unknown is unsafe: a KSK or CSK that was ever published is assumed to
+ * have its DS at the parent unless the parent was probed, twice in a row with the same answer,
+ * since the key was published, and showed no DS of it. *until (may be NULL) gets the time the
+ * answer turns false when it is known (a DS gone, held by caches), else 0. */
+bool ens_km_ds_possible(const struct ens_km_zone *z, const struct ens_km_key *k, int64_t now,
+                        int64_t *until);
+/* t as RFC 3339 UTC ("2026-12-08T10:00:00Z") in buf (at least 32 bytes); returns buf. */
+const char *ens_km_time_text(int64_t t, char *buf, size_t cap);
 
 /* ---- planner ---- */
 
@@ -228,7 +244,7 @@ struct ens_km_plan {
     enum ens_km_rollover rollover;
     char phase[32];    /* stable token: "idle", "unsigned", "enable", "publish", "activate", ... */
     char waiting[32];  /* stable token or "": "propagation", "awaiting-ds", "ds-seen", ... */
-    char message[256]; /* one sentence for operators */
+    char message[512]; /* one sentence for operators */
     int64_t next;      /* when to plan again at the latest; 0: only on a parent change */
 };
 
@@ -284,8 +300,8 @@ enum ens_km_step {
 
 struct ens_km_refusal {
     char code[32];    /* stable token, e.g. "ds-at-parent" */
-    char reason[256]; /* why the step would make the zone bogus */
-    char order[256];  /* the safe order, steps separated by "; " */
+    char reason[512]; /* why the step would make the zone bogus */
+    char order[512];  /* the safe order, steps separated by "; " */
 };
 
 /* Asks whether the operator step on key key_id (ignored for DISABLE) is safe at now. Returns
@@ -301,5 +317,16 @@ int ens_km_check(const struct ens_km_zone *zone, enum ens_km_step step, int64_t 
                  bool force, struct ens_km_refusal *r);
 /* "publish", "unpublish", "activate", "deactivate", "delete", "disable-dnssec". */
 const char *ens_km_step_name(enum ens_km_step s);
+
+/* The safety gate, asked by the control plane before every change of a zone commits, whoever
+ * makes it: could a validating resolver holding anything still within its TTL find the zone
+ * bogus after the change from before to after (after NULL: the zone is deleted)? The steps
+ * are read from the difference (keys deleted, unpublished, deactivated, activated or added
+ * active; signing turned off; the zone deleted) and each is checked as ens_km_check does, on
+ * the zone as it will be with that key as it was. Unknown is unsafe (ens_km_ds_possible).
+ * Returns 0, or ENS_EEXIST with r filled. force skips the timing and parent checks but never
+ * lets a signed zone lose its last key that signs ("no-signing-key"). */
+int ens_km_gate(const struct ens_km_zone *before, const struct ens_km_zone *after, int64_t now,
+                bool force, struct ens_km_refusal *r);
 
 #endif

@@ -205,34 +205,52 @@ static void observe(struct ctx *c)
     }
 }
 
-/* Turning signing off with a DS at the parent (RFC 8078 §4): publish the delete CDS, wait
- * until the parent has dropped every DS and the DS TTL has passed, then stop. */
+/* Turning signing off (RFC 8078 §4): while a DS of the zone may be at the parent or in
+ * caches (unknown is unsafe: ens_km_ds_possible), publish the delete CDS and keep signing;
+ * stop once no DS can be there any more, with the retire safety margin on top. */
 static void plan_disable(struct ctx *c)
 {
     const struct ens_km_zone *z = &c->z;
-    int64_t gone = 0;
+    int64_t hold = 0;
     for (size_t i = 0; i < z->nkeys; i++) {
         const struct ens_km_key *k = &z->keys[i];
-        if (ens_km_ds_present(k)) {
-            if (!z->cds_delete) {
-                act(c, ENS_KM_ACT_CDS_DELETE, NULL);
-            }
-            status(c, PRIO_DISABLE, ENS_KM_ROLL_NONE, "disable", "awaiting-ds-removal",
-                   "DS %u %u 2 is still at the parent; the delete CDS is published and signing "
-                   "continues until the parent removes it",
-                   (unsigned)k->tag, (unsigned)k->algorithm);
-            return;
+        int64_t until = 0;
+        if (!ens_km_ds_possible(z, k, c->now, &until)) {
+            continue;
         }
-        if (k->ds_gone > gone) {
-            gone = k->ds_gone;
+        if (!z->cds_delete) {
+            act(c, ENS_KM_ACT_CDS_DELETE, NULL);
         }
+        if (until != 0) {
+            hold = until > hold ? until : hold;
+            continue;
+        }
+        if (ens_km_ds_present(k) || in_parent(&z->parent, k)) {
+            status(c, PRIO_DISABLE, ENS_KM_ROLL_NONE, "disable", "ds-removal",
+                   "DS %u %u 2 (key %lld) is still at the parent: remove it at the registrar "
+                   "(the delete CDS is published for parents that read it); signing continues "
+                   "until the parent has dropped it and the parent DS TTL (%lld s) has passed",
+                   (unsigned)k->tag, (unsigned)k->algorithm, (long long)k->id,
+                   (long long)c->p->parent_ds_ttl);
+        } else {
+            status(c, PRIO_DISABLE, ENS_KM_ROLL_NONE, "disable", "ds-removal",
+                   "ensign cannot see whether a DS of key %lld (tag %u) is at the parent: "
+                   "remove any DS at the registrar and confirm it (ensign dnssec ds-withdrawn), "
+                   "or set parentServers; signing continues until then and for the parent DS "
+                   "TTL (%lld s) after",
+                   (long long)k->id, (unsigned)k->tag, (long long)c->p->parent_ds_ttl);
+        }
+        return;
     }
-    int64_t until = gone != 0 ? gone + c->p->parent_ds_ttl + c->p->retire_safety : 0;
-    if (until > c->now) {
-        want_next(c, until);
+    if (hold != 0) {
+        hold += c->p->retire_safety;
+    }
+    if (hold > c->now) {
+        char t[32];
+        want_next(c, hold);
         status(c, PRIO_DISABLE, ENS_KM_ROLL_NONE, "disable", "ttl-hold",
-               "the DS left the parent; signing continues until cached copies expire at %lld",
-               (long long)until);
+               "the DS left the parent; signing continues until cached copies expire at %s",
+               ens_km_time_text(hold, t, sizeof t));
         return;
     }
     act(c, ENS_KM_ACT_FINISH_DISABLE, NULL);
@@ -261,6 +279,8 @@ static struct ens_km_key *newest(struct ens_km_zone *z, const struct ens_kasp_po
     return best;
 }
 
+static bool same_cds(const struct ens_km_zone *z, const struct ens_km_key *k);
+
 /* KSK or CSK with two active keys: the old one retires once the parent serves the new DS,
  * has dropped the old one, and the old DS has expired from caches (RFC 7583 §3.3.1). */
 static void plan_sep_swap(struct ctx *c, struct ens_km_key *cur)
@@ -275,8 +295,9 @@ static void plan_sep_swap(struct ctx *c, struct ens_km_key *cur)
         }
         if (secure && !ens_km_ds_present(cur)) {
             status(c, PRIO_KSK, roll, "ds-swap", "awaiting-ds",
-                   "CDS for key %u is published: waiting for the parent to serve DS %u %u 2",
-                   (unsigned)cur->tag, (unsigned)cur->tag, (unsigned)cur->algorithm);
+                   "CDS for key %u %s: waiting for the parent to serve DS %u %u 2",
+                   (unsigned)cur->tag, same_cds(z, cur) ? "is published" : "is to be published now",
+                   (unsigned)cur->tag, (unsigned)cur->algorithm);
             continue;
         }
         if (ens_km_ds_present(old)) {
@@ -290,9 +311,10 @@ static void plan_sep_swap(struct ctx *c, struct ens_km_key *cur)
                                           : ready_at(c->p, cur);
         if (c->now < until) {
             want_next(c, until);
+            char t[32];
             status(c, PRIO_KSK, roll, "ds-swap", "ttl-hold",
-                   "the old DS left the parent: key %u retires when cached copies expire at %lld",
-                   (unsigned)old->tag, (long long)until);
+                   "the old DS left the parent: key %u retires when cached copies expire at %s",
+                   (unsigned)old->tag, ens_km_time_text(until, t, sizeof t));
             continue;
         }
         act(c, ENS_KM_ACT_RETIRE, old);
@@ -390,9 +412,10 @@ static void plan_role(struct ctx *c, enum ens_key_role role)
     }
     if (!is_ready(p, succ, c->now)) {
         want_next(c, ready_at(p, succ));
+        char t[32];
         status(c, prio, roll, "publish", "propagation",
-               "%s %u is published: waiting until %lld for the DNSKEY RRset to reach every cache",
-               rn, (unsigned)succ->tag, (long long)ready_at(p, succ));
+               "%s %u is published: waiting until %s for the DNSKEY RRset to reach every cache", rn,
+               (unsigned)succ->tag, ens_km_time_text(ready_at(p, succ), t, sizeof t));
         return;
     }
     if (role != ENS_KEY_ZSK) {
@@ -408,8 +431,9 @@ static void plan_role(struct ctx *c, enum ens_key_role role)
     }
     if (c->now < at) {
         want_next(c, at);
-        status(c, prio, roll, "ready", "lifetime", "zsk %u is ready and takes over from %u at %lld",
-               (unsigned)succ->tag, (unsigned)cur->tag, (long long)at);
+        char t[32];
+        status(c, prio, roll, "ready", "lifetime", "zsk %u is ready and takes over from %u at %s",
+               (unsigned)succ->tag, (unsigned)cur->tag, ens_km_time_text(at, t, sizeof t));
         return;
     }
     act(c, ENS_KM_ACT_ACTIVATE, succ);
@@ -470,8 +494,10 @@ static void plan_algorithm(struct ctx *c)
         int64_t at = last_act + ens_kasp_iret_zsk(p);
         if (c->now < at) {
             want_next(c, at);
+            char t[32];
             status(c, PRIO_ALG, ENS_KM_ROLL_ALGORITHM, "sign", "propagation",
-                   "waiting until %lld for the new signatures to reach every cache", (long long)at);
+                   "waiting until %s for the new signatures to reach every cache",
+                   ens_km_time_text(at, t, sizeof t));
             return;
         }
         for (size_t r = 0; r < nroles; r++) {
@@ -484,8 +510,10 @@ static void plan_algorithm(struct ctx *c)
     }
     if (!all_ready) {
         want_next(c, last_pub);
+        char t[32];
         status(c, PRIO_ALG, ENS_KM_ROLL_ALGORITHM, "publish", "propagation",
-               "waiting until %lld for the new DNSKEYs to reach every cache", (long long)last_pub);
+               "waiting until %s for the new DNSKEYs to reach every cache",
+               ens_km_time_text(last_pub, t, sizeof t));
         return;
     }
     /* The DS swap: the CDS planner offers the new SEP key once it is ready. */
@@ -513,8 +541,10 @@ static void plan_algorithm(struct ctx *c)
     }
     if (c->now < hold) {
         want_next(c, hold);
+        char t[32];
         status(c, PRIO_ALG, ENS_KM_ROLL_ALGORITHM, "ds-swap", "ttl-hold",
-               "the old DS left the parent: its cached copies expire at %lld", (long long)hold);
+               "the old DS left the parent: its cached copies expire at %s",
+               ens_km_time_text(hold, t, sizeof t));
         return;
     }
     /* Old DNSKEYs go first; their signatures stay until no cache holds them. */
@@ -542,8 +572,10 @@ static void plan_algorithm(struct ctx *c)
     int64_t at = removed + p->dnskey_ttl + p->propagation_delay + p->retire_safety;
     if (c->now < at) {
         want_next(c, at);
+        char t[32];
         status(c, PRIO_ALG, ENS_KM_ROLL_ALGORITHM, "remove", "propagation",
-               "old DNSKEYs are gone: their signatures stay until %lld", (long long)at);
+               "old DNSKEYs are gone: their signatures stay until %s",
+               ens_km_time_text(at, t, sizeof t));
         return;
     }
     for (size_t i = 0; i < z->nkeys; i++) {
@@ -595,9 +627,10 @@ static void plan_cds(struct ctx *c)
     }
     if (best == NULL) {
         if (soonest != 0) {
+            char t[32];
             status(c, PRIO_IDLE, ENS_KM_ROLL_NONE, "enable", "propagation",
-                   "the DNSKEY RRset reaches every cache at %lld; the DS is offered then",
-                   (long long)soonest);
+                   "the DNSKEY RRset reaches every cache at %s; the DS is offered then",
+                   ens_km_time_text(soonest, t, sizeof t));
         }
         return;
     }

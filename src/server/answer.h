@@ -8,27 +8,6 @@
 
 #include "zone/tree.h"
 
-/* An immutable set of zone versions, one per origin. Built once, then published; a change makes a
- * new set (sharing the unchanged versions by reference). */
-struct ens_zoneset;
-
-/* A new empty set, or NULL when out of memory. */
-struct ens_zoneset *ens_zoneset_new(void);
-/* Adds version t to a set that is not yet published, taking one reference of its own (the caller
- * keeps its reference). ENS_EEXIST when the set already has a zone of that origin (nothing
- * changed), ENS_ENOMEM. */
-int ens_zoneset_add(struct ens_zoneset *zs, struct ens_ztree *t);
-/* A new set equal to zs except that the zone of t's origin is t (added when absent). zs is not
- * changed. NULL when out of memory. */
-struct ens_zoneset *ens_zoneset_replace(const struct ens_zoneset *zs, struct ens_ztree *t);
-/* The zone whose origin is the longest ancestor-or-self of name, or NULL. */
-const struct ens_ztree *ens_zoneset_find(const struct ens_zoneset *zs, const uint8_t *name);
-/* The zone of exactly this origin, or NULL. */
-const struct ens_ztree *ens_zoneset_get(const struct ens_zoneset *zs, const uint8_t *origin);
-size_t ens_zoneset_count(const struct ens_zoneset *zs);
-/* Releases the set and its references to the versions. NULL is a no-op. */
-void ens_zoneset_free(struct ens_zoneset *zs);
-
 /* How a query arrived. */
 struct ens_answer_opts {
     bool tcp;          /* over TCP: the answer may use up to 65535 bytes */

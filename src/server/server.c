@@ -4,9 +4,9 @@
  * SO_REUSEPORT UDP socket on each listen address, the TCP listening socket of each address
  * (shared by all workers; EPOLLEXCLUSIVE wakes one of them per connection) and the TCP
  * connections it accepted. Nothing is shared between workers but the listening sockets, the
- * connection counter and the published zone set, which is read under RCU (liburcu, memb flavor):
- * publishing swaps the pointer, waits for a grace period and frees the old set, so queries are
- * never paused and never see a freed set. */
+ * connection counter and the set of served zones (zone/tree.h), which is read under RCU
+ * (liburcu, memb flavor): publishing a zone swaps one pointer and frees the old version after a
+ * grace period, so queries are never paused and never see a freed version. */
 #include "server/server_int.h"
 #include "dns/dns.h"
 
@@ -45,8 +45,7 @@ void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t
 {
     struct ens_answer_opts o = {.tcp = tcp, .edns_max = w->s->edns_max};
     urcu_memb_read_lock();
-    const struct ens_zoneset *zs = rcu_dereference(w->s->zs);
-    if (ens_answer(zs, &o, q, qlen, out, cap, outlen) != 0 && *outlen > cap) {
+    if (ens_answer(w->s->zs, &o, q, qlen, out, cap, outlen) != 0 && *outlen > cap) {
         *outlen = 0;
     }
     urcu_memb_read_unlock();
@@ -318,8 +317,6 @@ void ens_server_free(struct ens_server *s)
     if (s->stop.fd >= 0) {
         close(s->stop.fd);
     }
-    /* The workers are gone: nobody reads the set any more. */
-    ens_zoneset_free(s->zs);
     free(s->workers);
     free(s->lis);
     free(s);
@@ -403,7 +400,7 @@ static int start_workers(struct ens_server *s)
     return rc;
 }
 
-int ens_server_start(const struct ens_server_opts *o, struct ens_zoneset *zs,
+int ens_server_start(const struct ens_server_opts *o, const struct ens_zoneset *zs,
                      struct ens_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -412,7 +409,6 @@ int ens_server_start(const struct ens_server_opts *o, struct ens_zoneset *zs,
     }
     struct ens_server *s = calloc(1, sizeof *s);
     if (s == NULL) {
-        ens_zoneset_free(zs);
         snprintf(err, errlen, "%s", ens_strerror(ENS_ENOMEM));
         return ENS_ENOMEM;
     }
@@ -455,15 +451,6 @@ int ens_server_start(const struct ens_server_opts *o, struct ens_zoneset *zs,
 fail:
     ens_server_free(s);
     return rc;
-}
-
-void ens_server_publish(struct ens_server *s, struct ens_zoneset *zs)
-{
-    struct ens_zoneset *old = rcu_xchg_pointer(&s->zs, zs);
-    /* After the grace period no worker is inside a read-side section that began before the
-     * exchange, so none can still hold the old set. */
-    urcu_memb_synchronize_rcu();
-    ens_zoneset_free(old);
 }
 
 uint16_t ens_server_port(const struct ens_server *s, size_t i)

@@ -2,9 +2,8 @@
  *
  * UDP and TCP listeners on any number of addresses; N worker threads, each with its own
  * SO_REUSEPORT UDP socket per address and batched receive/send; TCP per RFC 7766 (pipelining,
- * idle timeout, connection limits). Answers come from ens_answer on the zone set published at
- * the moment the query is read; ens_server_publish replaces that set without pausing queries
- * (readers are never blocked: the old set is freed once no worker can still be reading it). */
+ * idle timeout, connection limits). Answers come from ens_answer on the set of served zones as
+ * it is when the query is read; publishing a zone into that set never pauses queries. */
 #ifndef ENS_SERVER_SERVER_H
 #define ENS_SERVER_SERVER_H
 
@@ -21,14 +20,13 @@ struct ens_server_opts {
     unsigned tcp_max_clients; /* 0: 1024 */
 };
 
-/* Binds every address (UDP and TCP) and starts the workers serving zs, which the server takes
- * over (it frees it when replaced or at ens_server_free). On failure nothing is left running,
- * zs is freed, and err/errlen holds a sentence naming the address (errno's text).
+/* Binds every address (UDP and TCP) and starts the workers answering from zs, the live set of
+ * served zones (zone/tree.h), which the caller keeps and publishes into and frees only after
+ * ens_server_free. On failure nothing is left running and err/errlen holds a sentence naming
+ * the address (errno's text).
  * Errors: ENS_EIO (socket/bind/listen), ENS_EINVAL (bad address), ENS_ENOMEM. */
-int ens_server_start(const struct ens_server_opts *o, struct ens_zoneset *zs,
+int ens_server_start(const struct ens_server_opts *o, const struct ens_zoneset *zs,
                      struct ens_server **out, char *err, size_t errlen);
-/* Publishes zs (taken over) as the set every later query is answered from. */
-void ens_server_publish(struct ens_server *s, struct ens_zoneset *zs);
 /* The port actually bound for listen address i (useful with port 0). */
 uint16_t ens_server_port(const struct ens_server *s, size_t i);
 /* Stops the workers, closes every socket and frees everything. NULL is a no-op. */

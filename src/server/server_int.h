@@ -90,7 +90,7 @@ struct ens_srv_worker {
 };
 
 struct ens_server {
-    struct ens_zoneset *zs; /* published set: read under RCU, replaced by ens_server_publish */
+    const struct ens_zoneset *zs; /* the served zones (the caller's): read under RCU */
     struct ens_srv_listener *lis;
     size_t nlis;
     struct ens_srv_worker *workers;

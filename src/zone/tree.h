@@ -153,4 +153,46 @@ void ens_ztree_edit_free(struct ens_ztree_edit *e);
 /* Heap bytes held by the version, counting shared nodes once (for measurements and tests). */
 size_t ens_ztree_memory(const struct ens_ztree *t);
 
+/* ---- the set of served zones ----
+ *
+ * One version per origin, shared by the publisher (the control plane, the zone files) and the
+ * query workers. Publishing a zone replaces that zone alone: the cost does not depend on the
+ * number of zones. Lookups (ens_zoneset_get, ens_zoneset_find) never lock and must run inside
+ * an RCU read-side critical section (liburcu memb flavour: urcu_memb_read_lock) whenever
+ * another thread may publish; the version they return is valid until the section ends.
+ * Everything else may be called from any thread (writers are serialised inside). Versions
+ * replaced or removed are released after an RCU grace period. */
+struct ens_zoneset;
+
+/* A new empty set, or NULL when out of memory. */
+struct ens_zoneset *ens_zoneset_new(void);
+/* Serves t (the set takes its own reference; the caller keeps its own) as the version of
+ * origin, or stops serving origin when t is NULL. ENS_EEXIST when origin is pinned (nothing
+ * changed), ENS_ENOMEM. */
+int ens_zoneset_set(struct ens_zoneset *zs, const uint8_t *origin, struct ens_ztree *t);
+/* As ens_zoneset_set, and pins origin: later ens_zoneset_set calls for it are refused until
+ * it is unpinned by ens_zoneset_pin(zs, origin, NULL). For zones given as files, which win
+ * over zones of the same name in the store. */
+int ens_zoneset_pin(struct ens_zoneset *zs, const uint8_t *origin, struct ens_ztree *t);
+/* Adds t when its origin is not served yet; ENS_EEXIST otherwise (nothing changed). */
+int ens_zoneset_add(struct ens_zoneset *zs, struct ens_ztree *t);
+/* The zone whose origin is the longest ancestor-or-self of name, or NULL (under RCU). */
+const struct ens_ztree *ens_zoneset_find(const struct ens_zoneset *zs, const uint8_t *name);
+/* The zone of exactly this origin, or NULL (under RCU). */
+const struct ens_ztree *ens_zoneset_get(const struct ens_zoneset *zs, const uint8_t *origin);
+/* A reference to the version served for origin (the caller frees it), or NULL. No RCU needed. */
+struct ens_ztree *ens_zoneset_ref(struct ens_zoneset *zs, const uint8_t *origin);
+/* Whether origin is served. */
+bool ens_zoneset_has(struct ens_zoneset *zs, const uint8_t *origin);
+/* Zones served. */
+size_t ens_zoneset_count(const struct ens_zoneset *zs);
+/* Calls fn for every version served (in no particular order) while holding the writers' lock
+ * (fn must not publish); stops at and returns the first non-zero value fn returns. */
+int ens_zoneset_each(struct ens_zoneset *zs, int (*fn)(void *ctx, const struct ens_ztree *t),
+                     void *ctx);
+/* Releases the versions retired so far after a grace period (publications batch them). */
+void ens_zoneset_reclaim(struct ens_zoneset *zs);
+/* Releases the set and every version. No reader may use it any more. NULL is a no-op. */
+void ens_zoneset_free(struct ens_zoneset *zs);
+
 #endif

@@ -386,3 +386,57 @@ int ens_zone_get(const struct ens_zone *z, size_t i, struct ens_rr *rr, struct e
     }
     return 0;
 }
+
+/* ---- reading a zone file ---- */
+
+struct load_ctx {
+    const char *path;
+    struct ens_zone_load *out;
+    ens_zfile_msg_fn report;
+    void *ctx;
+};
+
+static void load_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
+{
+    struct load_ctx *l = ctx;
+    if (sev == ENS_SEV_WARNING) {
+        l->out->warnings++;
+    } else {
+        l->out->errors++;
+    }
+    struct ens_zpos here = {.file = l->path, .line = 1, .col = 1};
+    if (l->report != NULL) {
+        l->report(l->ctx, sev, pos != NULL ? pos : &here, msg);
+    }
+}
+
+static int load_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
+{
+    struct load_ctx *l = ctx;
+    return ens_zone_add(l->out->zone, rr, pos);
+}
+
+int ens_zone_load_file(const char *path, const uint8_t *origin, ens_zfile_msg_fn report, void *ctx,
+                       struct ens_zone_load *out)
+{
+    memset(out, 0, sizeof *out);
+    struct load_ctx l = {.path = path, .out = out, .report = report, .ctx = ctx};
+    out->zone = ens_zone_new(origin);
+    if (out->zone == NULL) {
+        return out->err = ENS_ENOMEM;
+    }
+    struct ens_zfile_opts opts = {.origin = origin};
+    int err = ens_zfile_read(path, &opts, load_rr, load_msg, &l);
+    if (err == ENS_EIO || err == ENS_ENOMEM) {
+        return out->err = err;
+    }
+    if (ens_zone_origin(out->zone) == NULL) {
+        load_msg(&l, ENS_SEV_ERROR, NULL, "no SOA record and no origin: give --origin NAME");
+        return out->err = ENS_EINVAL;
+    }
+    err = ens_zone_finish(out->zone, load_msg, &l);
+    if (err != 0 && err != ENS_EZONE) {
+        return out->err = err;
+    }
+    return 0;
+}

@@ -55,4 +55,17 @@ size_t ens_zone_count(const struct ens_zone *z);
  * NULL, where it was read. ENS_ENOENT when i is out of range. */
 int ens_zone_get(const struct ens_zone *z, size_t i, struct ens_rr *rr, struct ens_zpos *pos);
 
+/* What reading a zone file found. */
+struct ens_zone_load {
+    struct ens_zone *zone; /* finished (owned by the caller), or NULL */
+    size_t errors, warnings;
+    int err; /* ENS_EIO (cannot read: errno is set), ENS_ENOMEM, ENS_EINVAL (no origin) or 0 */
+};
+/* Reads the zone file path (origin may be NULL: the file's $ORIGIN and SOA decide) and
+ * finishes the zone; every finding goes to report (may be NULL) with its position (a finding
+ * without one gets line 1 of path). out->zone is set whenever something was read, even with
+ * errors counted; the caller frees it. Returns out->err. */
+int ens_zone_load_file(const char *path, const uint8_t *origin, ens_zfile_msg_fn report, void *ctx,
+                       struct ens_zone_load *out);
+
 #endif

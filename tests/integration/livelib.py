@@ -32,11 +32,11 @@ class Live:
     """`ensign serve --data WORK/data` with the API on a free port, entered as a context
     manager; req/patch/export/status/metrics speak to its API, query to its DNS port (UDP)."""
 
-    def __init__(self, workdir, extra=()):
+    def __init__(self, workdir, extra=(), test_clock=None):
         self.workdir = str(workdir)
         os.makedirs(self.workdir, exist_ok=True)
         self.data = os.path.join(self.workdir, "data")
-        self.srv = servelib.ApiServer(self.workdir, KEY, extra=list(extra))
+        self.srv = servelib.ApiServer(self.workdir, KEY, extra=list(extra), test_clock=test_clock)
         self.s = requests.Session()
         self.s.headers["X-API-Key"] = KEY
 
@@ -72,6 +72,10 @@ class Live:
 
     def log(self):
         return self.srv.log()
+
+    def clock(self, advance=None, at=None):
+        """The server's test clock moved (see servelib.ApiServer.clock); returns its time."""
+        return self.srv.clock(advance=advance, at=at)
 
     # --- API ---------------------------------------------------------------------------------
 

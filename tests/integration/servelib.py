@@ -333,17 +333,31 @@ class ApiServer(Ensign):
     """`ensign serve --data WORK/data --api-listen 127.0.0.1:PORT --api-key KEY` with no zone
     files; started when entered, once the API answers. base is the API's URL."""
 
-    def __init__(self, workdir, key, extra=(), port=None):
+    def __init__(self, workdir, key, extra=(), port=None, test_clock=None):
         self.api_port = free_port()
         self.base = f"http://{ADDR}:{self.api_port}"
+        self.key = key
         dns_port = port or free_port()
         while dns_port == self.api_port:  # two asks can give the same free port
             dns_port = free_port()
+        clock = [] if test_clock is None else ["--test-clock", str(test_clock)]
         super().__init__([], port=dns_port, workdir=str(workdir),
                          extra=["--data", os.path.join(str(workdir), "data"), "--api-listen",
-                                f"{ADDR}:{self.api_port}", "--api-key", key, *extra])
+                                f"{ADDR}:{self.api_port}", "--api-key", key, *clock, *extra])
 
     def start(self):
         super().start()
         wait_http(self.base + "/api")
         return self
+
+    def clock(self, advance=None, at=None):
+        """Moves the server's test clock (started with test_clock=...) by `advance` seconds or
+        to the Unix time `at`, the server running every event due on the way; returns the
+        server's time after the move (advance=0: now, moving nothing)."""
+        import requests
+
+        body = {"set": int(at)} if at is not None else {"advance": int(advance or 0)}
+        r = requests.post(self.base + "/api/v1/servers/localhost/test/clock", json=body,
+                          headers={"X-API-Key": self.key}, timeout=600)
+        assert r.status_code == 200, r.text
+        return r.json()["now"]

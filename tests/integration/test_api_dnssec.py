@@ -162,8 +162,17 @@ def test_default_enable_is_one_ecdsa_csk_with_nsec3(api, tmp_path):
     # Enabling again keeps the key.
     assert api.dnssec({"enabled": True}).status_code == 200
     assert [k["id"] for k in api.keys()] == [keys[0]["id"]]
-    # Disabling serves the zone unsigned; the status says so and gives no DS.
+    # Disabling while ensign cannot see the parent keeps the zone signed (unknown is unsafe):
+    # 202, the RFC 8078 delete CDS published, waiting on the DS removal.
     r = api.dnssec({"enabled": False})
+    assert r.status_code == 202, r.text
+    assert r.json()["enabled"] is True and r.json()["rollover"]["waitingOn"] == "ds-removal"
+    cds = api.query(ZONE, "CDS").answer
+    assert any(rd.algorithm == 0 for rs in cds for rd in rs if rs.rdtype == dns.rdatatype.CDS)
+    assert any(x.rdtype == dns.rdatatype.RRSIG for x in api.query(f"www.{ZONE}", "A").answer)
+    # Forced, it serves the zone unsigned; the status says so and gives no DS.
+    r = api.req("PUT", f"{ZONES}/{ZONE}/dnssec", json={"enabled": False},
+                params={"force": "true"})
     assert r.status_code == 200, r.text
     assert r.json()["enabled"] is False and r.json()["dsRecords"] == []
     assert not any(x.rdtype == dns.rdatatype.RRSIG for x in api.query(f"www.{ZONE}", "A").answer)
@@ -507,12 +516,12 @@ def test_a_signing_failure_is_reported_in_the_status(api):
     # the zone stays enabled and the last good version stays served.
     pem = next((api.data / "keys").glob("*.private.pem"))
     pem.chmod(0o644)
-    r = api.dnssec({"enabled": True})
+    r = api.req("PUT", f"{ZONES}/{ZONE}/rectify")
     assert r.status_code == 200, r.text
-    st = r.json()
+    st = api.status()
     assert set(st) == STATUS_FIELDS and st["enabled"] is True
     assert st["lastSignError"] and "sign" in st["lastSignError"]
     assert served_dnskeys(api)
     pem.chmod(0o600)
-    r = api.dnssec({"enabled": True})
-    assert r.status_code == 200 and r.json()["lastSignError"] is None
+    assert api.req("PUT", f"{ZONES}/{ZONE}/rectify").status_code == 200
+    assert api.status()["lastSignError"] is None

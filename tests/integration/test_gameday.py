@@ -22,13 +22,16 @@ test_gameday_rollovers runs, in parallel on four child zones:
 
 test_gameday_unsafe_steps_refused tries, with the DS at the parent, the steps that would make a
 zone bogus: deleting the KSK, deleting or deactivating the last active ZSK, deactivating the
-KSK, activating a just-published KSK; each is refused with 409 and the reason and safe order,
-and the zone still validates after each (here the parent's servers are configured: parentServers).
-Turning DNSSEC off takes the safe path (202, not an immediate unsign). Last, on a throwaway zone, ?force=true gets a refused step done, and the
-audit log shows it as forced."""
+KSK (also once a second, just-published KSK signs beside it: that activation only adds
+signatures and is allowed); each is refused with 409 and the reason and safe order, and the zone
+still validates after each (here the parent's servers are configured: parentServers). Turning
+DNSSEC off takes the safe path (202, not an immediate unsign). Last, on a throwaway zone,
+?force=true gets a refused step done (but never one that leaves a signed zone without a key
+that signs), and the audit log shows it as forced."""
 import concurrent.futures
 import os
 import threading
+import json
 import time
 
 import dns.flags
@@ -598,7 +601,7 @@ def test_gameday_unsafe_steps_refused(tmp_path):
 
                 # 1. Deleting the KSK whose DS is at the parent.
                 body = refused(api.req("DELETE", f"{base}/{ksk['id']}"), "delete the KSK",
-                               reason_has=(f"DS {ksk['keyTag']} 13 2", "still published"))
+                               reason_has=(f"DS {ksk['keyTag']} 13 2", "still published", "last active ksk"))
                 assert any("parent" in s for s in body["safeOrder"]), body
                 still_valid("the KSK delete")
                 # 2. Deleting the only ZSK.
@@ -612,18 +615,21 @@ def test_gameday_unsafe_steps_refused(tmp_path):
                 refused(api.req("PUT", f"{base}/{ksk['id']}", json={"active": False}),
                         "deactivate the KSK")
                 still_valid("the KSK deactivation")
-                # 5. Activating a KSK published a moment ago: its DNSKEY is not in caches yet.
+                # 5. Activating a KSK published a moment ago beside the one the DS points to:
+                # it only adds signatures (RFC 7583 §3.3.1 signs with the new KSK from its
+                # publication), so it is allowed and the zone stays secure; deactivating the
+                # old KSK, the one the parent's DS vouches for, is still refused.
                 r = api.ok("POST", base, want=(201,),
                            json={"keytype": "ksk", "algorithm": "ecdsa-p256", "active": False,
                                  "published": True})
                 new = r.json()
-                refused(api.req("PUT", f"{base}/{new['id']}", json={"active": True}),
-                        "activate a just-published KSK", reason_has="not yet in every cache")
-                still_valid("the early activation")
-                # Taken away again the safe way (never active: nothing can be cached).
-                api.ok("PUT", f"{base}/{new['id']}", want=(204,), json={"published": False})
-                api.ok("DELETE", f"{base}/{new['id']}", want=(204,))
-                still_valid("removing the extra KSK")
+                api.ok("PUT", f"{base}/{new['id']}", want=(204,), json={"active": True})
+                still_valid("the early activation beside the current KSK", disabling=True)
+                refused(api.req("PUT", f"{base}/{ksk['id']}", json={"active": False}),
+                        "deactivate the KSK the DS points to")
+                # ... and the extra KSK stops signing again (the key manager cleans it up)
+                api.ok("PUT", f"{base}/{new['id']}", want=(204,), json={"active": False})
+                still_valid("the extra KSK's deactivation", disabling=True)
                 # 6. Turning DNSSEC off: the safe path, not an immediate unsign.
                 r = api.req("PUT", f"{gd.ZONES}/{safe}/dnssec", json={"enabled": False})
                 assert r.status_code == 202, f"disable: {r.status_code} {r.text}"
@@ -644,11 +650,20 @@ def test_gameday_unsafe_steps_refused(tmp_path):
                 assert len(tk) == 1, api.cryptokeys(throw)
                 tbase = f"{gd.ZONES}/{throw}/cryptokeys/{tk[0]['id']}"
                 refused(api.req("DELETE", tbase), "delete the CSK")
+                # force never leaves a signed zone without a key that signs
+                r = api.req("DELETE", tbase, params={"force": "true"})
+                assert r.status_code == 409 and "without a published, active key" in r.text, \
+                    r.text
+                # with a second CSK signing, the premature delete is done when forced
+                api.ok("POST", f"{gd.ZONES}/{throw}/cryptokeys", want=(201,),
+                       json={"keytype": "csk", "algorithm": "ecdsa-p256", "active": True,
+                             "published": True})
+                refused(api.req("DELETE", tbase), "delete the first CSK")
                 api.ok("DELETE", tbase, params={"force": "true"}, want=(204,))
                 assert not any(k["id"] == tk[0]["id"] for k in api.cryptokeys(throw))
                 entries = [e for e in api.audit() if e.get("action") == "key.delete"
                            and (e.get("zone") or "").rstrip(".") == throw.rstrip(".")]
-                assert entries and entries[0].get("detail") == "forced", \
+                assert entries and json.loads(entries[0].get("detail") or "{}").get("forced"), \
                     f"the forced delete is not audited as forced: {api.audit()[:10]}"
                 time.sleep(1)
             assert not g.registrar.errors, g.registrar.errors

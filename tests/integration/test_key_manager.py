@@ -4,6 +4,7 @@ is audited), the safe way of turning DNSSEC off (CDS delete, then unsigned once 
 the rollover status and the dry-run timeline."""
 import os
 import subprocess
+import json
 import time
 
 import dns.message
@@ -135,11 +136,23 @@ def test_unsafe_steps_refused_then_forced_and_audited(pair):
     [csk] = [k for k in keys if k["active"]]
     r = child.req("PUT", f"{ZONES}/{CHILD}/cryptokeys/{csk['id']}", json={"active": False})
     assert r.status_code == 409, r.text
+    # force never leaves a signed zone without a key that signs
+    r = child.req("PUT", f"{ZONES}/{CHILD}/cryptokeys/{csk['id']}?force=true",
+                  json={"active": False})
+    assert r.status_code == 409 and "without a published, active key" in r.text, r.text
+    # with a second CSK signing, the premature deactivation of the first (the parent's DS
+    # vouches for it alone) is refused, and done when forced
+    r = child.req("POST", f"{ZONES}/{CHILD}/cryptokeys",
+                  json={"keytype": "csk", "active": True, "published": True})
+    assert r.status_code == 201, r.text
+    r = child.req("PUT", f"{ZONES}/{CHILD}/cryptokeys/{csk['id']}", json={"active": False})
+    assert r.status_code == 409, r.text
     r = child.req("PUT", f"{ZONES}/{CHILD}/cryptokeys/{csk['id']}?force=true",
                   json={"active": False})
     assert r.status_code == 204, r.text
     audit = child.req("GET", "/api/v1/audit", params={"zone": CHILD}).json()
-    assert any(a["action"] == "key.update" and a.get("detail") == "forced" for a in audit), audit
+    assert any(a["action"] == "key.update" and json.loads(a.get("detail") or "{}").get("forced")
+               for a in audit), audit
 
 
 def test_status_and_timeline_of_a_managed_zone(pair):

@@ -400,13 +400,18 @@ def test_random_batches_match_a_full_resign(tmp_path, mode):
             for name, rtype in sorted(names):
                 check_answer(live, model, name, rtype, ctx)
         print(f"{mode}: {total} changes in {BATCHES} batches")
-        # The server's own whole-zone rebuild (PowerDNS rectify) gives the same zone.
+        # The server's own whole-zone rebuild (PowerDNS rectify) gives the same zone, but for
+        # the SOA serial, which moves: every signature is new, so the served zone changed.
         text = live.export(zone)
+        before = live.serial(zone)
         r = live.req("PUT", f"{livelib.ZONES}/{zone}/rectify")
         assert r.status_code == 200, r.text
         rebuilt = live.export(zone)
+        assert livelib.serial_gt(live.serial(zone), before)
         livelib.verify(rebuilt, zone, tmp_path, tag=f"{mode}-rectified")
         served, full = livelib.structure(text, zone), livelib.structure(rebuilt, zone)
+        served[0].difference_update({k for k in served[0] if k[1] == "SOA"})
+        full[0].difference_update({k for k in full[0] if k[1] == "SOA"})
         assert served[0] == full[0], livelib.diff_sets(served[0], full[0],
                                                        names=("served", "after rectify"))
         assert served[1] == full[1], livelib.diff_sets(served[1], full[1],

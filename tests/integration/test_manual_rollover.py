@@ -9,8 +9,9 @@ is the registrar: it writes the parent's DS RRset (TTL 2 s) with PATCH, then ask
 anchor: the parent's DS; stub zones for both) is asked www.c.mrparent./A every 200 ms during the
 whole rollover: every answer must be NOERROR with AD.
 
-The steps: a new KSK published but inactive -> activating it refused until its DNSKEY has been
-published for DNSKEY TTL + propagation -> activated; the old KSK may not stop signing before the
+The steps: a new KSK published but inactive -> activated at once beside the old one (it only adds
+a signature over the DNSKEY RRset, the double-signature method of RFC 7583 §3.3.1; refusing it
+would only delay the rollover) -> the old KSK may not stop signing before the
 new DS is at the parent -> the new DS (dsRecords) added at the parent -> the old KSK may not be
 deleted or unpublished while its DS is there, nor stop signing until caches hold the new DS (the
 parent DS TTL after it appeared) -> deactivated -> old DS removed at the parent -> unpublishing
@@ -21,11 +22,13 @@ early, a DNSKEY not served) is collected and reported at the end with the resolv
 that one run shows every finding.
 
 Why a policy: on a zone without one the checks take their timings from the built-in default
-policy, only the DNSKEY TTL being the zone's own (src/ctl/ctl_km.c, ctl_km_zone): activation waits
-TTL + 300 s, removal 86400 s after the DS left (test_policyless_zone_waits_...). So the rollover
+policy, only the DNSKEY TTL being the zone's own (the SOA's TTL, as served): a ZSK may take over
+TTL + 300 s after its publication, a KSK go 86400 s after its DS left
+(test_policyless_zone_waits_...). So the rollover
 zone has a policy whose lifetimes are all 0 (nothing rolls by itself) with second-scale timings.
 The key manager finishes a rollover it finds under way, but only after the safety margins
 (publishSafety 5 s, retireSafety 4 s), which each manual step comes before."""
+import calendar
 import contextlib
 import re
 import time
@@ -114,9 +117,11 @@ def refusal(r, what, words):
 
 
 def wait_until_of(body):
-    """The Unix time a refusal's safe order says to wait for ("wait until T"), or None."""
-    m = re.search(r"until (\d+)", "; ".join(body["safeOrder"]))
-    return int(m.group(1)) if m else None
+    """The Unix time a refusal's safe order says to wait for ("wait until T", T in RFC 3339
+    UTC), or None."""
+    m = re.search(r"until (\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z",
+                  "; ".join(body["safeOrder"]))
+    return calendar.timegm(tuple(int(x) for x in m.groups())) if m else None
 
 
 def when_safe(do, what, words, timeout=30):
@@ -191,13 +196,11 @@ def roll_by_hand(parent, child, findings):
             "the DNSKEY RRset served 2 s later: only keys both published and active make the "
             "DNSKEY set (src/ctl/ctl.c load_key), so a key is never pre-published while the "
             "safety checks count its propagation from the API's publication time")
-    # 2. Activating it: refused until its DNSKEY is in every cache (TTL 2 s + propagation 1 s).
-    acc, refusals = when_safe(lambda: put(new, active=True), "activate the new KSK",
-                              ("not yet in every cache",))
-    assert refusals, "the new KSK was activated at once, before its DNSKEY could be in caches"
-    until = wait_until_of(refusals[0])
-    assert until is not None and t_pub + TTL < until <= t_pub + TTL + 1 + 1, refusals[0]
-    assert acc >= until, f"activated at {acc:.1f}, before {until}"
+    # 2. Activated at once beside the old KSK: it adds a signature over the DNSKEY RRset, the
+    #    one the parent's DS vouches for still signs.
+    r = put(new, active=True)
+    assert r.status_code == 204, r.text
+    assert t_pub > 0
     assert served(new), "the active new KSK's DNSKEY is not served"
     # 3. The old KSK keeps signing until the new DS is at the parent, and stays published.
     refusal(put(old, active=False), "deactivate the old KSK before the new DS is at the parent",
@@ -262,18 +265,20 @@ def roll_by_hand(parent, child, findings):
 
 def test_policyless_zone_waits_come_from_the_default_policy(tmp_path):
     """A zone without a policy is run by hand, but its safety waits are the built-in default
-    policy's (DNSKEY TTL aside): activating a new KSK waits the zone's DNSKEY TTL (2 s) plus
-    300 s of propagation, which is why the rollover above uses a policy of its own."""
+    policy's (DNSKEY TTL aside, the zone's own as served): a new CSK may take over from the old
+    one only the zone's DNSKEY TTL (2 s) plus 300 s of propagation after its publication, which
+    is why the rollover above uses a policy of its own."""
     with delegation(tmp_path) as (_, child, _anchors):
         assert child.status(CHILD)["rollover"]["phase"] == "manual"
         base = f"{ZONES}/{CHILD}/cryptokeys"
-        r = child.req("POST", base, json={"keytype": "ksk", "algorithm": "ecdsa-p256",
-                                          "active": False, "published": True})
-        assert r.status_code == 201, r.text
+        [old] = [k for k in child.req("GET", base).json() if k["keytype"] == "csk"]
         t = time.time()
-        body = refusal(child.req("PUT", f"{base}/{r.json()['id']}", json={"active": True}),
-                       "activate a just-published KSK on a policy-less zone",
+        r = child.req("POST", base, json={"keytype": "csk", "algorithm": "ecdsa-p256",
+                                          "active": True, "published": True})
+        assert r.status_code == 201, r.text
+        body = refusal(child.req("PUT", f"{base}/{old['id']}", json={"active": False}),
+                       "let a just-published CSK take over on a policy-less zone",
                        ("not yet in every cache",))
         order = "; ".join(body["safeOrder"])
         assert f"DNSKEY TTL {TTL} s plus propagation 300 s" in order, body
-        assert t + 300 < wait_until_of(body) <= t + TTL + 300 + 1, body
+        assert t + 300 < wait_until_of(body) <= t + TTL + 300 + 2, body

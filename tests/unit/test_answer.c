@@ -820,6 +820,33 @@ static void test_answer_packet_corpus(void **state)
 
 /* ---- the zone set --------------------------------------------------------------------- */
 
+/* Many zones: the set grows, every zone stays findable, removed ones disappear. */
+static void test_zoneset_many_zones(void **state)
+{
+    (void)state;
+    struct ens_ztree *a = make_tree(TESTZONE, D_NONE, NULL, 0);
+    struct ens_zoneset *zs = ens_zoneset_new();
+    uint8_t name[64];
+    for (unsigned i = 0; i < 5000; i++) {
+        int n = snprintf((char *)name + 1, sizeof name - 1, "z%u", i);
+        name[0] = (uint8_t)n;
+        memcpy(name + 1 + n, "\004test", 6);
+        assert_int_equal(ens_zoneset_set(zs, name, a), 0);
+        if (i % 3 == 0) {
+            assert_int_equal(ens_zoneset_set(zs, name, NULL), 0);
+        }
+    }
+    assert_int_equal(ens_zoneset_count(zs), 5000 - 1667);
+    for (unsigned i = 0; i < 5000; i++) {
+        int n = snprintf((char *)name + 1, sizeof name - 1, "z%u", i);
+        name[0] = (uint8_t)n;
+        memcpy(name + 1 + n, "\004test", 6);
+        assert_int_equal(ens_zoneset_get(zs, name) != NULL, i % 3 != 0);
+    }
+    ens_zoneset_free(zs);
+    ens_ztree_free(a);
+}
+
 static void test_zoneset_find_and_replace(void **state)
 {
     (void)state;
@@ -839,23 +866,31 @@ static void test_zoneset_find_and_replace(void **state)
     assert_ptr_equal(ens_zoneset_get(zs, (const uint8_t *)"\003sub\004test"), b);
     assert_null(ens_zoneset_get(zs, (const uint8_t *)"\003www\004test"));
 
-    struct ens_zoneset *zs2 = ens_zoneset_replace(zs, b2);
-    assert_non_null(zs2);
-    assert_int_equal(ens_zoneset_count(zs2), 2);
-    assert_ptr_equal(ens_zoneset_get(zs2, (const uint8_t *)"\003sub\004test"), b2);
+    /* replacing one zone touches that zone alone */
+    assert_int_equal(ens_zoneset_set(zs, (const uint8_t *)"\003sub\004test", b2), 0);
+    assert_int_equal(ens_zoneset_count(zs), 2);
+    assert_ptr_equal(ens_zoneset_get(zs, (const uint8_t *)"\003SUB\004test"), b2);
+    assert_ptr_equal(ens_zoneset_get(zs, (const uint8_t *)"\004test"), a);
+    struct ens_ztree *ref = ens_zoneset_ref(zs, (const uint8_t *)"\003sub\004test");
+    assert_ptr_equal(ref, b2);
+    ens_ztree_free(ref);
+    /* removing it: names below fall back to the parent zone */
+    assert_int_equal(ens_zoneset_set(zs, (const uint8_t *)"\003sub\004test", NULL), 0);
+    assert_int_equal(ens_zoneset_count(zs), 1);
+    assert_ptr_equal(ens_zoneset_find(zs, (const uint8_t *)"\003www\003sub\004test"), a);
+    assert_false(ens_zoneset_has(zs, (const uint8_t *)"\003sub\004test"));
+    /* a pinned zone (a zone file) is not replaced by the control plane */
+    assert_int_equal(ens_zoneset_pin(zs, (const uint8_t *)"\003sub\004test", b), 0);
+    assert_int_equal(ens_zoneset_set(zs, (const uint8_t *)"\003sub\004test", b2), ENS_EEXIST);
     assert_ptr_equal(ens_zoneset_get(zs, (const uint8_t *)"\003sub\004test"), b);
+    assert_int_equal(ens_zoneset_pin(zs, (const uint8_t *)"\003sub\004test", b2), 0);
+    assert_ptr_equal(ens_zoneset_get(zs, (const uint8_t *)"\003sub\004test"), b2);
+    ens_zoneset_reclaim(zs);
     ens_zoneset_free(zs);
-
-    struct ens_zoneset *empty = ens_zoneset_new();
-    struct ens_zoneset *zs3 = ens_zoneset_replace(empty, a);
-    assert_int_equal(ens_zoneset_count(zs3), 1);
-    ens_zoneset_free(empty);
-    ens_zoneset_free(zs3);
 
     ens_ztree_free(a);
     ens_ztree_free(b);
     ens_ztree_free(b2);
-    ens_zoneset_free(zs2);
     ens_zoneset_free(NULL);
 }
 
@@ -870,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_answer_refusals),
         cmocka_unit_test(test_answer_packet_corpus),
         cmocka_unit_test(test_zoneset_find_and_replace),
+        cmocka_unit_test(test_zoneset_many_zones),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,5 +1,6 @@
-/* The change pipeline: zones created, patched, refused and signed through ens_ctl, each
- * publication checked on the zone version the publisher receives. */
+/* The transaction seam: zones created, patched, refused and signed through ens_ctl, each
+ * publication checked on the version the set of served zones holds; and the safety gate on
+ * every path (each numbered item of the safety issue has a test here). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,28 +16,39 @@
 
 #define NOW 1760000000
 
-struct pub {
-    struct ens_ztree *last;
-    size_t count, withdrawn;
-};
-
-static void on_publish(void *ctx, const uint8_t *origin, struct ens_ztree *t)
-{
-    (void)origin;
-    struct pub *p = ctx;
-    p->count++;
-    if (t == NULL) {
-        p->withdrawn++;
-    }
-    ens_ztree_free(p->last);
-    p->last = t;
-}
-
 struct fixture {
     char dir[64];
-    struct pub pub;
+    struct ens_zoneset *zones;
+    size_t published, withdrawn;
+    uint32_t last_serial;
     struct ens_ctl *ctl;
+    struct ens_ztree *last; /* the version served of example.test. (a reference), or NULL */
+    uint32_t validity;
 };
+
+static void on_published(void *ctx, const uint8_t *origin, uint32_t serial)
+{
+    (void)origin;
+    struct fixture *f = ctx;
+    f->published++;
+    f->withdrawn += serial == 0;
+    f->last_serial = serial;
+}
+
+static int open_ctl(struct fixture *f, int64_t now)
+{
+    struct ens_ctl_opts o = {.data_dir = f->dir,
+                             .zones = f->zones,
+                             .published = on_published,
+                             .published_ctx = f,
+                             .sig_validity = f->validity};
+    char err[256];
+    if (ens_ctl_open(&o, now, &f->ctl, err, sizeof err) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    return 0;
+}
 
 static int setup(void **state)
 {
@@ -45,10 +57,8 @@ static int setup(void **state)
     if (mkdtemp(f->dir) == NULL) {
         return -1;
     }
-    struct ens_ctl_opts o = {.data_dir = f->dir, .publish = on_publish, .publish_ctx = &f->pub};
-    char err[256];
-    if (ens_ctl_open(&o, NOW, &f->ctl, err, sizeof err) != 0) {
-        fprintf(stderr, "%s\n", err);
+    f->zones = ens_zoneset_new();
+    if (open_ctl(f, NOW) != 0) {
         return -1;
     }
     *state = f;
@@ -59,7 +69,8 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     ens_ctl_close(f->ctl);
-    ens_ztree_free(f->pub.last);
+    ens_ztree_free(f->last);
+    ens_zoneset_free(f->zones);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
     if (system(cmd) != 0) {
@@ -75,8 +86,22 @@ static void wire(const char *text, uint8_t *out)
     assert_int_equal(ens_name_from_text(text, strlen(text), NULL, out, &len), 0);
 }
 
-static const struct ens_rdataset *find(const struct ens_ztree *t, const char *name, uint16_t type)
+/* The version served for example.test. now (kept in f->last). */
+static const struct ens_ztree *served(struct fixture *f)
 {
+    uint8_t apex[ENS_NAME_MAXLEN];
+    wire("example.test.", apex);
+    ens_ztree_free(f->last);
+    f->last = ens_zoneset_ref(f->zones, apex);
+    return f->last;
+}
+
+static const struct ens_rdataset *find(struct fixture *f, const char *name, uint16_t type)
+{
+    const struct ens_ztree *t = served(f);
+    if (t == NULL) {
+        return NULL;
+    }
     uint8_t n[ENS_NAME_MAXLEN];
     wire(name, n);
     struct ens_zlookup r;
@@ -84,6 +109,12 @@ static const struct ens_rdataset *find(const struct ens_ztree *t, const char *na
         return NULL;
     }
     return ens_znode_find(r.match, type);
+}
+
+static uint32_t serial(struct fixture *f)
+{
+    const struct ens_ztree *t = served(f);
+    return t != NULL ? ens_ztree_serial(t) : 0;
 }
 
 static void create_zone(struct fixture *f)
@@ -104,14 +135,42 @@ static void create_zone(struct fixture *f)
     }
 }
 
+static void enable(struct fixture *f, const char *policy, int64_t now)
+{
+    struct ens_ctl_dnssec_opts o;
+    ens_ctl_dnssec_opts_init(&o);
+    o.policy = policy;
+    struct ens_ctl_result res = {0};
+    int rc = ens_ctl_dnssec_enable(f->ctl, "example.test.", &o, now, &res);
+    if (rc != 0) {
+        fail_msg("enable: %s", res.error);
+    }
+}
+
+static int patch_a(struct fixture *f, const char *owner, uint8_t last, int64_t now,
+                   struct ens_ctl_result *res)
+{
+    uint8_t www[ENS_NAME_MAXLEN];
+    wire(owner, www);
+    uint8_t a1[4] = {192, 0, 2, last};
+    struct ens_store_rdata rd = {.data = a1, .len = 4};
+    struct ens_ctl_change ch = {.kind = ENS_CTL_REPLACE,
+                                .owner = www,
+                                .type = ENS_T_A,
+                                .ttl = 60,
+                                .count = 1,
+                                .rdata = &rd};
+    memset(res, 0, sizeof *res);
+    return ens_ctl_zone_patch(f->ctl, "example.test.", &ch, 1, now, res);
+}
+
 static void test_ctl_create_publishes_with_default_soa(void **state)
 {
     struct fixture *f = *state;
     create_zone(f);
-    assert_int_equal(f->pub.count, 1);
-    assert_non_null(f->pub.last);
-    assert_int_equal(ens_ztree_serial(f->pub.last), 1);
-    assert_non_null(find(f->pub.last, "ns1.example.test.", ENS_T_A));
+    assert_int_equal(f->published, 1);
+    assert_int_equal(serial(f), 1);
+    assert_non_null(find(f, "ns1.example.test.", ENS_T_A));
     struct ens_ctl_result res = {0};
     assert_int_equal(
         ens_ctl_zone_create(f->ctl, "example.test.", ENS_STORE_NATIVE, NULL, 0, NOW, &res),
@@ -122,29 +181,18 @@ static void test_ctl_patch_bumps_serial_and_noop_does_not(void **state)
 {
     struct fixture *f = *state;
     create_zone(f);
-    uint8_t www[ENS_NAME_MAXLEN];
-    wire("www.example.test.", www);
-    static const uint8_t a1[4] = {192, 0, 2, 10};
-    struct ens_store_rdata rd = {.data = a1, .len = 4};
-    struct ens_ctl_change ch = {.kind = ENS_CTL_REPLACE,
-                                .owner = www,
-                                .type = ENS_T_A,
-                                .ttl = 60,
-                                .count = 1,
-                                .rdata = &rd};
-    struct ens_ctl_result res = {0};
-    assert_int_equal(ens_ctl_zone_patch(f->ctl, "example.test.", &ch, 1, NOW, &res), 0);
+    struct ens_ctl_result res;
+    assert_int_equal(patch_a(f, "www.example.test.", 10, NOW, &res), 0);
     assert_true(res.changed);
     assert_int_equal(res.old_serial, 1);
     assert_int_equal(res.new_serial, 2);
-    assert_int_equal(ens_ztree_serial(f->pub.last), 2);
-    assert_non_null(find(f->pub.last, "www.example.test.", ENS_T_A));
-    size_t before = f->pub.count;
-    memset(&res, 0, sizeof res);
-    assert_int_equal(ens_ctl_zone_patch(f->ctl, "example.test.", &ch, 1, NOW, &res), 0);
+    assert_int_equal(serial(f), 2);
+    assert_non_null(find(f, "www.example.test.", ENS_T_A));
+    size_t before = f->published;
+    assert_int_equal(patch_a(f, "www.example.test.", 10, NOW, &res), 0);
     assert_false(res.changed);
     assert_int_equal(res.new_serial, 2);
-    assert_int_equal(f->pub.count, before);
+    assert_int_equal(f->published, before);
 }
 
 static void test_ctl_refused_patch_changes_nothing(void **state)
@@ -174,12 +222,11 @@ static void test_ctl_refused_patch_changes_nothing(void **state)
          .rdata = &rdc},
     };
     struct ens_ctl_result res = {0};
-    size_t before = f->pub.count;
+    size_t before = f->published;
     assert_int_equal(ens_ctl_zone_patch(f->ctl, "example.test.", ch, 2, NOW, &res), ENS_EZONE);
     assert_non_null(strstr(res.error, "CNAME"));
-    assert_int_equal(f->pub.count, before);
-    assert_null(find(f->pub.last, "www.example.test.", ENS_T_A));
-    /* Out of zone. */
+    assert_int_equal(f->published, before);
+    assert_null(find(f, "www.example.test.", ENS_T_A));
     struct ens_ctl_change oz = {.kind = ENS_CTL_REPLACE,
                                 .owner = out,
                                 .type = ENS_T_A,
@@ -197,13 +244,12 @@ static void test_ctl_dnssec_signs_every_version(void **state)
 {
     struct fixture *f = *state;
     create_zone(f);
-    struct ens_ctl_result res = {0};
-    assert_int_equal(ens_ctl_dnssec_set(f->ctl, "example.test.", true, NOW, &res), 0);
-    const struct ens_rdataset *dk = find(f->pub.last, "example.test.", ENS_T_DNSKEY);
+    enable(f, NULL, NOW);
+    const struct ens_rdataset *dk = find(f, "example.test.", ENS_T_DNSKEY);
     assert_non_null(dk);
     assert_non_null(dk->sigs);
-    assert_non_null(find(f->pub.last, "example.test.", ENS_T_NSEC3PARAM));
-    const struct ens_rdataset *a = find(f->pub.last, "ns1.example.test.", ENS_T_A);
+    assert_non_null(find(f, "example.test.", ENS_T_NSEC3PARAM));
+    const struct ens_rdataset *a = find(f, "ns1.example.test.", ENS_T_A);
     assert_non_null(a);
     assert_non_null(a->sigs);
     struct ens_str text = {0};
@@ -211,9 +257,10 @@ static void test_ctl_dnssec_signs_every_version(void **state)
     assert_non_null(strstr(text.s, "RRSIG"));
     assert_non_null(strstr(text.s, "NSEC3"));
     ens_str_clear(&text);
-    /* Off again: the next version is unsigned. */
-    assert_int_equal(ens_ctl_dnssec_set(f->ctl, "example.test.", false, NOW, &res), 0);
-    assert_null(find(f->pub.last, "example.test.", ENS_T_DNSKEY));
+    /* forced off: the next version is unsigned */
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_disable(f->ctl, "example.test.", true, NOW, &res), 0);
+    assert_null(find(f, "example.test.", ENS_T_DNSKEY));
 }
 
 static void test_ctl_delete_withdraws(void **state)
@@ -221,24 +268,333 @@ static void test_ctl_delete_withdraws(void **state)
     struct fixture *f = *state;
     create_zone(f);
     struct ens_ctl_result res = {0};
-    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", &res), 0);
-    assert_int_equal(f->pub.withdrawn, 1);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW, &res), 0);
+    assert_int_equal(f->withdrawn, 1);
+    assert_null(served(f));
     struct ens_str text = {0};
     assert_int_equal(ens_ctl_zone_export(f->ctl, "example.test.", &text), ENS_ENOENT);
     ens_str_clear(&text);
-    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", &res), ENS_ENOENT);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW, &res), ENS_ENOENT);
+}
+
+/* ---- the safety issue, item by item ---- */
+
+/* 1. Disabling a zone whose parent ensign does not know keeps it signed (CDS delete, waiting on
+ * the DS removal); it unsigns only after the operator confirms and the parent DS TTL passed. */
+static void test_safety_disable_parent_unknown_waits(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_disable(f->ctl, "example.test.", false, NOW + 10, &res), 0);
+    assert_non_null(res.code);
+    assert_string_equal(res.code, "disabling");
+    assert_non_null(find(f, "example.test.", ENS_T_DNSKEY)); /* still signed */
+    const struct ens_rdataset *cds = find(f, "example.test.", ENS_T_CDS);
+    assert_non_null(cds);
+    assert_int_equal(cds->count, 1); /* the RFC 8078 delete form */
+    struct ens_km_plan p;
+    assert_int_equal(ens_ctl_km_status(f->ctl, "example.test.", NOW + 20, &p), 0);
+    assert_string_equal(p.waiting, "ds-removal");
+    /* a day later, nothing confirmed: still signed */
+    ens_ctl_tick(f->ctl, NOW + 86400);
+    assert_non_null(find(f, "example.test.", ENS_T_DNSKEY));
+    /* the operator confirms; signed until the parent DS TTL (1 day by default) has passed */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_ds_withdrawn(f->ctl, "example.test.", NOW + 86400, &res), 0);
+    ens_ctl_tick(f->ctl, NOW + 86400 + 3600);
+    assert_non_null(find(f, "example.test.", ENS_T_DNSKEY));
+    ens_ctl_tick(f->ctl, NOW + 2 * 86400 + 7200);
+    assert_null(find(f, "example.test.", ENS_T_DNSKEY));
+    assert_null(find(f, "example.test.", ENS_T_CDS));
+}
+
+/* 2. A signed zone is not deleted while a DS may be at the parent (force does it). */
+static void test_safety_delete_signed_zone_refused(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW + 60, &res),
+                     ENS_EEXIST);
+    assert_string_equal(res.code, "unsafe-step");
+    assert_non_null(res.safe_order);
+    assert_non_null(strstr(res.safe_order, "turn DNSSEC off"));
+    assert_non_null(served(f));
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", true, NOW + 60, &res), 0);
+    assert_null(served(f));
+}
+
+/* 3. Replacing every record while disabling keeps the CDS/CDNSKEY delete records. */
+static void test_safety_replace_keeps_signer_records(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_disable(f->ctl, "example.test.", false, NOW, &res), 0);
+    uint8_t apex[ENS_NAME_MAXLEN], ns2[ENS_NAME_MAXLEN];
+    wire("example.test.", apex);
+    wire("ns2.example.net.", ns2);
+    struct ens_rr rr = {.owner = apex,
+                        .type = ENS_T_NS,
+                        .rclass = 1,
+                        .ttl = 3600,
+                        .rdlen = (uint16_t)ens_name_len(ns2),
+                        .rdata = ns2};
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_zone_replace(f->ctl, "example.test.", &rr, 1, NOW + 5, &res), 0);
+    assert_null(find(f, "ns1.example.test.", ENS_T_A));
+    assert_non_null(find(f, "example.test.", ENS_T_CDS));
+    assert_non_null(find(f, "example.test.", ENS_T_CDNSKEY));
+    assert_non_null(find(f, "example.test.", ENS_T_DNSKEY));
+}
+
+/* 4. PUT dnssec merges: what is not sent keeps its value; a new algorithm on a zone keyed by
+ * hand is refused, never 200-and-nothing. */
+static void test_safety_enable_is_a_merge(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    struct ens_ctl_dnssec_opts o;
+    ens_ctl_dnssec_opts_init(&o);
+    o.denial = ENS_CTL_DENIAL_NSEC;
+    o.policy = "default";
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_enable(f->ctl, "example.test.", &o, NOW, &res), 0);
+    assert_non_null(find(f, "example.test.", ENS_T_NSEC));
+    /* enabled again with nothing else: the policy and NSEC stay */
+    ens_ctl_dnssec_opts_init(&o);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_dnssec_enable(f->ctl, "example.test.", &o, NOW + 1, &res), 0);
+    struct ens_store_zone z;
+    assert_int_equal(ens_store_zone_get(ens_ctl_store(f->ctl), "example.test.", &z), 0);
+    assert_string_equal(z.policy, "default");
+    assert_false(z.nsec3);
+    assert_non_null(find(f, "example.test.", ENS_T_NSEC));
+    assert_null(find(f, "example.test.", ENS_T_NSEC3PARAM));
+    /* a policy zone: another algorithm is to be asked through a policy */
+    ens_ctl_dnssec_opts_init(&o);
+    o.algorithm = "ed25519";
+    memset(&res, 0, sizeof res);
+    assert_int_not_equal(ens_ctl_dnssec_enable(f->ctl, "example.test.", &o, NOW + 2, &res), 0);
+    assert_non_null(strstr(res.error, "policy"));
+}
+
+static void test_safety_manual_algorithm_change_refused(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_dnssec_opts o;
+    ens_ctl_dnssec_opts_init(&o);
+    o.scheme = ENS_CTL_SCHEME_KSK_ZSK;
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_enable(f->ctl, "example.test.", &o, NOW + 1, &res), ENS_EEXIST);
+    assert_string_equal(res.code, "unsafe-step");
+    assert_non_null(res.safe_order);
+}
+
+/* 5. A DS probe of a zone keyed by hand only observes: no key is made. */
+static void test_safety_probe_of_manual_zone_observes_only(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_parent_servers(f->ctl, "example.test.", "127.0.0.1:1", NOW, &res), 0);
+    struct ens_ctl_probe p;
+    assert_int_equal(ens_ctl_probe_prepare(f->ctl, "example.test.", NOW, &p, &res), 0);
+    assert_int_equal(p.nours, 1);
+    struct ens_probe_result *r = NULL;
+    enum ens_probe_status st = ENS_PROBE_OK;
+    const struct ens_probe_ds *sets[1] = {p.ours};
+    size_t nsets[1] = {1};
+    assert_int_equal(
+        ens_probe_result_build(p.origin, p.targets, 1, &st, sets, nsets, p.ours, p.nours, &r), 0);
+    ens_ctl_probe_done(f->ctl, &p, 0, NULL, r, NOW + 1);
+    ens_ctl_tick(f->ctl, NOW + 2);
+    ens_ctl_tick(f->ctl, NOW + 400 * 86400);
+    struct count {
+        size_t n;
+    } c = {0};
+    struct ens_store_key k;
+    for (int64_t id = 1; id < 10; id++) {
+        c.n += ens_store_key_get(ens_ctl_store(f->ctl), "example.test.", id, &k) == 0;
+    }
+    assert_int_equal(c.n, 1);
+}
+
+/* 6. Many keys: key steps keep working; past the documented limit a new key is refused. */
+static void test_safety_many_keys(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    int64_t id = 0;
+    for (int i = 1; i < ENS_CTL_MAX_KEYS; i++) {
+        memset(&res, 0, sizeof res);
+        int rc = ens_ctl_key_generate(f->ctl, "example.test.", ENS_KEY_ZSK, "ed25519", 0, false,
+                                      false, NOW, &id, &res);
+        if (rc != 0) {
+            fail_msg("key %d: %s", i, res.error);
+        }
+    }
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_key_generate(f->ctl, "example.test.", ENS_KEY_ZSK, "ed25519", 0, false,
+                                          false, NOW, &id, &res),
+                     ENS_ELIMIT);
+    assert_string_equal(res.code, "too-many-keys");
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_key_set(f->ctl, "example.test.", id, true, false, false, NOW, &res),
+                     0);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_key_delete(f->ctl, "example.test.", 2, false, NOW, &res), 0);
+    size_t n = 0;
+    struct ens_km_event ev[64];
+    assert_int_equal(ens_ctl_km_timeline(f->ctl, "example.test.", NOW, 86400, ev, 64, &n), 0);
+}
+
+/* 7. The serial moves when DNSSEC goes on or off; renewals move it once a pass. */
+static void test_safety_serial_moves_with_dnssec(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    uint32_t s0 = serial(f);
+    enable(f, NULL, NOW);
+    uint32_t s1 = serial(f);
+    assert_true(s1 != s0);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_dnssec_disable(f->ctl, "example.test.", true, NOW, &res), 0);
+    assert_true(serial(f) != s1);
+}
+
+static void test_safety_renewals_coalesce(void **state)
+{
+    struct fixture *f = *state;
+    /* short signatures: 300 s, renewed with 100 s left */
+    ens_ctl_close(f->ctl);
+    f->validity = 300;
+    assert_int_equal(open_ctl(f, NOW), 0);
+    create_zone(f);
+    enable(f, NULL, NOW);
+    for (int i = 0; i < 6; i++) {
+        char owner[32];
+        snprintf(owner, sizeof owner, "h%d.example.test.", i);
+        struct ens_ctl_result res;
+        assert_int_equal(patch_a(f, owner, (uint8_t)(i + 1), NOW + i * 7, &res), 0);
+    }
+    uint32_t s0 = serial(f);
+    /* each second for 10 minutes: a renewal pass takes a whole generation at once */
+    unsigned moves = 0;
+    uint32_t last = s0;
+    for (int64_t t = NOW + 60; t < NOW + 660; t++) {
+        ens_ctl_tick(f->ctl, t);
+        uint32_t s = serial(f);
+        moves += s != last;
+        last = s;
+    }
+    /* 600 s with 300 s signatures renewed 100 s (+ a 30 s jitter window) early: a pass takes
+     * every signature of the window, so a few passes, not one serial per tick or per RRset */
+    assert_true(moves >= 2);
+    assert_true(moves <= 8);
+    /* and nothing served expired meanwhile */
+    const struct ens_rdataset *a = find(f, "h3.example.test.", ENS_T_A);
+    assert_non_null(a);
+    assert_true(ens_get32(a->sigs->rdata + 2 + 8) > NOW + 660);
+}
+
+/* 9. The policy's DNSKEY TTL is the one served. */
+static void test_safety_dnskey_ttl_is_the_policy_one(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    struct ens_store_policy p;
+    ens_store_policy_init(&p, "short");
+    p.dnskey_ttl = 5;
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_policy_put(f->ctl, &p, true, NOW, &res), 0);
+    enable(f, "short", NOW);
+    const struct ens_rdataset *dk = find(f, "example.test.", ENS_T_DNSKEY);
+    assert_non_null(dk);
+    assert_int_equal(dk->ttl, 5);
+    const struct ens_rdataset *soa = find(f, "example.test.", ENS_T_SOA);
+    assert_int_equal(soa->ttl, 3600);
+}
+
+/* 10. A restart after the signatures expired serves none of them: they are renewed first. */
+static void test_safety_restart_renews_before_serving(void **state)
+{
+    struct fixture *f = *state;
+    ens_ctl_close(f->ctl);
+    f->validity = 300;
+    assert_int_equal(open_ctl(f, NOW), 0);
+    create_zone(f);
+    enable(f, NULL, NOW);
+    ens_ctl_close(f->ctl);
+    ens_zoneset_free(f->zones);
+    ens_ztree_free(f->last);
+    f->last = NULL;
+    f->zones = ens_zoneset_new();
+    int64_t later = NOW + 1000; /* every signature expired meanwhile */
+    assert_int_equal(open_ctl(f, later), 0);
+    const struct ens_rdataset *a = find(f, "ns1.example.test.", ENS_T_A);
+    assert_non_null(a);
+    assert_non_null(a->sigs);
+    uint32_t exp = ens_get32(a->sigs->rdata + 2 + 8);
+    assert_true(exp > later + 100);
+    const struct ens_rdataset *soa = find(f, "example.test.", ENS_T_SOA);
+    assert_true(ens_get32(soa->sigs->rdata + 2 + 8) > later + 100);
+}
+
+/* 11. Refusals name the key by id and tag; force cannot leave a signed zone without a key. */
+static void test_safety_refusals_name_keys_and_last_key_stays(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    enable(f, NULL, NOW);
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_key_set(f->ctl, "example.test.", 1, true, false, false, NOW, &res),
+                     ENS_EEXIST);
+    assert_non_null(strstr(res.error, "key 1 (tag "));
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_key_set(f->ctl, "example.test.", 1, true, false, true, NOW, &res),
+                     ENS_EEXIST);
+    assert_string_equal(res.code, "unsafe-step");
+    assert_non_null(strstr(res.error, "without a published, active key"));
+    struct ens_ctl_result r2;
+    assert_int_equal(patch_a(f, "www.example.test.", 9, NOW + 1, &r2), 0);
+    const struct ens_rdataset *a = find(f, "www.example.test.", ENS_T_A);
+    assert_non_null(a);
+    assert_non_null(a->sigs); /* served, and signed */
 }
 
 int main(void)
 {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_ctl_create_publishes_with_default_soa, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_ctl_patch_bumps_serial_and_noop_does_not, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_ctl_refused_patch_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ctl_dnssec_signs_every_version, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_ctl_delete_withdraws, setup, teardown),
+        T(test_ctl_create_publishes_with_default_soa),
+        T(test_ctl_patch_bumps_serial_and_noop_does_not),
+        T(test_ctl_refused_patch_changes_nothing),
+        T(test_ctl_dnssec_signs_every_version),
+        T(test_ctl_delete_withdraws),
+        T(test_safety_disable_parent_unknown_waits),
+        T(test_safety_delete_signed_zone_refused),
+        T(test_safety_replace_keeps_signer_records),
+        T(test_safety_enable_is_a_merge),
+        T(test_safety_manual_algorithm_change_refused),
+        T(test_safety_probe_of_manual_zone_observes_only),
+        T(test_safety_many_keys),
+        T(test_safety_serial_moves_with_dnssec),
+        T(test_safety_renewals_coalesce),
+        T(test_safety_dnskey_ttl_is_the_policy_one),
+        T(test_safety_restart_renews_before_serving),
+        T(test_safety_refusals_name_keys_and_last_key_stays),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -227,7 +227,7 @@ static void test_disable_with_ds_publishes_cds_delete_and_waits(void **state)
     z.disabling = true;
     struct ens_km_plan p = step(&z, T0);
     assert_true(has(&p, ENS_KM_ACT_CDS_DELETE));
-    assert_string_equal(p.waiting, "awaiting-ds-removal");
+    assert_string_equal(p.waiting, "ds-removal");
     p = step(&z, T0 + 60);
     assert_int_equal(p.nactions, 0);
     z.parent.nds = 0;
@@ -249,10 +249,40 @@ static void test_disable_without_ds_finishes_at_once(void **state)
     empty_zone(&z, ENS_KASP_CSK);
     step(&z, T0);
     step(&z, T0);
+    /* the parent was seen twice since the keys were published, with no DS of ours */
+    z.parent.known = true;
+    z.parent.stable = true;
+    z.parent.at = T0 + 5;
     z.disabling = true;
     struct ens_km_plan p = step(&z, T0 + 10);
     assert_int_equal(p.nactions, 1);
     assert_int_equal(p.actions[0].type, ENS_KM_ACT_FINISH_DISABLE);
+}
+
+/* Unknown is unsafe: with the parent never seen, a disable publishes the delete CDS and waits
+ * for the operator's confirmation and the parent DS TTL after it. */
+static void test_disable_with_parent_unknown_waits_for_confirmation(void **state)
+{
+    (void)state;
+    struct ens_km_zone z;
+    empty_zone(&z, ENS_KASP_CSK);
+    step(&z, T0);
+    step(&z, T0);
+    z.disabling = true;
+    struct ens_km_plan p = step(&z, T0 + 10);
+    assert_true(has(&p, ENS_KM_ACT_CDS_DELETE));
+    assert_false(has(&p, ENS_KM_ACT_FINISH_DISABLE));
+    assert_string_equal(p.waiting, "ds-removal");
+    assert_non_null(strstr(p.message, "ds-withdrawn"));
+    p = step(&z, T0 + 365 * DAY);
+    assert_false(has(&p, ENS_KM_ACT_FINISH_DISABLE));
+    z.ds_withdrawn = T0 + 365 * DAY;
+    p = step(&z, T0 + 365 * DAY + 60);
+    assert_string_equal(p.waiting, "ttl-hold");
+    int64_t until = z.ds_withdrawn + z.policy.parent_ds_ttl + z.policy.retire_safety;
+    assert_int_equal(p.next, until);
+    p = step(&z, until);
+    assert_true(has(&p, ENS_KM_ACT_FINISH_DISABLE));
 }
 
 static size_t find_event(const struct ens_km_event *ev, size_t n, enum ens_km_act t, uint8_t alg)
@@ -418,6 +448,12 @@ static void safety_zone(struct ens_km_zone *z)
     ens_kasp_policy_init_default(&z->policy);
     z->policy.parent_ds_ttl = 3600;
     z->dnssec = true;
+    /* the parent was probed twice just now and shows the DS of key 1 */
+    z->parent.known = true;
+    z->parent.stable = true;
+    z->parent.at = T0;
+    z->parent.nds = 1;
+    z->parent.ds[0] = (struct ens_km_ds){40123, 13};
     z->nkeys = 4;
     z->keys[0] = (struct ens_km_key){.id = 1,
                                      .role = ENS_KEY_CSK,
@@ -465,8 +501,36 @@ static void s_none(struct ens_km_zone *z)
 {
     (void)z;
 }
+static void s_key1_removed(struct ens_km_zone *z)
+{
+    /* key 1 retired and unpublished, its DS still at the parent; key 3 signs */
+    z->keys[0].active = false;
+    z->keys[0].published = false;
+    z->keys[0].t_retired = T0 - 60 * DAY;
+    z->keys[0].t_removed = T0 - 30 * DAY;
+    z->keys[2].active = true;
+    z->keys[2].t_published = T0 - 90 * DAY;
+}
+static void s_key1_removed_parent_unknown(struct ens_km_zone *z)
+{
+    s_key1_removed(z);
+    z->parent.known = false;
+    z->parent.stable = false;
+    z->parent.nds = 0;
+    z->keys[0].ds_seen = 0;
+}
+static void s_key1_removed_probed_before(struct ens_km_zone *z)
+{
+    s_key1_removed(z);
+    z->parent.nds = 0;
+    z->keys[0].ds_seen = 0;
+    z->parent.at = T0 - 100 * DAY;
+}
 static void s_ds_gone_recently(struct ens_km_zone *z)
 {
+    z->parent.nds = 0;
+    z->keys[0].published = false;
+    z->keys[0].t_removed = T0 - 30 * DAY;
     z->keys[0].ds_gone = T0 - 600;
     z->keys[0].active = false;
     z->keys[0].t_retired = T0 - 60 * DAY;
@@ -490,11 +554,44 @@ static void s_second_csk_ds_just_seen(struct ens_km_zone *z)
 static void s_no_ds(struct ens_km_zone *z)
 {
     z->keys[0].ds_seen = 0;
+    z->parent.nds = 0;
+}
+static void s_parent_unknown(struct ens_km_zone *z)
+{
+    s_no_ds(z);
+    z->parent.known = false;
+    z->parent.stable = false;
+}
+static void s_successor_fresh(struct ens_km_zone *z)
+{
+    s_no_ds(z);
+    z->keys[2].active = true; /* published 600 s ago: not in every cache yet */
+}
+static void s_first_inactive(struct ens_km_zone *z)
+{
+    z->keys[0].active = false;
+    z->keys[0].t_retired = T0 - 60;
+}
+static void s_first_inactive_unpublished(struct ens_km_zone *z)
+{
+    s_first_inactive(z);
+    z->keys[2].published = false;
+    z->keys[2].t_published = 0;
+}
+static void s_zsk_unpublished(struct ens_km_zone *z)
+{
+    z->keys[1].published = false;
+    z->keys[1].t_removed = T0 - 60;
 }
 static void s_no_ds_second(struct ens_km_zone *z)
 {
     s_no_ds(z);
     s_second_active_csk(z);
+}
+static void s_no_ds_second_with_ds(struct ens_km_zone *z)
+{
+    s_second_active_csk(z);
+    z->keys[2].ds_seen = T0 - 3600;
 }
 static void s_old_propagated(struct ens_km_zone *z)
 {
@@ -513,45 +610,76 @@ static void s_ksk_zsk(struct ens_km_zone *z)
 }
 
 static const struct safety_case SAFETY[] = {
-    {"delete key with DS at parent", ENS_KM_STEP_DELETE, 1, s_none, ENS_EEXIST, "ds-at-parent",
-     "DS 40123 13 2 is still at the parent",
-     "remove it there; wait the parent DS TTL (3600 s); then delete the key"},
+    {"delete key with DS at parent", ENS_KM_STEP_DELETE, 1, s_key1_removed, ENS_EEXIST,
+     "ds-at-parent", "DS 40123 13 2 of key 1 (tag 40123) is still at the parent",
+     "remove the DS at the parent; wait until ensign sees it gone and the parent DS TTL (3600 s) "
+     "has passed; then delete the key"},
     {"unpublish key with DS at parent", ENS_KM_STEP_UNPUBLISH, 1, s_none, ENS_EEXIST,
-     "ds-at-parent", "DS 40123 13 2 is still at the parent",
-     "remove it there; wait the parent DS TTL (3600 s); then unpublish the key"},
+     "ds-at-parent", "DS 40123 13 2 of key 1 (tag 40123) is still at the parent",
+     "has passed; then unpublish the key"},
     {"delete key whose DS may be cached", ENS_KM_STEP_DELETE, 1, s_ds_gone_recently, ENS_EEXIST,
-     "ds-cached", "resolvers may cache it until 1000003000", "wait until 1000003000; then delete"},
+     "ds-cached",
+     "left the parent at 2001-09-09T01:36:40Z but resolvers may cache it until "
+     "2001-09-09T02:36:40Z",
+     "wait until 2001-09-09T02:36:40Z (3000 s from now); then delete"},
+    {"delete key while the parent is unknown", ENS_KM_STEP_DELETE, 1, s_key1_removed_parent_unknown,
+     ENS_EEXIST, "parent-unknown", "unknown is unsafe", "set parentServers"},
+    {"delete key published after the last probe", ENS_KM_STEP_DELETE, 1,
+     s_key1_removed_probed_before, ENS_EEXIST, "parent-unknown", "key 1 (tag 40123)",
+     "ensign dnssec ds-withdrawn"},
+    {"delete published key with DS at parent", ENS_KM_STEP_DELETE, 1, s_no_ds_second_with_ds,
+     ENS_EEXIST, "key-active", "key 1 (tag 40123) is still published and active", "unpublish it"},
     {"deactivate last active csk", ENS_KM_STEP_DEACTIVATE, 1, s_no_ds, ENS_EEXIST,
-     "last-active-key", "key 40123 is the last active csk",
+     "last-active-key", "key 1 (tag 40123) is the last active csk",
      "generate and publish another csk; wait the DNSKEY TTL plus propagation (3900 s); "
      "activate it; then deactivate the key"},
     {"deactivate the only zsk while a ksk signs", ENS_KM_STEP_DEACTIVATE, 2, s_ksk_zsk, ENS_EEXIST,
      "last-active-key", "the last active zsk: the zone would have no signature for its data",
      "generate and publish another zsk"},
     {"deactivate the only key with a DS", ENS_KM_STEP_DEACTIVATE, 1, s_second_active_csk,
-     ENS_EEXIST, "ds-at-parent", "DS 40123 13 2 is the only DS at the parent with an active key",
+     ENS_EEXIST, "ds-at-parent",
+     "the DS of key 1 (tag 40123) may be the only DS at the parent with an active key",
      "activate the successor; submit its DS"},
+    {"deactivate before the successor's DNSKEY is in caches", ENS_KM_STEP_DEACTIVATE, 1,
+     s_successor_fresh, ENS_EEXIST, "dnskey-not-propagated",
+     "the DNSKEY of the key taking over from key 1 (tag 40123) is not yet in every cache",
+     "wait until 2001-09-09T02:41:40Z (3300 s from now: the DNSKEY TTL 3600 s plus propagation "
+     "300 s after its publication); then deactivate the key"},
     {"delete last active key", ENS_KM_STEP_DELETE, 1, s_no_ds, ENS_EEXIST, "last-active-key",
      "last active csk", "; then delete the key"},
     {"delete active key while another signs", ENS_KM_STEP_DELETE, 1, s_no_ds_second, ENS_EEXIST,
-     "key-active", "key 40123 signs", "deactivate the key; wait Iret (90300 s); then delete"},
-    {"delete key retired less than Iret ago", ENS_KM_STEP_DELETE, 2, s_none, ENS_EEXIST,
-     "signatures-cached", "key 222 stopped signing at 999996400; its signatures may be cached",
-     "wait until 1000086700; then delete the key"},
+     "key-active", "key 1 (tag 40123) is still published and active",
+     "deactivate the key (once another key signs); wait Iret (90300 s); unpublish it"},
+    {"delete published key", ENS_KM_STEP_DELETE, 2, s_none, ENS_EEXIST, "key-published",
+     "key 2 (tag 222) is still published", "unpublish it; wait the DNSKEY TTL (3600 s)"},
+    {"delete key retired less than Iret ago", ENS_KM_STEP_DELETE, 2, s_zsk_unpublished, ENS_EEXIST,
+     "signatures-cached",
+     "key 2 (tag 222) stopped signing at 2001-09-09T00:46:40Z; its signatures may be cached",
+     "wait until 2001-09-10T01:51:40Z (86700 s from now); then delete the key"},
     {"unpublish key retired less than Iret ago", ENS_KM_STEP_UNPUBLISH, 2, s_none, ENS_EEXIST,
      "signatures-cached", "(Iret 90300 s)", "then unpublish the key"},
-    {"unpublish active key", ENS_KM_STEP_UNPUBLISH, 3, s_second_active_csk, ENS_EEXIST,
-     "key-active", "key 333 signs", "deactivate the key; wait Iret"},
-    {"activate csk published 10 minutes ago", ENS_KM_STEP_ACTIVATE, 3, s_none, ENS_EEXIST,
-     "dnskey-not-propagated", "the DNSKEY of key 333 is not yet in every cache",
-     "wait until 1000003300 (DNSKEY TTL 3600 s plus propagation 300 s after publication); then "
-     "activate the key"},
-    {"activate unpublished csk", ENS_KM_STEP_ACTIVATE, 3, s_unpublished_csk, ENS_EEXIST,
-     "dnskey-not-propagated", "not yet in every cache",
+    {"unpublish the only active key", ENS_KM_STEP_UNPUBLISH, 1, s_no_ds, ENS_EEXIST, "key-active",
+     "key 1 (tag 40123) signs", "deactivate the key; wait Iret"},
+    {"unpublish active key beside a signer caches hold", ENS_KM_STEP_UNPUBLISH, 3,
+     s_second_active_csk, 0, "", "", ""},
+    {"activate csk published 10 minutes ago beside the signing one", ENS_KM_STEP_ACTIVATE, 3,
+     s_none, 0, "", "", ""},
+    {"activate unpublished csk beside the signing one", ENS_KM_STEP_ACTIVATE, 3, s_unpublished_csk,
+     0, "", "", ""},
+    {"activate csk published 10 minutes ago as the only signer", ENS_KM_STEP_ACTIVATE, 3,
+     s_first_inactive, ENS_EEXIST, "dnskey-not-propagated",
+     "the DNSKEY of key 3 (tag 333) is not yet in every cache and no other key signs beside it",
+     "wait until 2001-09-09T02:41:40Z (3300 s from now: DNSKEY TTL 3600 s plus propagation "
+     "300 s after publication); then activate the key"},
+    {"activate unpublished csk as the only signer", ENS_KM_STEP_ACTIVATE, 3,
+     s_first_inactive_unpublished, ENS_EEXIST, "dnskey-not-propagated", "not yet in every cache",
      "publish the key; wait the DNSKEY TTL plus propagation (3900 s); then activate the key"},
     {"disable with DS at parent", ENS_KM_STEP_DISABLE, 0, s_none, ENS_EEXIST, "ds-at-parent",
-     "DS 40123 13 2 is still at the parent",
-     "remove it there; wait the parent DS TTL (3600 s); then disable DNSSEC"},
+     "DS 40123 13 2 of key 1 (tag 40123) is still at the parent",
+     "remove the DS at the parent; wait until ensign sees it gone and the parent DS TTL "
+     "(3600 s) has passed; then turn DNSSEC off"},
+    {"disable while the parent is unknown", ENS_KM_STEP_DISABLE, 0, s_parent_unknown, ENS_EEXIST,
+     "parent-unknown", "unknown is unsafe", "wait the parent DS TTL (3600 s)"},
     {"activate csk once propagated", ENS_KM_STEP_ACTIVATE, 3, s_old_propagated, 0, "", "", ""},
     {"activate csk in an unsigned delegation", ENS_KM_STEP_ACTIVATE, 3, s_no_ds, 0, "", "", ""},
     {"publish is always safe", ENS_KM_STEP_PUBLISH, 3, s_none, 0, "", "", ""},
@@ -559,9 +687,9 @@ static const struct safety_case SAFETY[] = {
      0, "", "", ""},
     {"deactivate while the successor's DS is younger than its TTL", ENS_KM_STEP_DEACTIVATE, 1,
      s_second_csk_ds_just_seen, ENS_EEXIST, "ds-not-cached-yet",
-     "reached the parent at 999999400, but resolvers may cache the DS RRset without it until "
-     "1000003000",
-     "wait until 1000003000; then deactivate the key"},
+     "DS 333 13 2 of key 3 (tag 333) reached the parent at 2001-09-09T01:36:40Z, but resolvers "
+     "may cache the DS RRset without it until 2001-09-09T02:36:40Z",
+     "wait until 2001-09-09T02:36:40Z (3000 s from now); then deactivate the key"},
     {"delete key removed long ago", ENS_KM_STEP_DELETE, 4, s_none, 0, "", "", ""},
     {"disable without DS", ENS_KM_STEP_DISABLE, 0, s_no_ds, 0, "", "", ""},
     {"unknown key", ENS_KM_STEP_DELETE, 99, s_none, ENS_ENOENT, "", "", ""},
@@ -635,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_ksk_rollover_waits_for_new_ds_then_old_ds_removal_then_ttl),
         cmocka_unit_test(test_disable_with_ds_publishes_cds_delete_and_waits),
         cmocka_unit_test(test_disable_without_ds_finishes_at_once),
+        cmocka_unit_test(test_disable_with_parent_unknown_waits_for_confirmation),
         cmocka_unit_test(test_algorithm_rollover_orders_signatures_dnskey_ds_removal),
         cmocka_unit_test(test_timeline_reports_space_and_never_touches_keys),
         cmocka_unit_test(test_year_of_zsk_and_ksk_rollovers_keeps_zone_valid),

@@ -1,10 +1,10 @@
-/* ensign ctl: zone and record changes (create, replace, patch, delete, settings). */
+/* ensign ctl: zones and their records (create, replace, patch, delete, settings, rebuild), each
+ * one transaction on the seam (txn.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl/ctl_int.h"
-#include "dnssec/sign.h"
 
 /* An RRset read from or about to be written to the store; the rdata bytes are copies. */
 struct rrbuf {
@@ -108,117 +108,43 @@ static int write_rrset(struct ens_ctl *c, const char *zone, const uint8_t *owner
     return ens_store_rrset_replace(c->st, zone, &rs);
 }
 
-/* Types the signer makes itself: refused in changes. */
-static bool managed_type(uint16_t t)
-{
-    return t == ENS_T_RRSIG || t == ENS_T_NSEC || t == ENS_T_NSEC3 || t == ENS_T_NSEC3PARAM ||
-           t == ENS_T_DNSKEY || t == ENS_T_CDS || t == ENS_T_CDNSKEY || t == ENS_T_ZONEMD;
-}
-
 static int check_record_place(const uint8_t *origin, const uint8_t *owner, uint16_t type,
                               struct ens_ctl_result *res)
 {
-    struct ens_str o = {0}, z = {0};
-    int rc = 0;
+    char o[4 * ENS_NAME_MAXLEN + 2], z[4 * ENS_NAME_MAXLEN + 2];
     if (!ens_name_is_subdomain(owner, origin)) {
-        ens_name_to_text(owner, &o);
-        ens_name_to_text(origin, &z);
-        rc = ctl_refuse(res, ENS_EINVAL, "out-of-zone", "%s is not inside the zone %s",
-                        o.s ? o.s : "?", z.s ? z.s : "?");
-    } else if (managed_type(type)) {
-        rc = ctl_refuse(res, ENS_EINVAL, "managed-type",
-                        "%s records are made by the signer; manage keys through cryptokeys",
-                        ens_type_name(type));
-    } else if (type == ENS_T_SOA && !ens_name_equal(owner, origin)) {
-        rc = ctl_refuse(res, ENS_EINVAL, "invalid-record", "an SOA record belongs at the apex");
-    } else if (ens_type_is_meta(type) || type == ENS_T_ANY) {
-        rc = ctl_refuse(res, ENS_EINVAL, "invalid-record", "%s is not a record type",
-                        ens_type_name(type));
+        ctl_name_text(owner, o, sizeof o);
+        ctl_name_text(origin, z, sizeof z);
+        return ctl_refuse(res, ENS_EINVAL, "out-of-zone", "%s is not inside the zone %s", o, z);
     }
-    ens_str_clear(&o);
-    ens_str_clear(&z);
-    return rc;
-}
-
-/* The SOA serial offset inside SOA rdata (after MNAME and RNAME), or 0 when malformed. */
-static size_t soa_serial_off(const uint8_t *rd, size_t len)
-{
-    size_t m = 0, r = 0;
-    if (ens_name_check(rd, len, &m) != 0 || ens_name_check(rd + m, len - m, &r) != 0 ||
-        m + r + 20 != len) {
-        return 0;
+    if (ctl_signer_type(type)) {
+        return ctl_refuse(res, ENS_EINVAL, "managed-type",
+                          "%s records are made by the signer; manage keys through cryptokeys",
+                          ens_type_name(type));
     }
-    return m + r;
-}
-
-/* After a real change: the serial moves by the zone's policy unless the change set a higher
- * one itself; the SOA is rewritten and sz->serial updated. */
-int ctl_bump_serial(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
-                    uint32_t old, int64_t now, struct ens_ctl_result *res)
-{
-    struct rrbuf soa;
-    int rc = read_rrset(c, sz->name, origin, ENS_T_SOA, &soa);
-    if (rc != 0 || soa.n != 1) {
-        rrbuf_clear(&soa);
-        return rc != 0 ? ctl_store_fail(c, res, rc)
-                       : ctl_refuse(res, ENS_EZONE, "invalid-zone",
-                                    "the zone must have exactly one SOA record");
+    if (type == ENS_T_SOA && !ens_name_equal(owner, origin)) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-record", "an SOA record belongs at the apex");
     }
-    size_t off = soa_serial_off(soa.r[0].data, soa.r[0].len);
-    if (off == 0) {
-        rrbuf_clear(&soa);
-        return ctl_refuse(res, ENS_EZONE, "invalid-zone", "malformed SOA record");
+    if (ens_type_is_meta(type) || type == ENS_T_ANY) {
+        return ctl_refuse(res, ENS_EINVAL, "invalid-record", "%s is not a record type",
+                          ens_type_name(type));
     }
-    uint32_t cur = ens_get32(soa.r[0].data + off);
-    uint32_t want = cur;
-    if (!(cur != old && (uint32_t)(cur - old) < 0x80000000u)) {
-        enum ens_sign_serial pol = (enum ens_sign_serial)sz->serial_policy;
-        if (pol == ENS_SERIAL_KEEP) {
-            pol = ENS_SERIAL_INCREMENT; /* a change must be visible to secondaries */
-        }
-        want = ens_sign_next_serial(pol, old, (uint32_t)now);
-    }
-    if (want != cur) {
-        ens_put32((uint8_t *)soa.r[0].data + off, want);
-        rc = write_rrset(c, sz->name, origin, ENS_T_SOA, &soa);
-    }
-    rrbuf_clear(&soa);
-    if (rc != 0) {
-        return ctl_store_fail(c, res, rc);
-    }
-    sz->serial = want;
-    res->new_serial = want;
     return 0;
 }
 
-/* The SOA serial as the store has it (0 when absent). */
-static uint32_t stored_serial(struct ens_ctl *c, const char *zone, const uint8_t *origin)
+/* Applies one change in the transaction (the RRset is recorded as touched when it changed). */
+static int apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch)
 {
-    struct rrbuf soa;
-    uint32_t s = 0;
-    if (read_rrset(c, zone, origin, ENS_T_SOA, &soa) == 0 && soa.n == 1) {
-        size_t off = soa_serial_off(soa.r[0].data, soa.r[0].len);
-        if (off != 0) {
-            s = ens_get32(soa.r[0].data + off);
-        }
-    }
-    rrbuf_clear(&soa);
-    return s;
-}
-
-/* Applies one change; *changed is set when the store changed. */
-static int apply_change(struct ens_ctl *c, const char *zone, const uint8_t *origin,
-                        const struct ens_ctl_change *ch, bool *changed, struct ens_ctl_result *res)
-{
-    int rc = check_record_place(origin, ch->owner, ch->type, res);
+    struct ens_ctl *c = tx->c;
+    int rc = check_record_place(tx->origin, ch->owner, ch->type, tx->res);
     if (rc != 0) {
         return rc;
     }
     struct rrbuf old, neu = {0};
-    rc = read_rrset(c, zone, ch->owner, ch->type, &old);
+    rc = read_rrset(c, tx->sz.name, ch->owner, ch->type, &old);
     if (rc != 0) {
         rrbuf_clear(&old);
-        return ctl_store_fail(c, res, rc);
+        return ctl_store_fail(c, tx->res, rc);
     }
     switch (ch->kind) {
     case ENS_CTL_REPLACE:
@@ -252,84 +178,69 @@ static int apply_change(struct ens_ctl *c, const char *zone, const uint8_t *orig
         break;
     }
     if (rc == 0 && !rrbuf_same(&old, &neu)) {
-        rc = write_rrset(c, zone, ch->owner, ch->type, &neu);
+        rc = write_rrset(c, tx->sz.name, ch->owner, ch->type, &neu);
         if (rc != 0) {
-            rc = ctl_store_fail(c, res, rc);
+            rc = ctl_store_fail(c, tx->res, rc);
         } else {
-            *changed = true;
+            rc = ctl_txn_touch(tx, ch->owner, ch->type);
         }
     } else if (rc != 0) {
-        rc = ctl_refuse(res, rc, "internal", "%s", ens_strerror(rc));
+        rc = ctl_refuse(tx->res, rc, "internal", "%s", ens_strerror(rc));
     }
     rrbuf_clear(&old);
     rrbuf_clear(&neu);
     return rc;
 }
 
+/* The audit detail of the RRsets a change touched: "rrsets": ["www.example. A", ...]. */
+static void audit_rrsets(struct ctl_txn *tx, const char *action)
+{
+    struct ens_str d = {0};
+    ens_str_append(&d, "\"rrsets\": [", 11);
+    for (size_t i = 0; i < tx->ntc && i < 50; i++) {
+        char o[4 * ENS_NAME_MAXLEN + 2];
+        ctl_name_text(tx->tc[i].owner, o, sizeof o);
+        char one[sizeof o + 40];
+        int n = snprintf(one, sizeof one, "%s\"", i ? ", " : "");
+        for (const char *p = o; *p != '\0' && (size_t)n + 3 < sizeof one; p++) {
+            if (*p == '"' || *p == '\\') {
+                one[n++] = '\\';
+            }
+            one[n++] = *p;
+        }
+        snprintf(one + n, sizeof one - (size_t)n, " %s\"", ens_type_name(tx->tc[i].type));
+        ens_str_append(&d, one, strlen(one));
+    }
+    ens_str_append(&d, "]", 1);
+    if (tx->ntc > 50) {
+        char more[48];
+        snprintf(more, sizeof more, ", \"more\": %zu", tx->ntc - 50);
+        ens_str_append(&d, more, strlen(more));
+    }
+    ctl_txn_audit(tx, action, "%s", d.s != NULL ? d.s : "");
+    ens_str_clear(&d);
+}
+
 int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl_change *ch,
                        size_t n, int64_t now, struct ens_ctl_result *res)
 {
-    struct ens_store_zone sz;
-    uint8_t origin[ENS_NAME_MAXLEN];
-    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    struct ctl_txn tx;
+    int rc = ctl_txn_begin(c, name, now, res, &tx);
     if (rc != 0) {
         return rc;
     }
-    uint32_t old = stored_serial(c, sz.name, origin);
-    res->old_serial = res->new_serial = old;
-    bool changed = false;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = apply_change(c, sz.name, origin, &ch[i], &changed, res);
-    }
-    if (rc == 0 && !changed) {
-        ens_store_rollback(c->st); /* a no-op: nothing written, serial left alone */
-        res->changed = false;
-        return 0;
-    }
-    if (rc == 0) {
-        rc = ctl_bump_serial(c, &sz, origin, old, now, res);
+        rc = apply_change(&tx, &ch[i]);
     }
     if (rc != 0) {
-        ens_store_rollback(c->st);
-        return rc;
+        return ctl_txn_abort(&tx, rc);
     }
-    res->changed = true;
-    struct ctl_touch *tc = malloc((n + 1) * sizeof *tc);
-    if (tc == NULL) {
-        ens_store_rollback(c->st);
-        return ctl_refuse(res, ENS_ENOMEM, "internal", "out of memory");
+    if (tx.changed) {
+        /* the SOA is always re-signed: the serial moves */
+        rc = ctl_txn_touch(&tx, tx.origin, ENS_T_SOA);
+        audit_rrsets(&tx, "zone.patch");
     }
-    size_t nt = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool dup = ch[i].type == ENS_T_SOA && ens_name_equal(ch[i].owner, origin);
-        for (size_t j = 0; j < nt && !dup; j++) {
-            dup = tc[j].type == ch[i].type && ens_name_equal(tc[j].owner, ch[i].owner);
-        }
-        if (!dup) {
-            tc[nt++] = (struct ctl_touch){.owner = ch[i].owner, .type = ch[i].type};
-        }
-    }
-    tc[nt++] = (struct ctl_touch){.owner = origin, .type = ENS_T_SOA};
-    rc = ctl_finish_changes(c, &sz, origin, tc, nt, now, res);
-    free(tc);
-    return rc;
-}
-
-int ctl_renew(struct ens_ctl *c, struct ens_store_zone *sz, const uint8_t *origin,
-              struct ctl_touch *tc, size_t n, int64_t now, struct ens_ctl_result *res)
-{
-    uint32_t old = stored_serial(c, sz->name, origin);
-    res->old_serial = old;
-    int rc = ctl_bump_serial(c, sz, origin, old, now, res);
-    if (rc != 0) {
-        ens_store_rollback(c->st);
-        return rc;
-    }
-    for (size_t i = 0; i < n; i++) {
-        tc[i].resign = true;
-    }
-    tc[n] = (struct ctl_touch){.owner = origin, .type = ENS_T_SOA};
-    return ctl_finish_changes(c, sz, origin, tc, n + 1, now, res);
+    return rc != 0 ? ctl_txn_abort(&tx, rc) : ctl_txn_commit(&tx);
 }
 
 /* Stores the records of a finished zone, one RRset per (owner, type). */
@@ -364,6 +275,20 @@ static int store_zone_records(struct ens_ctl *c, const char *zone, const struct 
         i = j;
     }
     return rc;
+}
+
+struct report_ctx {
+    struct ens_ctl_result *res;
+    size_t errors;
+};
+
+static void on_report(void *ctx, enum ens_severity sev, const struct ens_zpos *pos, const char *msg)
+{
+    (void)pos;
+    struct report_ctx *r = ctx;
+    if (sev == ENS_SEV_ERROR && r->errors++ == 0) {
+        ctl_refuse(r->res, ENS_EZONE, "invalid-zone", "%s", msg);
+    }
 }
 
 /* A checked zone from records given by a client: an SOA is made when none is given. */
@@ -426,7 +351,13 @@ static int zone_from_records(const uint8_t *origin, const struct ens_rr *rrs, si
         }
     }
     if (rc == 0) {
-        rc = ctl_zone_finish(z, res);
+        struct report_ctx r = {.res = res};
+        int e = ens_zone_finish(z, on_report, &r);
+        if (e == ENS_EZONE || r.errors > 0) {
+            rc = ENS_EZONE;
+        } else if (e != 0) {
+            rc = ctl_refuse(res, e, "invalid-zone", "%s", ens_strerror(e));
+        }
     }
     if (rc != 0) {
         ens_zone_free(z);
@@ -458,95 +389,167 @@ int ens_ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind
     if (rc != 0) {
         return rc;
     }
-    rc = ens_store_begin(c->st);
+    struct ctl_txn tx;
+    rc = ctl_txn_begin_create(c, &sz, now, res, &tx);
     if (rc != 0) {
         ens_zone_free(z);
-        return ctl_store_fail(c, res, rc);
-    }
-    rc = ens_store_zone_create(c->st, &sz, now);
-    if (rc != 0) {
-        ens_store_rollback(c->st);
-        ens_zone_free(z);
-        return rc == ENS_EEXIST ? ctl_refuse(res, rc, "conflict", "zone %s already exists", canon)
-                                : ctl_store_fail(c, res, rc);
-    }
-    rc = store_zone_records(c, sz.name, z, res);
-    ens_zone_free(z);
-    if (rc != 0) {
-        ens_store_rollback(c->st);
         return rc;
     }
-    sz.serial = stored_serial(c, sz.name, origin);
-    res->old_serial = res->new_serial = sz.serial;
-    res->changed = true;
-    return ctl_finish(c, &sz, true, now, res);
+    rc = store_zone_records(c, tx.sz.name, z, res);
+    ens_zone_free(z);
+    if (rc != 0) {
+        return ctl_txn_abort(&tx, rc);
+    }
+    /* the zone's first serial is the one given (or made): it is not moved */
+    tx.keep_serial = true;
+    tx.old_serial = ctl_stored_serial(c, tx.sz.name, tx.origin);
+    res->old_serial = res->new_serial = tx.old_serial;
+    ctl_txn_audit(&tx, "zone.create", "\"records\": %zu", n);
+    return ctl_txn_commit(&tx);
+}
+
+/* Deletes every RRset the signer does not own (CDS and CDNSKEY stay: they are the signer's). */
+struct user_sets {
+    struct ens_ctl *c;
+    const char *zone;
+    uint8_t (*owners)[ENS_NAME_MAXLEN];
+    uint16_t *types;
+    size_t n, cap;
+    int err;
+};
+
+static int collect_user(void *ctx, const struct ens_store_rrset *rs)
+{
+    struct user_sets *u = ctx;
+    if (ctl_signer_type(rs->type)) {
+        return 0;
+    }
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? 2 * u->cap : 64;
+        uint8_t(*no)[ENS_NAME_MAXLEN] = realloc(u->owners, cap * sizeof *no);
+        if (no != NULL) {
+            u->owners = no;
+        }
+        uint16_t *nt = no != NULL ? realloc(u->types, cap * sizeof *nt) : NULL;
+        if (nt == NULL) {
+            u->err = ENS_ENOMEM;
+            return ENS_ENOMEM;
+        }
+        u->types = nt;
+        u->cap = cap;
+    }
+    ens_name_copy(u->owners[u->n], rs->owner);
+    u->types[u->n++] = rs->type;
+    return 0;
+}
+
+static int clear_user_records(struct ens_ctl *c, const char *zone, struct ens_ctl_result *res)
+{
+    struct user_sets u = {.c = c, .zone = zone};
+    struct ens_store_rrfilter f = {0};
+    int rc = ens_store_rrset_list(c->st, zone, &f, collect_user, &u);
+    for (size_t i = 0; rc == 0 && i < u.n; i++) {
+        struct ens_store_rrset none = {.owner = u.owners[i], .type = u.types[i]};
+        rc = ens_store_rrset_replace(c->st, zone, &none);
+    }
+    free(u.owners);
+    free(u.types);
+    if (u.err != 0) {
+        return ctl_refuse(res, u.err, "internal", "%s", ens_strerror(u.err));
+    }
+    return rc != 0 ? ctl_store_fail(c, res, rc) : 0;
 }
 
 int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_rr *rrs, size_t n,
                          int64_t now, struct ens_ctl_result *res)
 {
-    struct ens_store_zone sz;
-    uint8_t origin[ENS_NAME_MAXLEN];
-    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    struct ctl_txn tx;
+    int rc = ctl_txn_begin(c, name, now, res, &tx);
     if (rc != 0) {
         return rc;
     }
-    uint32_t old = stored_serial(c, sz.name, origin);
-    res->old_serial = old;
     struct ens_zone *z = NULL;
-    rc = zone_from_records(origin, rrs, n, old, &z, res);
+    rc = zone_from_records(tx.origin, rrs, n, tx.old_serial, &z, res);
     if (rc == 0) {
-        rc = ens_store_rrset_clear(c->st, sz.name);
-        rc = rc != 0 ? ctl_store_fail(c, res, rc) : store_zone_records(c, sz.name, z, res);
+        rc = clear_user_records(c, tx.sz.name, res);
+    }
+    if (rc == 0) {
+        rc = store_zone_records(c, tx.sz.name, z, res);
     }
     ens_zone_free(z);
-    if (rc == 0) {
-        rc = ctl_bump_serial(c, &sz, origin, old, now, res);
-    }
     if (rc != 0) {
-        ens_store_rollback(c->st);
-        return rc;
+        return ctl_txn_abort(&tx, rc);
     }
-    res->changed = true;
-    return ctl_finish(c, &sz, true, now, res);
+    ctl_txn_whole(&tx);
+    ctl_txn_audit(&tx, "zone.replace", "\"records\": %zu", n);
+    return ctl_txn_commit(&tx);
 }
 
 int ens_ctl_zone_settings(struct ens_ctl *c, const struct ens_store_zone *z, int64_t now,
                           struct ens_ctl_result *res)
 {
-    struct ens_store_zone sz;
-    uint8_t origin[ENS_NAME_MAXLEN];
-    int rc = ctl_begin_zone(c, z->name, &sz, origin, res);
+    struct ctl_txn tx;
+    int rc = ctl_txn_begin(c, z->name, now, res, &tx);
     if (rc != 0) {
         return rc;
     }
-    sz.kind = z->kind;
-    sz.serial_policy = z->serial_policy;
-    sz.nsec3 = z->nsec3;
-    sz.nsec3_iterations = z->nsec3_iterations;
-    sz.nsec3_optout = z->nsec3_optout;
-    memcpy(sz.nsec3_salt, z->nsec3_salt, sizeof sz.nsec3_salt);
-    memcpy(sz.parent_servers, z->parent_servers, sizeof sz.parent_servers);
-    res->old_serial = res->new_serial = stored_serial(c, sz.name, origin);
-    return ctl_finish(c, &sz, true, now, res);
+    struct ens_store_zone *sz = &tx.sz;
+    bool signing = sz->nsec3 != z->nsec3 || sz->nsec3_iterations != z->nsec3_iterations ||
+                   sz->nsec3_optout != z->nsec3_optout ||
+                   strcmp(sz->nsec3_salt, z->nsec3_salt) != 0;
+    bool other = sz->kind != z->kind || sz->serial_policy != z->serial_policy ||
+                 strcmp(sz->parent_servers, z->parent_servers) != 0;
+    if (!signing && !other) {
+        return ctl_txn_abort(&tx, 0); /* nothing to do */
+    }
+    sz->kind = z->kind;
+    sz->serial_policy = z->serial_policy;
+    sz->nsec3 = z->nsec3;
+    sz->nsec3_iterations = z->nsec3_iterations;
+    sz->nsec3_optout = z->nsec3_optout;
+    memcpy(sz->nsec3_salt, z->nsec3_salt, sizeof sz->nsec3_salt);
+    memcpy(sz->parent_servers, z->parent_servers, sizeof sz->parent_servers);
+    tx.save_zone = true;
+    tx.changed = true;
+    if (signing && sz->dnssec) {
+        ctl_txn_whole(&tx);
+    }
+    ctl_txn_audit(&tx, "zone.settings", NULL);
+    return ctl_txn_commit(&tx);
 }
 
-int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, struct ens_ctl_result *res)
+int ens_ctl_zone_rebuild(struct ens_ctl *c, const char *name, int64_t now,
+                         struct ens_ctl_result *res)
 {
-    struct ens_store_zone sz;
-    uint8_t origin[ENS_NAME_MAXLEN];
-    int rc = ctl_begin_zone(c, name, &sz, origin, res);
+    struct ctl_txn tx;
+    int rc = ctl_txn_begin(c, name, now, res, &tx);
     if (rc != 0) {
         return rc;
     }
-    rc = ens_store_zone_delete(c->st, sz.name);
+    ctl_txn_whole(&tx);
+    ctl_txn_audit(&tx, "zone.rectify", NULL);
+    return ctl_txn_commit(&tx);
+}
+
+static int unlink_later(void *ctx, const struct ens_store_key *k)
+{
+    ctl_txn_unlink(ctx, k->locator);
+    return 0;
+}
+
+int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, bool force, int64_t now,
+                        struct ens_ctl_result *res)
+{
+    struct ctl_txn tx;
+    int rc = ctl_txn_begin(c, name, now, res, &tx);
     if (rc != 0) {
-        ens_store_rollback(c->st);
-        return ctl_store_fail(c, res, rc);
+        return rc;
     }
-    rc = ctl_commit_publish(c, NULL, res);
-    if (rc == 0) {
-        ctl_withdraw(c, origin);
-    }
-    return rc;
+    /* the keystore files go with the zone once it is committed */
+    ens_store_key_list(c->st, tx.sz.name, unlink_later, &tx);
+    tx.deleted = true;
+    tx.changed = true;
+    tx.force = force;
+    ctl_txn_audit(&tx, "zone.delete", NULL);
+    return ctl_txn_commit(&tx);
 }

@@ -1,0 +1,221 @@
+/* ensign daemon: start, run, stop (see daemon.h). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "daemon/daemon_int.h"
+
+static int64_t clock_now(void *ctx)
+{
+    return ens_clock_now(ctx);
+}
+
+static void say_listening(struct ens_daemon *d)
+{
+    const struct ens_server_opts *so = &d->o->server;
+    for (size_t i = 0; i < so->nlisten; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len;
+        char text[ENS_ADDR_TEXTMAX];
+        if (ens_addr_parse(so->listen[i], 53, &ss, &len, NULL, 0) != 0) {
+            continue;
+        }
+        uint16_t port = htons(ens_server_port(d->srv, i));
+        if (ss.ss_family == AF_INET) {
+            ((struct sockaddr_in *)&ss)->sin_port = port;
+        } else {
+            ((struct sockaddr_in6 *)&ss)->sin6_port = port;
+        }
+        if (ens_addr_format((const struct sockaddr *)&ss, text, sizeof text) == 0) {
+            ens_log(d->log, ENS_LOG_INFO, "server.listening", NULL, "address=%s transport=%s", text,
+                    "udp,tcp");
+        }
+    }
+}
+
+/* Waits for signals on sfd: reloads the zone files on SIGHUP, returns on SIGTERM/SIGINT. */
+static void run(int sfd, struct ens_daemon *d)
+{
+    for (;;) {
+        struct signalfd_siginfo si;
+        ssize_t n = read(sfd, &si, sizeof si);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n != (ssize_t)sizeof si) {
+            ens_log(d->log, ENS_LOG_ERROR, "daemon.signals", NULL, "msg=%s", strerror(errno));
+            return;
+        }
+        if (si.ssi_signo != SIGHUP) {
+            ens_log(d->log, ENS_LOG_INFO, "daemon.stopping", NULL, "signal=%s",
+                    si.ssi_signo == SIGTERM ? "TERM" : "INT");
+            return;
+        }
+        ens_log(d->log, ENS_LOG_INFO, "daemon.reload", NULL, NULL);
+        ens_daemon_files_load(d, true);
+    }
+}
+
+static int start_control_plane(struct ens_daemon *d)
+{
+    const struct ens_daemon_opts *o = d->o;
+    struct ens_ctl_opts co = {.data_dir = o->data_dir,
+                              .zones = d->zones,
+                              .published = ens_daemon_on_published,
+                              .published_ctx = d,
+                              .sign_threads = o->sign_threads,
+                              .sig_validity = o->sig_validity,
+                              .sig_refresh = o->sig_refresh,
+                              .journal_max = o->journal_max,
+                              .event = ens_daemon_on_event,
+                              .event_ctx = d,
+                              .root_hints = o->root_hints,
+                              .nroot_hints = o->nroot_hints,
+                              .query_port = o->query_port};
+    struct ens_webhook_opts wo = {.report = ens_daemon_on_delivery, .report_arg = d};
+    if (ens_webhook_new(&wo, &d->hooks) != 0) {
+        ens_log(d->log, ENS_LOG_WARN, "webhook.unavailable", NULL, NULL);
+        d->hooks = NULL;
+    }
+    char err[512] = "";
+    pthread_mutex_lock(&d->ctl_mu);
+    int rc = ens_ctl_open(&co, ens_clock_now(&d->clock), &d->ctl, err, sizeof err);
+    pthread_mutex_unlock(&d->ctl_mu);
+    if (rc != 0) {
+        ens_log(d->log, ENS_LOG_ERROR, "store.open-failed", NULL, "data=%s msg=%s", o->data_dir,
+                err[0] ? err : ens_strerror(rc));
+        return rc;
+    }
+    ens_log(d->log, ENS_LOG_INFO, "store.opened", NULL, "data=%s zones=%zu", o->data_dir,
+            ens_zoneset_count(d->zones));
+    if (o->api_listen == NULL) {
+        return 0;
+    }
+    struct ens_api_opts ao = {.listen = o->api_listen,
+                              .api_key = o->api_key,
+                              .max_body = o->api_max_body,
+                              .rate = o->api_rate,
+                              .version = o->version,
+                              .ctl = d->ctl,
+                              .now = clock_now,
+                              .now_ctx = &d->clock,
+                              .log = d->log,
+                              .openapi = o->openapi,
+                              .openapi_len = o->openapi_len,
+                              .ctl_lock = &d->ctl_mu,
+                              .test_clock = o->test_clock ? ens_daemon_test_clock : NULL,
+                              .test_ctx = d};
+    rc = ens_api_start(&ao, &d->api, err, sizeof err);
+    if (rc != 0) {
+        ens_log(d->log, ENS_LOG_ERROR, "api.start-failed", NULL, "msg=%s",
+                err[0] ? err : "cannot start the API");
+        return rc;
+    }
+    if (o->api_key == NULL) {
+        ens_log(d->log, ENS_LOG_WARN, "api.no-key", NULL, "msg=%s",
+                "no API key (--api-key-file, --api-key or ENSIGN_API_KEY): every API request "
+                "will be refused");
+    }
+    ens_log(d->log, ENS_LOG_INFO, "api.listening", NULL, "address=%s port=%u", o->api_listen,
+            (unsigned)ens_api_port(d->api));
+    return 0;
+}
+
+static int files_init(struct ens_daemon *d)
+{
+    d->nfiles = d->o->nfiles;
+    d->files = calloc(d->nfiles ? d->nfiles : 1, sizeof *d->files);
+    if (d->files == NULL) {
+        return ENS_ENOMEM;
+    }
+    for (size_t i = 0; i < d->nfiles; i++) {
+        const struct ens_daemon_file *f = &d->o->files[i];
+        size_t len;
+        d->files[i].f = f;
+        /* a relative name is taken as absolute: "example" means "example." */
+        int rc = ens_name_from_text(f->name, (size_t)f->namelen, (const uint8_t *)"",
+                                    d->files[i].origin, &len);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+int ens_daemon_run(const struct ens_daemon_opts *o)
+{
+    struct ens_daemon d = {.o = o};
+    int rc = 1, sfd = -1;
+    ens_clock_init(&d.clock, o->test_clock, o->test_clock_start);
+    struct ens_log_opts lo = {
+        .format = o->log_format, .level = o->log_level, .now = clock_now, .now_ctx = &d.clock};
+    d.log = ens_log_new(&lo);
+    d.zones = ens_zoneset_new();
+    pthread_mutex_init(&d.ctl_mu, NULL);
+    pthread_mutex_init(&d.pass_mu, NULL);
+    pthread_mutex_init(&d.run_mu, NULL);
+    pthread_cond_init(&d.run_cv, NULL);
+    if (d.log == NULL || d.zones == NULL || files_init(&d) != 0) {
+        fprintf(stderr, "ensign serve: %s\n", ens_strerror(ENS_ENOMEM));
+        goto out;
+    }
+    ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL,
+            "version=%s threads=%u data=%s zone_files=%zu clock=%s", o->version, o->server.threads,
+            o->data_dir != NULL ? o->data_dir : "-", o->nfiles, o->test_clock ? "test" : "wall");
+    /* Signals are taken through signalfd in this thread only: every thread started from here
+     * on inherits the blocked mask. SIGPIPE is ignored (sockets also write with MSG_NOSIGNAL). */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+        (sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+        ens_log(d.log, ENS_LOG_ERROR, "daemon.signals", NULL, "msg=%s", strerror(errno));
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    /* zone files first: they are pinned, so the store's zone of the same name stays out */
+    if (ens_daemon_files_load(&d, false) != 0) {
+        goto out;
+    }
+    if (o->data_dir != NULL && start_control_plane(&d) != 0) {
+        goto out;
+    }
+    char err[256];
+    if (ens_server_start(&o->server, d.zones, &d.srv, err, sizeof err) != 0) {
+        ens_log(d.log, ENS_LOG_ERROR, "server.start-failed", NULL, "msg=%s", err);
+        goto out;
+    }
+    say_listening(&d);
+    if (d.ctl != NULL && ens_daemon_runner_start(&d) != 0) {
+        ens_log(d.log, ENS_LOG_ERROR, "daemon.runner-failed", NULL, NULL);
+        goto out;
+    }
+    run(sfd, &d);
+    rc = 0;
+out:
+    ens_api_free(d.api); /* no request runs after this */
+    ens_daemon_runner_stop(&d);
+    ens_server_free(d.srv); /* no query reads the set after this */
+    ens_ctl_close(d.ctl);
+    ens_webhook_free(d.hooks);
+    ens_zoneset_free(d.zones);
+    free(d.files);
+    if (sfd >= 0) {
+        close(sfd);
+    }
+    ens_log(d.log, ENS_LOG_INFO, "daemon.stopped", NULL, "status=%d", rc);
+    ens_log_free(d.log);
+    pthread_mutex_destroy(&d.ctl_mu);
+    pthread_mutex_destroy(&d.pass_mu);
+    pthread_mutex_destroy(&d.run_mu);
+    pthread_cond_destroy(&d.run_cv);
+    return rc;
+}

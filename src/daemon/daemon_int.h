@@ -1,0 +1,67 @@
+/* ensign daemon: internals shared by its files. Not public. */
+#ifndef ENS_DAEMON_DAEMON_INT_H
+#define ENS_DAEMON_DAEMON_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "api/api.h"
+#include "ctl/ctl.h"
+#include "daemon/daemon.h"
+#include "keys/webhook.h"
+#include "zone/tree.h"
+
+/* The one clock of the process (clock.c): the wall clock, or a test clock that stands still
+ * until a test moves it. Read from any thread. */
+struct ens_clock {
+    bool test;
+    _Atomic int64_t t; /* the test clock's time */
+};
+void ens_clock_init(struct ens_clock *c, bool test, int64_t start);
+int64_t ens_clock_now(const struct ens_clock *c);
+/* Moves the test clock to t (never backwards). */
+void ens_clock_set(struct ens_clock *c, int64_t t);
+
+/* A zone file being served (files.c). */
+struct dfile {
+    const struct ens_daemon_file *f;
+    uint8_t origin[ENS_NAME_MAXLEN];
+};
+
+struct ens_daemon {
+    const struct ens_daemon_opts *o;
+    struct ens_clock clock;
+    struct ens_log *log;
+    struct ens_zoneset *zones; /* every version served lives here */
+    struct dfile *files;
+    size_t nfiles;
+    /* the control plane: every call into it holds ctl_mu */
+    pthread_mutex_t ctl_mu;
+    struct ens_ctl *ctl;
+    struct ens_webhook *hooks;
+    struct ens_api *api;
+    struct ens_server *srv;
+    /* the maintenance runner (runner.c): one pass at a time (pass_mu) */
+    pthread_mutex_t pass_mu;
+    pthread_mutex_t run_mu;
+    pthread_cond_t run_cv;
+    bool run_stop, run_started;
+    pthread_t runner;
+};
+
+/* files.c: loads every zone file and pins it in the set; on reload a file that fails keeps the
+ * version served so far. */
+int ens_daemon_files_load(struct ens_daemon *d, bool reload);
+
+/* events.c: what the control plane reports (published versions, key manager events), logged
+ * and sent to the webhooks configured for them. */
+void ens_daemon_on_published(void *ctx, const uint8_t *origin, uint32_t serial);
+void ens_daemon_on_event(void *ctx, const char *zone, const char *event, const char *body);
+void ens_daemon_on_delivery(void *ctx, const struct ens_webhook_report *r);
+
+/* runner.c: the maintenance thread, and the test clock's stepping. */
+int ens_daemon_runner_start(struct ens_daemon *d);
+void ens_daemon_runner_stop(struct ens_daemon *d);
+int ens_daemon_test_clock(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
+
+#endif

@@ -1,0 +1,122 @@
+/* ensign daemon: the maintenance runner. About once a second (and at once when the test clock
+ * moves) one pass: the DS probes and parent lookups that are due are taken from the control
+ * plane, made WITHOUT its lock (an unreachable parent costs seconds that no API request waits
+ * behind), and handed back; then signature renewal, retries and the key manager run under the
+ * lock (ens_ctl_tick). */
+#include <stdlib.h>
+#include <time.h>
+
+#include "daemon/daemon_int.h"
+
+#define PROBES_PER_PASS 64
+
+/* One pass at now. Called with pass_mu held. */
+static void pass(struct ens_daemon *d, int64_t now)
+{
+    struct ens_ctl_probe *p = malloc(PROBES_PER_PASS * sizeof *p);
+    if (p != NULL) {
+        pthread_mutex_lock(&d->ctl_mu);
+        size_t n = ens_ctl_probes_due(d->ctl, now, p, PROBES_PER_PASS);
+        pthread_mutex_unlock(&d->ctl_mu);
+        for (size_t i = 0; i < n; i++) {
+            struct ens_probe_parent *parent = NULL;
+            struct ens_probe_result *result = NULL;
+            const struct ens_probe_target *hints;
+            size_t nhints;
+            uint16_t port;
+            ens_ctl_hints(d->ctl, &hints, &nhints, &port);
+            int rc = ens_ctl_probe_run(&p[i], hints, nhints, port, &parent, &result);
+            ens_log(d->log, rc == 0 ? ENS_LOG_DEBUG : ENS_LOG_WARN, "dnssec.probe", p[i].zone,
+                    "lookup=%s result=%s", p[i].lookup ? "yes" : "no",
+                    rc == 0 ? "answered" : ens_strerror(rc));
+            pthread_mutex_lock(&d->ctl_mu);
+            ens_ctl_probe_done(d->ctl, &p[i], rc, parent, result, now);
+            pthread_mutex_unlock(&d->ctl_mu);
+        }
+        free(p);
+    }
+    pthread_mutex_lock(&d->ctl_mu);
+    ens_ctl_tick(d->ctl, now);
+    pthread_mutex_unlock(&d->ctl_mu);
+    ens_zoneset_reclaim(d->zones);
+}
+
+static void *runner_main(void *arg)
+{
+    struct ens_daemon *d = arg;
+    pthread_mutex_lock(&d->run_mu);
+    while (!d->run_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&d->run_cv, &d->run_mu, &ts);
+        if (d->run_stop) {
+            break;
+        }
+        pthread_mutex_unlock(&d->run_mu);
+        pthread_mutex_lock(&d->pass_mu);
+        pass(d, ens_clock_now(&d->clock));
+        pthread_mutex_unlock(&d->pass_mu);
+        pthread_mutex_lock(&d->run_mu);
+    }
+    pthread_mutex_unlock(&d->run_mu);
+    return NULL;
+}
+
+int ens_daemon_runner_start(struct ens_daemon *d)
+{
+    if (pthread_create(&d->runner, NULL, runner_main, d) != 0) {
+        return ENS_EIO;
+    }
+    d->run_started = true;
+    return 0;
+}
+
+void ens_daemon_runner_stop(struct ens_daemon *d)
+{
+    if (!d->run_started) {
+        return;
+    }
+    pthread_mutex_lock(&d->run_mu);
+    d->run_stop = true;
+    pthread_cond_signal(&d->run_cv);
+    pthread_mutex_unlock(&d->run_mu);
+    pthread_join(d->runner, NULL);
+    d->run_started = false;
+}
+
+/* At most this many passes for one move of the test clock. */
+#define TEST_MAX_STEPS 200000
+
+int ens_daemon_test_clock(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps)
+{
+    struct ens_daemon *d = ctx;
+    *steps = 0;
+    if (!d->clock.test) {
+        return ENS_EINVAL;
+    }
+    pthread_mutex_lock(&d->pass_mu);
+    int64_t cur = ens_clock_now(&d->clock);
+    int64_t target = set ? value : cur + value;
+    if (target < cur) {
+        pthread_mutex_unlock(&d->pass_mu);
+        return ENS_ERANGE; /* time never goes back */
+    }
+    /* from event to event: each pass sees the time its work was due at */
+    pass(d, cur);
+    (*steps)++;
+    while (cur < target && *steps < TEST_MAX_STEPS) {
+        pthread_mutex_lock(&d->ctl_mu);
+        int64_t next = ens_ctl_next_event(d->ctl, cur);
+        pthread_mutex_unlock(&d->ctl_mu);
+        int64_t t = next == 0 ? target : next <= cur ? cur + 1 : next;
+        t = t > target ? target : t;
+        ens_clock_set(&d->clock, t);
+        cur = t;
+        pass(d, cur);
+        (*steps)++;
+    }
+    *now = ens_clock_now(&d->clock);
+    pthread_mutex_unlock(&d->pass_mu);
+    return 0;
+}
