@@ -627,8 +627,16 @@ def test_gameday_unsafe_steps_refused(tmp_path):
                 still_valid("the early activation beside the current KSK", disabling=True)
                 refused(api.req("PUT", f"{base}/{ksk['id']}", json={"active": False}),
                         "deactivate the KSK the DS points to")
-                # ... and the extra KSK stops signing again (the key manager cleans it up)
-                api.ok("PUT", f"{base}/{new['id']}", want=(204,), json={"active": False})
+                # ... and the extra KSK stops signing again (the key manager cleans it up), once
+                # the parent DS TTL has passed since the old DS was first seen there
+                deadline = time.monotonic() + 20
+                while True:
+                    r = api.req("PUT", f"{base}/{new['id']}", json={"active": False})
+                    if r.status_code == 204 or time.monotonic() > deadline:
+                        break
+                    refused(r, "deactivate the extra KSK before the DS is settled")
+                    time.sleep(0.5)
+                assert r.status_code == 204, r.text
                 still_valid("the extra KSK's deactivation", disabling=True)
                 # 6. Turning DNSSEC off: the safe path, not an immediate unsign.
                 r = api.req("PUT", f"{gd.ZONES}/{safe}/dnssec", json={"enabled": False})
