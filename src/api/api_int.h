@@ -54,6 +54,8 @@ int api_route(struct api_req *rq, struct api_resp *r);
 
 /* The clock of the API (Unix seconds). */
 int64_t api_now(const struct ens_api *a);
+/* When the API started (api_now then). */
+int64_t api_started(const struct ens_api *a);
 
 /* Adds a header to the response (at most two). */
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
@@ -108,6 +110,12 @@ int api_tokens_list(struct api_req *rq, struct api_resp *r);
 int api_tokens_create(struct api_req *rq, struct api_resp *r);
 int api_token_delete(struct api_req *rq, struct api_resp *r);
 int api_audit_list(struct api_req *rq, struct api_resp *r);
+/* The server routes beside the zones (server.c): /config, /config/{name}, /statistics,
+ * /search-data, shaped as PowerDNS shapes them. */
+int api_server_config(struct api_req *rq, struct api_resp *r);
+int api_server_config_one(struct api_req *rq, struct api_resp *r);
+int api_server_statistics(struct api_req *rq, struct api_resp *r);
+int api_search_data(struct api_req *rq, struct api_resp *r);
 /* GET /metrics: counters and per-zone state in the Prometheus text format. */
 int api_metrics(struct api_req *rq, struct api_resp *r);
 /* The zone name of the path, known to the store (else r is a 404 and -1 returned). */

@@ -36,6 +36,7 @@ struct ens_api {
     char *listen, *api_key, *version; /* owned copies */
     struct MHD_Daemon *mhd;
     uint16_t port;
+    int64_t started; /* api_now at start */
 };
 
 /* Per-request state across libmicrohttpd's calls. */
@@ -78,6 +79,11 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
 int64_t api_now(const struct ens_api *a)
 {
     return a->o.now != NULL ? a->o.now() : (int64_t)time(NULL);
+}
+
+int64_t api_started(const struct ens_api *a)
+{
+    return a->started;
 }
 
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
@@ -443,6 +449,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     if (a->o.rate == 0) {
         a->o.rate = 100;
     }
+    a->started = api_now(a);
     struct sockaddr_storage ss;
     socklen_t sslen;
     int rc = ens_addr_parse(a->listen, 8053, &ss, &sslen, err, errlen);
