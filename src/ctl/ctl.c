@@ -136,6 +136,8 @@ static void on_report(void *ctx, enum ens_severity sev, const struct ens_zpos *p
 int ctl_zone_finish(struct ens_zone *z, struct ens_ctl_result *res)
 {
     struct report_ctx r = {.res = res};
+    /* PowerDNS keeps a zone without NS records (a new zone given no nameservers) */
+    ens_zone_apex_ns_optional(z);
     int rc = ens_zone_finish(z, on_report, &r);
     if (rc == ENS_EZONE || r.errors > 0) {
         return ENS_EZONE;

@@ -230,10 +230,7 @@ static int check_touched(const struct ens_ztree *t, const struct ctl_touch *tc, 
 {
     char a[NAME_TEXT], b[NAME_TEXT];
     const struct ens_znode *apex = ens_ztree_apex(t);
-    if (ens_znode_find(apex, ENS_T_NS) == NULL) {
-        name_text(apex->owner, a, sizeof a);
-        return ctl_refuse(res, ENS_EZONE, "invalid-zone", "no NS records at the zone apex %s", a);
-    }
+    /* No apex NS is allowed, as in ctl_zone_finish (PowerDNS keeps such zones). */
     const struct ens_rdataset *soa = ens_znode_find(apex, ENS_T_SOA);
     if (soa == NULL || soa->count != 1) {
         return ctl_refuse(res, ENS_EZONE, "invalid-zone",
