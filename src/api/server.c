@@ -228,9 +228,8 @@ static int search_rrset(void *ctx, const struct ens_store_rrset *rs)
                             .rdlen = rs->rdata[i].len,
                             .rdata = rs->rdata[i].data};
         api_rr_content(&rr, &content);
-        /* content as PowerDNS keeps it: a name ending the content without its dot */
-        bool hit = owner_hit || (content.s != NULL && (name_matches(s->q, content.s) ||
-                                                       glob_match(s->q, content.s, content.len)));
+        /* content as PowerDNS's backends keep it: a name ending it without its dot */
+        bool hit = owner_hit || (content.s != NULL && name_matches(s->q, content.s));
         if (hit) {
             json_t *o =
                 json_pack("{s:s, s:s, s:s, s:I, s:b, s:s, s:O, s:s}", "object_type", "record",
