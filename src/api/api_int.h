@@ -141,9 +141,13 @@ int api_webhooks_list(struct api_req *rq, struct api_resp *r);
 int api_webhooks_create(struct api_req *rq, struct api_resp *r);
 int api_webhook_get(struct api_req *rq, struct api_resp *r);
 int api_webhook_delete(struct api_req *rq, struct api_resp *r);
+/* Who may call a route besides the administrator key: read and update tokens (within their
+ * permission and zones), nobody, or metrics tokens (GET /metrics: for a monitoring system,
+ * which then holds no key that can read zones). */
+enum api_access { API_TOKENS, API_ADMIN, API_METRICS };
 /* Whether a scoped token may make this request (routes.c calls it before the handler); on
  * refusal r is a 403. */
-bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only);
+bool api_permitted(struct api_req *rq, struct api_resp *r, enum api_access access);
 
 /* The options the API was started with. */
 const struct ens_api_opts *api_opts(const struct ens_api *a);

@@ -7,15 +7,18 @@
 #include "zone/tree.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_THREADS 256u
+#define MAX_THREADS      256u
+#define API_KEY_FILE_MAX 4096 /* bytes of an --api-key-file */
 
 /* One zone given with --zone and the version of it being served. */
 struct served {
@@ -32,7 +35,8 @@ struct serve_args {
     struct served *zones;
     size_t nzones;
     struct ens_server_opts o;
-    struct ens_cli_cp_opts cp; /* the control plane: with --data */
+    struct ens_cli_cp_opts cp;              /* the control plane: with --data */
+    char api_key_buf[API_KEY_FILE_MAX + 1]; /* the key read by --api-key-file */
 };
 
 /* What the main thread and the control plane's publications share. mu orders the building
@@ -48,7 +52,8 @@ static void serve_usage(FILE *out)
 {
     fputs("usage: ensign serve [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
           "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
-          "                    [--data DIR [--api-listen ADDR:PORT] [--api-key KEY]\n"
+          "                    [--data DIR [--api-listen ADDR:PORT]\n"
+          "                    [--api-key-file FILE | --api-key KEY (or ENSIGN_API_KEY)]\n"
           "                    [--api-max-body N] [--api-rate N]\n"
           "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
           "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n",
@@ -136,6 +141,68 @@ static int add_zone(struct serve_args *a, const char *val)
     return 0;
 }
 
+/* --api-key-file: the administrator key is the file's first line (a final newline and
+ * surrounding blanks are not part of it), so it never shows in /proc/PID/cmdline. A file others
+ * may read is refused, as key files are. */
+static int read_api_key_file(struct serve_args *a, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    ssize_t n = -1;
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ensign serve: --api-key-file %s: not a regular file\n", path);
+    } else if ((st.st_mode & 0007) != 0) {
+        fprintf(stderr,
+                "ensign serve: --api-key-file %s has mode %04o: others can read the key; "
+                "chmod 600 it\n",
+                path, (unsigned)(st.st_mode & 07777));
+    } else {
+        n = read(fd, a->api_key_buf, API_KEY_FILE_MAX + 1);
+        if (n < 0) {
+            fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
+        } else if (n > API_KEY_FILE_MAX) {
+            fprintf(stderr, "ensign serve: --api-key-file %s: larger than %d bytes\n", path,
+                    API_KEY_FILE_MAX);
+            n = -1;
+        }
+    }
+    close(fd);
+    if (n < 0) {
+        return -1;
+    }
+    char *k = a->api_key_buf;
+    k[n] = '\0';
+    k[strcspn(k, "\r\n")] = '\0';
+    while (*k == ' ' || *k == '\t') {
+        k++;
+    }
+    size_t len = strlen(k);
+    while (len > 0 && (k[len - 1] == ' ' || k[len - 1] == '\t')) {
+        k[--len] = '\0';
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f) {
+            len = 0;
+        }
+    }
+    if (len == 0) {
+        fprintf(stderr,
+                "ensign serve: --api-key-file %s: the first line holds no key (or a "
+                "control character)\n",
+                path);
+        return -1;
+    }
+    a->cp.api_key = k;
+    return 0;
+}
+
 /* One option with its value; returns -1 after printing a message. */
 static int take_option(struct serve_args *a, const char *opt, const char *val)
 {
@@ -179,7 +246,14 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         a->cp.data_dir = val;
     } else if (strcmp(opt, "--api-listen") == 0) {
         a->cp.api_listen = val;
-    } else if (strcmp(opt, "--api-key") == 0) {
+    } else if (strcmp(opt, "--api-key") == 0 || strcmp(opt, "--api-key-file") == 0) {
+        if (a->cp.api_key != NULL) {
+            fprintf(stderr, "ensign serve: give the API key once (--api-key or --api-key-file)\n");
+            return -1;
+        }
+        if (opt[9] == '-') {
+            return read_api_key_file(a, val);
+        }
         a->cp.api_key = val;
     } else if (strcmp(opt, "--api-max-body") == 0) {
         if (!parse_uint(val, 1, 1ul << 30, &v)) {
@@ -227,9 +301,10 @@ static const char *const default_listen = "127.0.0.1:53";
 static int parse_args(int argc, char **argv, struct serve_args *a)
 {
     static const char *const with_value[] = {
-        "--listen",          "--zone",         "--threads",     "--edns-max",   "--tcp-idle-ms",
-        "--tcp-max-clients", "--data",         "--api-listen",  "--api-key",    "--api-max-body",
-        "--api-rate",        "--sig-validity", "--sig-refresh", "--root-hints", "--query-port"};
+        "--listen",          "--zone",     "--threads",      "--edns-max",    "--tcp-idle-ms",
+        "--tcp-max-clients", "--data",     "--api-listen",   "--api-key",     "--api-key-file",
+        "--api-max-body",    "--api-rate", "--sig-validity", "--sig-refresh", "--root-hints",
+        "--query-port"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -494,6 +569,7 @@ out:
     }
     free(a.zones);
     free(a.listen);
+    explicit_bzero(a.api_key_buf, sizeof a.api_key_buf);
     pthread_mutex_destroy(&st.mu);
     return rc;
 }

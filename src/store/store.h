@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 3
+#define ENS_STORE_SCHEMA_VERSION 4
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst
@@ -356,7 +356,9 @@ int ens_store_tsig_list(struct ens_store *st, ens_store_tsig_cb cb, void *ctx);
 
 /* ---- API tokens (only a hash of the secret is stored) ---- */
 
-enum ens_store_perm { ENS_STORE_PERM_READ, ENS_STORE_PERM_UPDATE };
+/* read: GET on the zones it may touch; update: any zone change; metrics: GET /metrics only
+ * (for a monitoring system, which then never holds a key that can read zones). */
+enum ens_store_perm { ENS_STORE_PERM_READ, ENS_STORE_PERM_UPDATE, ENS_STORE_PERM_METRICS };
 
 struct ens_store_token {
     int64_t id; /* assigned by the store, from 1, never reused */
