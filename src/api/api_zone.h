@@ -15,6 +15,9 @@ int api_ctl_error(struct api_resp *r, int rc, const struct ens_ctl_result *res);
  * server, 422 "invalid-zone-id" for an id that is no zone name) and the return is -1. */
 int api_zone_from_path(struct api_req *rq, struct api_resp *r, char *name, size_t cap);
 
+/* Appends the content (as the API shows it) of record i of rs. */
+int api_rrset_content(const struct ens_store_rrset *rs, size_t i, struct ens_str *out);
+
 /* RRset changes parsed from a PowerDNS "rrsets" array. */
 struct api_changes {
     struct ens_ctl_change *change;

@@ -221,13 +221,7 @@ static int search_rrset(void *ctx, const struct ens_store_rrset *rs)
             break;
         }
         struct ens_str content = {0};
-        struct ens_rr rr = {.owner = rs->owner,
-                            .type = rs->type,
-                            .rclass = 1,
-                            .ttl = rs->ttl,
-                            .rdlen = rs->rdata[i].len,
-                            .rdata = rs->rdata[i].data};
-        api_rr_content(&rr, &content);
+        api_rrset_content(rs, i, &content);
         /* content as PowerDNS's backends keep it: a name ending it without its dot */
         bool hit = owner_hit || (content.s != NULL && name_matches(s->q, content.s));
         if (hit) {

@@ -248,6 +248,13 @@ struct rrsets_ctx {
     const uint8_t *origin;
 };
 
+int api_rrset_content(const struct ens_store_rrset *rs, size_t i, struct ens_str *out)
+{
+    struct ens_rr rr;
+    ens_store_rrset_rr(rs, i, &rr);
+    return api_rr_content(&rr, out);
+}
+
 static int rrset_json(void *ctx, const struct ens_store_rrset *rs)
 {
     struct rrsets_ctx *x = ctx;
@@ -257,13 +264,7 @@ static int rrset_json(void *ctx, const struct ens_store_rrset *rs)
     json_t *records = json_array();
     for (size_t i = 0; i < rs->count; i++) {
         struct ens_str content = {0};
-        struct ens_rr rr = {.owner = rs->owner,
-                            .type = rs->type,
-                            .rclass = 1,
-                            .ttl = rs->ttl,
-                            .rdlen = rs->rdata[i].len,
-                            .rdata = rs->rdata[i].data};
-        api_rr_content(&rr, &content);
+        api_rrset_content(rs, i, &content);
         json_array_append_new(records,
                               json_pack("{s:s, s:b}", "content", content.s ? content.s : "",
                                         "disabled", rs->rdata[i].disabled));

@@ -163,6 +163,9 @@ struct ens_store_rrset {
     const struct ens_store_rdata *rdata;
 };
 
+/* Record i (< rs->count) of rs as an IN record; *out points into rs. */
+void ens_store_rrset_rr(const struct ens_store_rrset *rs, size_t i, struct ens_rr *out);
+
 /* Replaces the RRset (owner, type) of the zone by rs (created if absent; count 0 deletes it).
  * The owner must be at or below the zone's name (ENS_EINVAL otherwise); two records with the
  * same rdata bytes are ENS_EEXIST. The store does not parse rdata: the caller validates it. */

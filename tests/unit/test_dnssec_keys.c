@@ -264,6 +264,20 @@ static void test_alg_names_as_operators_know_them(void **state)
     assert_non_null(strstr(err, "2048"));
 }
 
+/* A new RSA key of bits as PKCS#8 PEM in *pem (valid until the returned BIO is freed). */
+static BIO *rsa_pem(int bits, char **pem, size_t *len)
+{
+    EVP_PKEY *pk = EVP_RSA_gen((unsigned)bits);
+    assert_non_null(pk);
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+    long n = BIO_get_mem_data(bio, pem);
+    assert_true(n > 0);
+    *len = (size_t)n;
+    EVP_PKEY_free(pk);
+    return bio;
+}
+
 static void test_generate_refuses_weak_algorithms(void **state)
 {
     (void)state;
@@ -285,12 +299,9 @@ static void test_generate_refuses_weak_algorithms(void **state)
     assert_non_null(strstr(err, "2048"));
 
     /* An RSA-1024 key made elsewhere is refused on import too. */
-    EVP_PKEY *pk = EVP_RSA_gen(1024);
-    assert_non_null(pk);
-    BIO *bio = BIO_new(BIO_s_mem());
-    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
     char *pem;
-    long pemlen = BIO_get_mem_data(bio, &pem);
+    size_t pemlen;
+    BIO *bio = rsa_pem(1024, &pem, &pemlen);
     assert_int_equal(ens_key_from_pem(zone, ENS_ALG_RSASHA256, ENS_KEY_ZSK, pem, (size_t)pemlen,
                                       &key, err, sizeof err),
                      ENS_ERANGE);
@@ -300,7 +311,6 @@ static void test_generate_refuses_weak_algorithms(void **state)
                                       err, sizeof err),
                      ENS_EINVAL);
     BIO_free(bio);
-    EVP_PKEY_free(pk);
 }
 
 /* ---- sign / verify ---- */
@@ -730,12 +740,9 @@ static void test_weak_rsa_only_when_allowed_and_kept_weak(void **state)
     uint8_t zone[ENS_NAME_MAXLEN];
     name("example.", zone);
     char err[256] = "", dir[256], base[512], keyp[1024];
-    EVP_PKEY *pk = EVP_RSA_gen(1024);
-    assert_non_null(pk);
-    BIO *bio = BIO_new(BIO_s_mem());
-    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
     char *pem;
-    long pemlen = BIO_get_mem_data(bio, &pem);
+    size_t pemlen;
+    BIO *bio = rsa_pem(1024, &pem, &pemlen);
     struct ens_key *key = NULL, *back = NULL;
     assert_int_equal(ens_key_from_pem_flags(zone, ENS_ALG_RSASHA256, ENS_KEY_KSK, pem,
                                             (size_t)pemlen, 0, &key, err, sizeof err),
@@ -763,18 +770,13 @@ static void test_weak_rsa_only_when_allowed_and_kept_weak(void **state)
     free(text);
     ens_key_free(key);
     /* below 1024 bits nothing helps */
-    EVP_PKEY *tiny = EVP_RSA_gen(768);
-    BIO *b2 = BIO_new(BIO_s_mem());
-    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(b2, tiny, NULL, NULL, 0, NULL, NULL), 1);
-    pemlen = BIO_get_mem_data(b2, &pem);
+    BIO *b2 = rsa_pem(768, &pem, &pemlen);
     assert_int_equal(ens_key_from_pem_flags(zone, ENS_ALG_RSASHA256, ENS_KEY_KSK, pem,
                                             (size_t)pemlen, ENS_KEY_ALLOW_WEAK, &key, err,
                                             sizeof err),
                      ENS_ERANGE);
     BIO_free(b2);
-    EVP_PKEY_free(tiny);
     BIO_free(bio);
-    EVP_PKEY_free(pk);
 }
 
 int main(void)

@@ -1001,12 +1001,24 @@ static void test_store_policy_to_kasp_and_back_keeps_every_field(void **state)
 
 /* A database made before migration 3 gets the new columns with their defaults and keeps its
  * policies. */
+/* Closes the store, runs sql on the database file (making an older schema) and opens the store
+ * again, which must migrate it to the current version. */
+static void reopen_after(struct fixture *f, const char *sql)
+{
+    ens_store_close(f->st);
+    f->st = NULL;
+    exec_raw(f->db, sql);
+    char err[256] = "";
+    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
+    int v = 0;
+    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
+    assert_int_equal(v, ENS_STORE_SCHEMA_VERSION);
+}
+
 static void test_store_migration_3_upgrades_an_older_database(void **state)
 {
     struct fixture *f = *state;
-    ens_store_close(f->st);
-    f->st = NULL;
-    exec_raw(f->db, "DROP TABLE webhooks;"
+    reopen_after(f, "DROP TABLE webhooks;"
                     "ALTER TABLE policies DROP COLUMN csk_lifetime;"
                     "ALTER TABLE policies DROP COLUMN publish_safety;"
                     "ALTER TABLE policies DROP COLUMN retire_safety;"
@@ -1017,11 +1029,6 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
                     " nsec3_iterations, nsec3_optout, nsec3_salt, created, updated) VALUES"
                     " ('old', 8, 2048, 0, 0, 2592000, 3600, 86400, 300, 86400, 3600, 1209600,"
                     " 604800, 1, 0, 0, '', 1, 1);");
-    char err[256] = "";
-    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
-    int v = 0;
-    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
-    assert_int_equal(v, ENS_STORE_SCHEMA_VERSION);
     struct ens_store_policy g;
     assert_int_equal(ens_store_policy_get(f->st, "old", &g), 0);
     assert_int_equal(g.algorithm, ENS_ALG_RSASHA256);
@@ -1038,9 +1045,7 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
 static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
 {
     struct fixture *f = *state;
-    ens_store_close(f->st);
-    f->st = NULL;
-    exec_raw(f->db, "DROP TABLE token_zones;"
+    reopen_after(f, "DROP TABLE token_zones;"
                     "DROP TABLE tokens;"
                     "CREATE TABLE tokens (id INTEGER PRIMARY KEY AUTOINCREMENT,"
                     " name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE CHECK (length(hash) > 0),"
@@ -1054,11 +1059,6 @@ static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
                     "INSERT INTO tokens VALUES (9, 'gone', x'BB', 'read', 0, 6, 8);"
                     "INSERT INTO token_zones VALUES (7, 'example.com.');"
                     "DELETE FROM schema_version WHERE version = 4;");
-    char err[256] = "";
-    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
-    int v = 0;
-    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
-    assert_int_equal(v, 4);
     uint8_t h = 0xAA;
     struct ens_store_token g;
     assert_int_equal(ens_store_token_lookup(f->st, &h, 1, &g), 0);
