@@ -318,7 +318,9 @@ static int txt_content(const struct ens_rr *rr, struct ens_str *out)
         }
         /* one is "…" with its quotes: a joined string continues without them */
         size_t from = joined ? 1 : 0;
-        size_t to = n == 255 && pos + 1 + n < rr->rdlen ? one.len - 1 : one.len;
+        /* joined only with a following string that has octets: "" stays a string of its own */
+        bool more = n == 255 && pos + 1 + n < rr->rdlen && rr->rdata[pos + 1 + n] > 0;
+        size_t to = more ? one.len - 1 : one.len;
         if (!joined && pos > 0) {
             ens_str_putc(out, ' ');
         }

@@ -181,15 +181,17 @@ def test_long_txt_is_split_on_the_wire_and_shown_as_given(env):
     dkim = "v=DKIM1; k=rsa; p=" + "A" * 380 + "\\\"Q"  # an escaped quote counts as one octet
     content = f'"{dkim}"'
     name = f"sel._domainkey.{ZONE}"
+    exact = '"' + "y" * 255 + '" ""'  # a full string then an empty one: two strings
     r = patch(env, [{"name": name, "type": "TXT", "ttl": 300, "changetype": "REPLACE",
-                     "records": [{"content": content}, {"content": '"short" "two"'}]}])
+                     "records": [{"content": content}, {"content": '"short" "two"'},
+                                 {"content": exact}]}])
     assert r.status_code == 204, r.text
     wire = {tuple(rd.strings) for rd in query(env, name, "TXT").answer[0]}
     octets = dkim.replace('\\"', '"').encode()
-    assert wire == {(octets[:255], octets[255:]), (b"short", b"two")}
+    assert wire == {(octets[:255], octets[255:]), (b"short", b"two"), (b"y" * 255, b"")}
     z = call(env, "GET", f"{ZONES}/{ZONE}?rrset_name={name}&rrset_type=TXT").json()
     shown = sorted(rec["content"] for rec in z["rrsets"][0]["records"])
-    assert shown == sorted([content, '"short" "two"'])
+    assert shown == sorted([content, '"short" "two"', exact])
     # beyond what one record can hold: refused, naming the field
     r = patch(env, [{"name": name, "type": "TXT", "ttl": 300, "changetype": "REPLACE",
                      "records": [{"content": '"' + "x" * 66000 + '"'}]}])
