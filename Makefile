@@ -93,12 +93,16 @@ $(B)/fuzz/%: $(B)/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-.PHONY: all deps asan fuzz check unit integration fuzz-check lint run bench clean
+.PHONY: all deps clients asan fuzz check unit integration fuzz-check lint run bench clean
 all: $(B)/rel/ensign
 	@ln -sf rel/ensign $(B)/ensign
 
 deps:
 	@sh scripts/deps.sh
+
+# the npm packages of the client tests, from tests/clients/package-lock.json
+clients:
+	@sh scripts/clients.sh
 
 asan: $(B)/asan/ensign $(UNIT_BINS) $(TOOL_BINS)
 
@@ -109,7 +113,7 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stac
 unit: asan
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $(SAN_ENV) $$t; done
 
-integration: asan all
+integration: asan all clients
 	$(SAN_ENV) ENSIGN_BIN=$(abspath $(B))/asan/ensign ENSIGN_TOOLS=$(abspath $(B))/asan/tools \
 	    $(PYTEST) -q tests/integration
 

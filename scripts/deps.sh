@@ -8,7 +8,10 @@ libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
 ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
 unbound knot nsd dnsperf python3-yaml"
-PKGS="$BUILD $TEST"
+# the real API clients the tests run: lego against a local pebble ACME server, libcloud's
+# PowerDNS driver, and node for the npm client (tests/clients, installed by scripts/clients.sh)
+CLIENTS="lego pebble python3-libcloud nodejs"
+PKGS="$BUILD $TEST $CLIENTS"
 
 missing=""
 for p in $PKGS; do
@@ -16,6 +19,11 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# npm comes with some builds of nodejs (NodeSource's provide it and conflict with Debian's npm):
+# the package is wanted only when the command is missing
+if ! command -v npm >/dev/null 2>&1; then
+    missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -3,7 +3,7 @@
 # the API on 127.0.0.1:8053 — with the demo zone example.com (examples/example.zone) signed,
 # and prints how to use it. Ctrl-C stops the server.
 #   env: ENSIGN_DATA (./var), ENSIGN_DNS (127.0.0.1:5353), ENSIGN_API (127.0.0.1:8053),
-#        ENSIGN_API_KEY (demo-key)
+#        ENSIGN_API_KEY (demo-key; written to $ENSIGN_DATA/api-key, mode 0600, for the server)
 set -eu
 bin=build/rel/ensign
 data=${ENSIGN_DATA:-./var}
@@ -13,7 +13,14 @@ key=${ENSIGN_API_KEY:-demo-key}
 url=http://$apiaddr
 dnsport=${dnsaddr##*:}
 
-"$bin" serve --listen "$dnsaddr" --data "$data" --api-listen "$apiaddr" --api-key "$key" &
+# The key goes to the server in a file only it may read: a key on the command line would be
+# visible to every user in /proc/PID/cmdline.
+(umask 077 && mkdir -p "$data")
+keyfile=$data/api-key
+(umask 077 && printf '%s\n' "$key" > "$keyfile")
+chmod 600 "$keyfile"
+
+"$bin" serve --listen "$dnsaddr" --data "$data" --api-listen "$apiaddr" --api-key-file "$keyfile" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; exit 0' INT TERM
 export ENSIGN_URL="$url" ENSIGN_TOKEN="$key"

@@ -54,6 +54,8 @@ int api_route(struct api_req *rq, struct api_resp *r);
 
 /* The clock of the API (Unix seconds). */
 int64_t api_now(const struct ens_api *a);
+/* When the API started (api_now then). */
+int64_t api_started(const struct ens_api *a);
 
 /* Adds a header to the response (at most two). */
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
@@ -108,6 +110,12 @@ int api_tokens_list(struct api_req *rq, struct api_resp *r);
 int api_tokens_create(struct api_req *rq, struct api_resp *r);
 int api_token_delete(struct api_req *rq, struct api_resp *r);
 int api_audit_list(struct api_req *rq, struct api_resp *r);
+/* The server routes beside the zones (server.c): /config, /config/{name}, /statistics,
+ * /search-data, shaped as PowerDNS shapes them. */
+int api_server_config(struct api_req *rq, struct api_resp *r);
+int api_server_config_one(struct api_req *rq, struct api_resp *r);
+int api_server_statistics(struct api_req *rq, struct api_resp *r);
+int api_search_data(struct api_req *rq, struct api_resp *r);
 /* GET /metrics: counters and per-zone state in the Prometheus text format. */
 int api_metrics(struct api_req *rq, struct api_resp *r);
 /* The zone name of the path, known to the store (else r is a 404 and -1 returned). */
@@ -133,9 +141,13 @@ int api_webhooks_list(struct api_req *rq, struct api_resp *r);
 int api_webhooks_create(struct api_req *rq, struct api_resp *r);
 int api_webhook_get(struct api_req *rq, struct api_resp *r);
 int api_webhook_delete(struct api_req *rq, struct api_resp *r);
+/* Who may call a route besides the administrator key: read and update tokens (within their
+ * permission and zones), nobody, or metrics tokens (GET /metrics: for a monitoring system,
+ * which then holds no key that can read zones). */
+enum api_access { API_TOKENS, API_ADMIN, API_METRICS };
 /* Whether a scoped token may make this request (routes.c calls it before the handler); on
  * refusal r is a 403. */
-bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only);
+bool api_permitted(struct api_req *rq, struct api_resp *r, enum api_access access);
 
 /* Takes and releases the control plane's lock for a handler that runs unlocked (its
  * route says so): every call into ctl holds it. */

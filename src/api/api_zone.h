@@ -11,8 +11,12 @@ int api_ctl_status(unsigned *status, int rc);
 /* Fills r from a refused ctl call. Returns 0. */
 int api_ctl_error(struct api_resp *r, int rc, const struct ens_ctl_result *res);
 /* Checks the server segment and, when the path has one, decodes the zone id (segment 5)
- * into name. On failure r is an error and the return is -1. */
+ * into name, in the store's canonical form. On failure r is an error (404 for another
+ * server, 422 "invalid-zone-id" for an id that is no zone name) and the return is -1. */
 int api_zone_from_path(struct api_req *rq, struct api_resp *r, char *name, size_t cap);
+
+/* Appends the content (as the API shows it) of record i of rs. */
+int api_rrset_content(const struct ens_store_rrset *rs, size_t i, struct ens_str *out);
 
 /* RRset changes parsed from a PowerDNS "rrsets" array. */
 struct api_changes {

@@ -37,11 +37,12 @@ static void problem(struct problems *p, const char *field, const char *fmt, ...)
     }
 }
 
-static const char *const rrset_fields[] = {"name",       "type",    "ttl",
-                                           "changetype", "records", "comments"};
-static const char *const record_fields[] = {"content", "disabled", "set-ptr"};
+/* Fields PowerDNS refuses inside a record (it wants the priority in the content). Every
+ * other unknown field of an RRset or a record is ignored, as PowerDNS 4.9 ignores it: clients
+ * such as lego send "kind" in RRsets and "name", "type" and "ttl" in records. */
+static const char *const refused_record_fields[] = {"priority"};
 
-static bool known_field(const char *k, const char *const *list, size_t n)
+static bool listed(const char *k, const char *const *list, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(k, list[i]) == 0) {
@@ -84,13 +85,6 @@ static void parse_rrset(struct api_changes *ch, struct problems *p, const uint8_
     }
     const char *k;
     json_t *v;
-    json_object_foreach(e, k, v)
-    {
-        if (!known_field(k, rrset_fields, sizeof rrset_fields / sizeof rrset_fields[0])) {
-            snprintf(f, sizeof f, "rrsets[%zu].%.40s", i, k);
-            problem(p, f, "unknown field");
-        }
-    }
     const char *name = json_string_value(json_object_get(e, "name"));
     const char *type = json_string_value(json_object_get(e, "type"));
     json_t *ttl = json_object_get(e, "ttl");
@@ -136,6 +130,9 @@ static void parse_rrset(struct api_changes *ch, struct problems *p, const uint8_
         }
     }
     bool needs_records = c->kind != ENS_CTL_DELETE;
+    if (!needs_records || !ok) {
+        return; /* a DELETE ignores records and a TTL, as PowerDNS does */
+    }
     snprintf(f, sizeof f, "rrsets[%zu].ttl", i);
     c->ttl = 0;
     if (ttl != NULL) {
@@ -146,7 +143,7 @@ static void parse_rrset(struct api_changes *ch, struct problems *p, const uint8_
         } else {
             c->ttl = (uint32_t)json_integer_value(ttl);
         }
-    } else if (needs_records && c->kind != ENS_CTL_PRUNE && json_array_size(records) > 0) {
+    } else if (c->kind != ENS_CTL_PRUNE && json_array_size(records) > 0) {
         problem(p, f, "required when records are given");
         ok = false;
     }
@@ -155,8 +152,8 @@ static void parse_rrset(struct api_changes *ch, struct problems *p, const uint8_
         problem(p, f, "must be an array");
         return;
     }
-    if (!needs_records || !ok) {
-        return; /* a DELETE ignores records (and a TTL) as PowerDNS does */
+    if (!ok) {
+        return;
     }
     struct ens_str owner_text = {0};
     ens_name_to_text(c->owner, &owner_text);
@@ -171,10 +168,11 @@ static void parse_rrset(struct api_changes *ch, struct problems *p, const uint8_
         }
         json_object_foreach(rec, k, v)
         {
-            if (!known_field(k, record_fields, sizeof record_fields / sizeof record_fields[0])) {
+            if (listed(k, refused_record_fields,
+                       sizeof refused_record_fields / sizeof refused_record_fields[0])) {
                 char g[160];
                 snprintf(g, sizeof g, "%s.%.40s", f, k);
-                problem(p, g, "unknown field");
+                problem(p, g, "not allowed in a record: the priority belongs in content");
             }
         }
         const char *content = json_string_value(json_object_get(rec, "content"));

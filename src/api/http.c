@@ -24,6 +24,16 @@
 #define DEFAULT_LISTEN   "127.0.0.1:8053"
 #define DEFAULT_MAX_BODY (1024 * 1024)
 
+/* Connections: a client that has not yet sent a complete authenticated request is cut after
+ * UNAUTH_IDLE seconds without a byte from it; once it has, after AUTH_IDLE seconds (keep-alive).
+ * One client address holds at most PER_CLIENT connections (more are closed on accept), the
+ * listener at most MAX_CONNECTIONS: idle or trickling connections from one address cannot
+ * take the listener from others. */
+#define UNAUTH_IDLE     10u
+#define AUTH_IDLE       30u
+#define PER_CLIENT      32u
+#define MAX_CONNECTIONS 1024u
+
 /* A token bucket per client address (hashed into a small table: clients that collide share
  * one bucket, which can only make the limit stricter), under rate_mu. */
 #define RATE_SLOTS 1024
@@ -43,6 +53,7 @@ struct ens_api {
     char *listen, *api_key, *version; /* owned copies */
     struct MHD_Daemon *mhd;
     uint16_t port;
+    int64_t started; /* api_now at start */
 };
 
 /* Per-request state across libmicrohttpd's calls. */
@@ -85,6 +96,11 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
 int64_t api_now(const struct ens_api *a)
 {
     return a->o.now != NULL ? a->o.now(a->o.now_ctx) : (int64_t)time(NULL);
+}
+
+int64_t api_started(const struct ens_api *a)
+{
+    return a->started;
 }
 
 void api_header(struct api_resp *r, const char *name, const char *fmt, ...)
@@ -372,6 +388,8 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
         goto send;
     }
     authed = true;
+    /* an authenticated client: its connection may now stay open for keep-alive */
+    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, AUTH_IDLE);
     pathbuf = strdup(url);
     if (pathbuf == NULL) {
         api_error(&r, 500, "internal", "out of memory");
@@ -482,6 +500,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     if (a->o.rate == 0) {
         a->o.rate = 100;
     }
+    a->started = api_now(a);
     struct sockaddr_storage ss;
     socklen_t sslen;
     int rc = ens_addr_parse(a->listen, 8053, &ss, &sslen, err, errlen);
@@ -495,9 +514,10 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     }
     a->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)256, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)API_THREADS, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, UNAUTH_IDLE,
+        MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        PER_CLIENT, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     if (a->mhd == NULL) {
         if (err != NULL && errlen > 0) {

@@ -38,6 +38,14 @@ static bool at_parent(const struct ens_store_key *k)
     return k->role != ENS_KEY_ZSK && k->published;
 }
 
+/* A key below the safe size: RSA under 2048 bits, taken only when asked (allowWeak, or
+ * `ensign key-import --allow-weak`) for a zone being migrated. Its size is stored with it. */
+static bool key_weak(const struct ens_store_key *k)
+{
+    return (k->algorithm == ENS_ALG_RSASHA256 || k->algorithm == ENS_ALG_RSASHA512) &&
+           k->bits > 0 && k->bits < 2048;
+}
+
 static json_t *key_object(const char *zone, const struct ens_store_key *k)
 {
     struct ens_str pub = {0};
@@ -63,11 +71,11 @@ static json_t *key_object(const char *zone, const struct ens_store_key *k)
                                                        : 256;
     }
     const char *mn = ens_alg_mnemonic(k->algorithm);
-    return json_pack("{s:s, s:I, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:i, s:i, s:i}", "type",
+    return json_pack("{s:s, s:I, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:b}", "type",
                      "Cryptokey", "id", (json_int_t)k->id, "keytype", ens_key_role_name(k->role),
                      "active", k->active, "published", k->published, "dnskey", dnskey, "ds", ds,
                      "cds", json_deep_copy(ds), "algorithm", mn ? mn : "?", "bits", (int)bits,
-                     "flags", (int)k->flags, "keyTag", (int)k->tag);
+                     "flags", (int)k->flags, "keyTag", (int)k->tag, "weak", key_weak(k));
 }
 
 struct keys_ctx {
@@ -218,8 +226,10 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
                   "key-import`");
         goto out;
     }
+    bool allow_weak;
     if (bool_field(body, "active", false, &active, r) != 0 ||
-        bool_field(body, "published", true, &published, r) != 0) {
+        bool_field(body, "published", true, &published, r) != 0 ||
+        bool_field(body, "allowWeak", false, &allow_weak, r) != 0) {
         goto out;
     }
     if (kt == NULL || ens_key_role_from_text(kt, &role) != 0) {
@@ -259,8 +269,8 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
     int rc;
     if (priv != NULL) {
         rc = ens_ctl_key_import(api_opts(rq->api)->ctl, name, role, algname,
-                                json_string_value(priv), json_string_length(priv), published,
-                                active, api_now(rq->api), &id, &res);
+                                json_string_value(priv), json_string_length(priv), allow_weak,
+                                published, active, api_now(rq->api), &id, &res);
     } else {
         rc = ens_ctl_key_generate(api_opts(rq->api)->ctl, name, role, algname, nbits, published,
                                   active, api_now(rq->api), &id, &res);
@@ -357,10 +367,11 @@ static int ds_json(void *ctx, const struct ens_store_key *k)
         struct ens_str pub = {0};
         ens_base64_encode(k->dnskey + 4, k->dnskey_len - 4u, &pub);
         json_array_append_new(x->keys,
-                              json_pack("{s:i, s:i, s:s, s:i, s:s, s:b}", "keyTag", (int)k->tag,
-                                        "algorithm", (int)k->algorithm, "keyRole",
+                              json_pack("{s:i, s:i, s:s, s:i, s:i, s:s, s:b, s:b}", "keyTag",
+                                        (int)k->tag, "algorithm", (int)k->algorithm, "keyRole",
                                         ens_key_role_name(k->role), "flags", (int)k->flags,
-                                        "publicKey", pub.s ? pub.s : "", "active", k->active));
+                                        "protocol", 3, "publicKey", pub.s ? pub.s : "", "active",
+                                        k->active, "weak", key_weak(k)));
         ens_str_clear(&pub);
     }
     if (!at_parent(k) || !k->active) {

@@ -2,7 +2,9 @@
  *
  * Kinds accepted for writing: ALLOW-AXFR-FROM (IPv4/IPv6 addresses or prefixes, or AUTO-NS),
  * ALSO-NOTIFY (addresses with an optional port), TSIG-ALLOW-AXFR (names of existing TSIG
- * keys), PUBLISH-CDS (a comma-separated list of DS digest types, or "0"), PUBLISH-CDNSKEY
+ * keys), ALLOW-DNSUPDATE-FROM (addresses or prefixes) and TSIG-ALLOW-DNSUPDATE (names of
+ * existing TSIG keys), which say who may send DNS UPDATE for the zone, PUBLISH-CDS (a
+ * comma-separated list of DS digest types, or "0"), PUBLISH-CDNSKEY
  * ("0" or "1"), SOA-EDIT-API and any kind starting with "X-". Kind names are matched in any
  * letter case and kept in upper case. Values are validated and kept as given (duplicates
  * dropped, order kept).
@@ -29,8 +31,9 @@
 /* How the values of a writable kind are checked. */
 enum meta_check {
     CHECK_PREFIX,   /* ALLOW-AXFR-FROM */
+    CHECK_CIDR,     /* ALLOW-DNSUPDATE-FROM: a prefix, without AUTO-NS */
     CHECK_NOTIFY,   /* ALSO-NOTIFY */
-    CHECK_TSIG,     /* TSIG-ALLOW-AXFR */
+    CHECK_TSIG,     /* TSIG-ALLOW-AXFR, TSIG-ALLOW-DNSUPDATE */
     CHECK_CDS,      /* PUBLISH-CDS */
     CHECK_CDNSKEY,  /* PUBLISH-CDNSKEY */
     CHECK_SOA_EDIT, /* SOA-EDIT-API (the zone's serial policy) */
@@ -44,9 +47,10 @@ struct kind_info {
 };
 
 static const struct kind_info writable[] = {
-    {"ALLOW-AXFR-FROM", CHECK_PREFIX, false}, {"ALSO-NOTIFY", CHECK_NOTIFY, false},
-    {"TSIG-ALLOW-AXFR", CHECK_TSIG, false},   {"PUBLISH-CDS", CHECK_CDS, true},
-    {"PUBLISH-CDNSKEY", CHECK_CDNSKEY, true}, {"SOA-EDIT-API", CHECK_SOA_EDIT, true},
+    {"ALLOW-AXFR-FROM", CHECK_PREFIX, false},    {"ALSO-NOTIFY", CHECK_NOTIFY, false},
+    {"TSIG-ALLOW-AXFR", CHECK_TSIG, false},      {"ALLOW-DNSUPDATE-FROM", CHECK_CIDR, false},
+    {"TSIG-ALLOW-DNSUPDATE", CHECK_TSIG, false}, {"PUBLISH-CDS", CHECK_CDS, true},
+    {"PUBLISH-CDNSKEY", CHECK_CDNSKEY, true},    {"SOA-EDIT-API", CHECK_SOA_EDIT, true},
 };
 static const struct kind_info free_kind = {"X-", CHECK_FREE, false};
 
@@ -156,7 +160,8 @@ static int kind_resolve(struct api_resp *r, const char *text, bool for_write, ch
     if (k < 0) {
         return api_error(r, 422, "unsupported-kind",
                          "kind: '%s' is not supported (ALLOW-AXFR-FROM, ALSO-NOTIFY, "
-                         "TSIG-ALLOW-AXFR, PUBLISH-CDS, PUBLISH-CDNSKEY, SOA-EDIT-API or X-…)",
+                         "TSIG-ALLOW-AXFR, ALLOW-DNSUPDATE-FROM, TSIG-ALLOW-DNSUPDATE, "
+                         "PUBLISH-CDS, PUBLISH-CDNSKEY, SOA-EDIT-API or X-…)",
                          kind),
                -1;
     }
@@ -170,10 +175,11 @@ static int kind_resolve(struct api_resp *r, const char *text, bool for_write, ch
 
 /* ---- value checks ---- */
 
-/* An address or prefix as ALLOW-AXFR-FROM takes it ("192.0.2.0/24", "2001:db8::1"). */
-static bool prefix_ok(const char *v, char *err, size_t errlen)
+/* An address or prefix as ALLOW-AXFR-FROM takes it ("192.0.2.0/24", "2001:db8::1"; with
+ * auto_ns also "AUTO-NS", the addresses of the zone's name servers). */
+static bool prefix_ok(const char *v, bool auto_ns, char *err, size_t errlen)
 {
-    if (strcmp(v, "AUTO-NS") == 0) {
+    if (auto_ns && strcmp(v, "AUTO-NS") == 0) {
         return true;
     }
     char host[INET6_ADDRSTRLEN + 1];
@@ -259,7 +265,8 @@ static bool value_ok(struct ens_store *st, const struct kind_info *info, const c
     }
     switch (info->check) {
     case CHECK_PREFIX:
-        return prefix_ok(v, err, errlen);
+    case CHECK_CIDR:
+        return prefix_ok(v, info->check == CHECK_PREFIX, err, errlen);
     case CHECK_NOTIFY: {
         struct sockaddr_storage ss;
         socklen_t len;

@@ -12,7 +12,7 @@ struct route {
     const char *method;
     const char *pattern;
     handler_fn fn;
-    bool admin_only; /* refused to scoped tokens */
+    enum api_access access; /* who besides the administrator key may call it */
 };
 
 /* The version reported as a PowerDNS server's: clients (octoDNS, PowerDNS-Admin) choose their
@@ -109,56 +109,60 @@ static bool unlocked(handler_fn fn)
 }
 
 static const struct route routes[] = {
-    {"GET", "api/v1/openapi.yaml", get_openapi, false},
-    {"GET", "api", get_api, false},
-    {"GET", "api/v1", get_api, false},
-    {"GET", "api/v1/servers", get_servers, false},
-    {"GET", "api/v1/servers/*", get_server, false},
-    {"GET", "api/v1/servers/*/zones", api_zones_list, false},
-    {"POST", "api/v1/servers/*/zones", api_zones_create, false},
-    {"GET", "api/v1/servers/*/zones/*", api_zone_get, false},
-    {"PUT", "api/v1/servers/*/zones/*", api_zone_put, false},
-    {"PATCH", "api/v1/servers/*/zones/*", api_zone_patch, false},
-    {"DELETE", "api/v1/servers/*/zones/*", api_zone_delete, false},
-    {"GET", "api/v1/servers/*/zones/*/export", api_zone_export, false},
-    {"PUT", "api/v1/servers/*/zones/*/notify", api_zone_notify, false},
-    {"PUT", "api/v1/servers/*/zones/*/rectify", api_zone_rectify, false},
-    {"GET", "api/v1/servers/*/zones/*/cryptokeys", api_keys_list, false},
-    {"POST", "api/v1/servers/*/zones/*/cryptokeys", api_keys_create, false},
-    {"GET", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_get, false},
-    {"PUT", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_put, false},
-    {"DELETE", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_delete, false},
-    {"GET", "api/v1/servers/*/zones/*/ds-records", api_ds_records, false},
-    {"GET", "api/v1/servers/*/zones/*/dnssec", api_dnssec_get, false},
-    {"PUT", "api/v1/servers/*/zones/*/dnssec", api_dnssec_put, false},
-    {"GET", "api/v1/servers/*/zones/*/metadata", api_meta_list, false},
-    {"POST", "api/v1/servers/*/zones/*/metadata", api_meta_add, false},
-    {"GET", "api/v1/servers/*/zones/*/metadata/*", api_meta_get, false},
-    {"PUT", "api/v1/servers/*/zones/*/metadata/*", api_meta_put, false},
-    {"DELETE", "api/v1/servers/*/zones/*/metadata/*", api_meta_delete, false},
-    {"GET", "api/v1/servers/*/tsigkeys", api_tsig_list, false},
-    {"POST", "api/v1/servers/*/tsigkeys", api_tsig_create, true},
-    {"GET", "api/v1/servers/*/tsigkeys/*", api_tsig_get, false},
-    {"PUT", "api/v1/servers/*/tsigkeys/*", api_tsig_put, true},
-    {"DELETE", "api/v1/servers/*/tsigkeys/*", api_tsig_delete, true},
-    {"GET", "api/v1/tokens", api_tokens_list, true},
-    {"POST", "api/v1/tokens", api_tokens_create, true},
-    {"DELETE", "api/v1/tokens/*", api_token_delete, true},
-    {"GET", "api/v1/audit", api_audit_list, true},
-    {"GET", "metrics", api_metrics, true},
-    {"GET", "api/v1/servers/*/zones/*/dnssec/timeline", api_dnssec_timeline, false},
-    {"POST", "api/v1/servers/*/zones/*/dnssec/check-ds", api_dnssec_check_ds, false},
-    {"POST", "api/v1/servers/*/zones/*/dnssec/ds-withdrawn", api_dnssec_ds_withdrawn, false},
-    {"POST", "api/v1/servers/*/test/clock", api_test_clock, true},
-    {"GET", "api/v1/servers/*/policies", api_policies_list, false},
-    {"POST", "api/v1/servers/*/policies", api_policies_create, true},
-    {"GET", "api/v1/servers/*/policies/*", api_policy_get, false},
-    {"PUT", "api/v1/servers/*/policies/*", api_policy_put, true},
-    {"DELETE", "api/v1/servers/*/policies/*", api_policy_delete, true},
-    {"GET", "api/v1/servers/*/webhooks", api_webhooks_list, true},
-    {"POST", "api/v1/servers/*/webhooks", api_webhooks_create, true},
-    {"GET", "api/v1/servers/*/webhooks/*", api_webhook_get, true},
-    {"DELETE", "api/v1/servers/*/webhooks/*", api_webhook_delete, true},
+    {"GET", "api/v1/openapi.yaml", get_openapi, API_TOKENS},
+    {"GET", "api", get_api, API_TOKENS},
+    {"GET", "api/v1", get_api, API_TOKENS},
+    {"GET", "api/v1/servers", get_servers, API_TOKENS},
+    {"GET", "api/v1/servers/*", get_server, API_TOKENS},
+    {"GET", "api/v1/servers/*/config", api_server_config, API_TOKENS},
+    {"GET", "api/v1/servers/*/config/*", api_server_config_one, API_TOKENS},
+    {"GET", "api/v1/servers/*/statistics", api_server_statistics, API_TOKENS},
+    {"GET", "api/v1/servers/*/search-data", api_search_data, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones", api_zones_list, API_TOKENS},
+    {"POST", "api/v1/servers/*/zones", api_zones_create, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*", api_zone_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*", api_zone_put, API_TOKENS},
+    {"PATCH", "api/v1/servers/*/zones/*", api_zone_patch, API_TOKENS},
+    {"DELETE", "api/v1/servers/*/zones/*", api_zone_delete, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/export", api_zone_export, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*/notify", api_zone_notify, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*/rectify", api_zone_rectify, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/cryptokeys", api_keys_list, API_TOKENS},
+    {"POST", "api/v1/servers/*/zones/*/cryptokeys", api_keys_create, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_put, API_TOKENS},
+    {"DELETE", "api/v1/servers/*/zones/*/cryptokeys/*", api_key_delete, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/ds-records", api_ds_records, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/dnssec", api_dnssec_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*/dnssec", api_dnssec_put, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/metadata", api_meta_list, API_TOKENS},
+    {"POST", "api/v1/servers/*/zones/*/metadata", api_meta_add, API_TOKENS},
+    {"GET", "api/v1/servers/*/zones/*/metadata/*", api_meta_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/zones/*/metadata/*", api_meta_put, API_TOKENS},
+    {"DELETE", "api/v1/servers/*/zones/*/metadata/*", api_meta_delete, API_TOKENS},
+    {"GET", "api/v1/servers/*/tsigkeys", api_tsig_list, API_TOKENS},
+    {"POST", "api/v1/servers/*/tsigkeys", api_tsig_create, API_ADMIN},
+    {"GET", "api/v1/servers/*/tsigkeys/*", api_tsig_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/tsigkeys/*", api_tsig_put, API_ADMIN},
+    {"DELETE", "api/v1/servers/*/tsigkeys/*", api_tsig_delete, API_ADMIN},
+    {"GET", "api/v1/tokens", api_tokens_list, API_ADMIN},
+    {"POST", "api/v1/tokens", api_tokens_create, API_ADMIN},
+    {"DELETE", "api/v1/tokens/*", api_token_delete, API_ADMIN},
+    {"GET", "api/v1/audit", api_audit_list, API_ADMIN},
+    {"GET", "metrics", api_metrics, API_METRICS},
+    {"GET", "api/v1/servers/*/zones/*/dnssec/timeline", api_dnssec_timeline, API_TOKENS},
+    {"POST", "api/v1/servers/*/zones/*/dnssec/check-ds", api_dnssec_check_ds, API_TOKENS},
+    {"POST", "api/v1/servers/*/zones/*/dnssec/ds-withdrawn", api_dnssec_ds_withdrawn, API_TOKENS},
+    {"POST", "api/v1/servers/*/test/clock", api_test_clock, API_ADMIN},
+    {"GET", "api/v1/servers/*/policies", api_policies_list, API_TOKENS},
+    {"POST", "api/v1/servers/*/policies", api_policies_create, API_ADMIN},
+    {"GET", "api/v1/servers/*/policies/*", api_policy_get, API_TOKENS},
+    {"PUT", "api/v1/servers/*/policies/*", api_policy_put, API_ADMIN},
+    {"DELETE", "api/v1/servers/*/policies/*", api_policy_delete, API_ADMIN},
+    {"GET", "api/v1/servers/*/webhooks", api_webhooks_list, API_ADMIN},
+    {"POST", "api/v1/servers/*/webhooks", api_webhooks_create, API_ADMIN},
+    {"GET", "api/v1/servers/*/webhooks/*", api_webhook_get, API_ADMIN},
+    {"DELETE", "api/v1/servers/*/webhooks/*", api_webhook_delete, API_ADMIN},
 };
 
 /* Whether the request's segments match pattern. */
@@ -217,7 +221,7 @@ int api_route(struct api_req *rq, struct api_resp *r)
         }
         path_known = true;
         if (strcmp(rq->method, routes[i].method) == 0) {
-            if (!api_permitted(rq, r, routes[i].admin_only)) {
+            if (!api_permitted(rq, r, routes[i].access)) {
                 return 0;
             }
             if (unlocked(routes[i].fn)) {

@@ -49,13 +49,23 @@ static bool request_zone(struct api_req *rq, char *name, size_t cap)
     return false;
 }
 
-bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only)
+bool api_permitted(struct api_req *rq, struct api_resp *r, enum api_access access)
 {
     const struct ens_store_token *t = rq->scoped;
     if (t == NULL) {
         return true;
     }
-    if (admin_only) {
+    if (access == API_METRICS || t->perm == ENS_STORE_PERM_METRICS) {
+        if (access == API_METRICS && t->perm == ENS_STORE_PERM_METRICS) {
+            return true;
+        }
+        api_error(r, 403, "forbidden",
+                  t->perm == ENS_STORE_PERM_METRICS
+                      ? "this token may only read /metrics"
+                      : "only a metrics token or the administrator key may read /metrics");
+        return false;
+    }
+    if (access == API_ADMIN) {
         api_error(r, 403, "forbidden", "only the administrator key may do this");
         return false;
     }
@@ -75,6 +85,9 @@ bool api_permitted(struct api_req *rq, struct api_resp *r, bool admin_only)
     return true;
 }
 
+/* The permissions as the API names them, in the order of enum ens_store_perm. */
+static const char *const perm_names[] = {"read", "update", "metrics"};
+
 static json_t *token_object(const struct ens_store_token *t)
 {
     json_t *zones = json_null();
@@ -85,8 +98,8 @@ static json_t *token_object(const struct ens_store_token *t)
         }
     }
     json_t *o = json_pack("{s:I, s:s, s:s, s:o, s:I}", "id", (json_int_t)t->id, "name", t->name,
-                          "permission", t->perm == ENS_STORE_PERM_READ ? "read" : "update", "zones",
-                          zones, "created", (json_int_t)t->created);
+                          "permission", perm_names[t->perm], "zones", zones, "created",
+                          (json_int_t)t->created);
     json_object_set_new(o, "revoked",
                         t->revoked == ENS_STORE_NOTIME ? json_null()
                                                        : json_integer((json_int_t)t->revoked));
@@ -127,16 +140,26 @@ int api_tokens_create(struct api_req *rq, struct api_resp *r)
         api_error(r, 422, "invalid-field", "name: required, at most %zu bytes", sizeof t.name - 1);
         goto out;
     }
-    if (perm == NULL || (strcmp(perm, "read") != 0 && strcmp(perm, "update") != 0)) {
-        api_error(r, 422, "invalid-field", "permission: required, read or update");
+    size_t p = 0;
+    while (perm != NULL && p < sizeof perm_names / sizeof perm_names[0] &&
+           strcmp(perm, perm_names[p]) != 0) {
+        p++;
+    }
+    if (perm == NULL || p == sizeof perm_names / sizeof perm_names[0]) {
+        api_error(r, 422, "invalid-field", "permission: required, read, update or metrics");
         goto out;
     }
     if (zones != NULL && !json_is_null(zones) && !json_is_array(zones)) {
         api_error(r, 422, "invalid-field", "zones: an array of zone names (or null for all)");
         goto out;
     }
+    if (p == ENS_STORE_PERM_METRICS && json_is_array(zones)) {
+        api_error(r, 422, "invalid-field",
+                  "zones: a metrics token reads /metrics only and is not limited to zones");
+        goto out;
+    }
     snprintf(t.name, sizeof t.name, "%s", name);
-    t.perm = strcmp(perm, "read") == 0 ? ENS_STORE_PERM_READ : ENS_STORE_PERM_UPDATE;
+    t.perm = (enum ens_store_perm)p;
     t.limited = json_is_array(zones);
     size_t i;
     json_t *z;

@@ -66,8 +66,16 @@ int api_zone_from_path(struct api_req *rq, struct api_resp *r, char *name, size_
     if (rq->nseg < 6) {
         return 0;
     }
-    if (api_zone_name_from_id(rq->seg[5], name, cap) != 0) {
-        return api_error(r, 404, "not-found", "'%s' is not a zone id", rq->seg[5]), -1;
+    /* A malformed id names no zone: 422 on every zone route, as PowerDNS answers for a name
+     * it cannot parse, never a store error later. */
+    char decoded[ENS_STORE_NAME_MAX];
+    if (api_zone_name_from_id(rq->seg[5], decoded, sizeof decoded) != 0 ||
+        ens_store_name_canon(decoded, name, cap) != 0) {
+        return api_error(r, 422, "invalid-zone-id",
+                         "zone id '%.300s' is not a zone name (labels of 1 to 63 octets, at most "
+                         "255 in all, '=XX' escapes with two hex digits)",
+                         rq->seg[5]),
+               -1;
     }
     return 0;
 }
@@ -128,6 +136,9 @@ static json_t *zone_object(const struct ens_store_zone *z)
         (json_int_t)z->notified_serial, "edited_serial", (json_int_t)z->serial, "masters", "dnssec",
         z->dnssec, "nsec3param", "", "nsec3narrow", 0, "presigned", 0, "soa_edit", "",
         "soa_edit_api", api_soa_edit_name(z->serial_policy), "api_rectify", 0, "account", "");
+    /* PowerDNS: never checked as a secondary (0), in no catalog ("") */
+    json_object_set_new(o, "last_check", json_integer(0));
+    json_object_set_new(o, "catalog", json_string(""));
     if (o != NULL && z->dnssec && z->nsec3) {
         char p[ENS_STORE_SALT_MAX + 32];
         snprintf(p, sizeof p, "1 %u %u %s", z->nsec3_optout ? 1u : 0u,
@@ -136,6 +147,34 @@ static json_t *zone_object(const struct ens_store_zone *z)
     }
     ens_str_clear(&id);
     ens_str_clear(&url);
+    return o;
+}
+
+/* Appends the zone id of a TSIG key name (metadata value) to the array ctx. */
+static int tsig_key_id(void *ctx, const char *kind, const char *value)
+{
+    (void)kind;
+    char canon[ENS_STORE_NAME_MAX];
+    struct ens_str id = {0};
+    if (ens_store_name_canon(value, canon, sizeof canon) == 0) {
+        api_zone_id(canon, &id);
+    }
+    int rc = id.s != NULL && json_array_append_new(ctx, json_string(id.s)) != 0 ? ENS_ENOMEM : 0;
+    ens_str_clear(&id);
+    return rc;
+}
+
+/* The zone object of a zone read alone (GET, the answer to POST), with what PowerDNS adds
+ * there: the TSIG keys that may transfer the zone (TSIG-ALLOW-AXFR) as master_tsig_key_ids,
+ * and those a secondary would use (AXFR-MASTER-TSIG, never set in ensign) as
+ * slave_tsig_key_ids. */
+static json_t *zone_detail(struct ens_store *st, const struct ens_store_zone *z)
+{
+    json_t *o = zone_object(z);
+    json_t *primary = json_array();
+    ens_store_meta_get(st, z->name, "TSIG-ALLOW-AXFR", tsig_key_id, primary);
+    json_object_set_new(o, "master_tsig_key_ids", primary);
+    json_object_set_new(o, "slave_tsig_key_ids", json_array());
     return o;
 }
 
@@ -209,6 +248,13 @@ struct rrsets_ctx {
     const uint8_t *origin;
 };
 
+int api_rrset_content(const struct ens_store_rrset *rs, size_t i, struct ens_str *out)
+{
+    struct ens_rr rr;
+    ens_store_rrset_rr(rs, i, &rr);
+    return api_rr_content(&rr, out);
+}
+
 static int rrset_json(void *ctx, const struct ens_store_rrset *rs)
 {
     struct rrsets_ctx *x = ctx;
@@ -218,13 +264,7 @@ static int rrset_json(void *ctx, const struct ens_store_rrset *rs)
     json_t *records = json_array();
     for (size_t i = 0; i < rs->count; i++) {
         struct ens_str content = {0};
-        struct ens_rr rr = {.owner = rs->owner,
-                            .type = rs->type,
-                            .rclass = 1,
-                            .ttl = rs->ttl,
-                            .rdlen = rs->rdata[i].len,
-                            .rdata = rs->rdata[i].data};
-        api_rr_content(&rr, &content);
+        api_rrset_content(rs, i, &content);
         json_array_append_new(records,
                               json_pack("{s:s, s:b}", "content", content.s ? content.s : "",
                                         "disabled", rs->rdata[i].disabled));
@@ -251,7 +291,7 @@ int api_zone_get(struct api_req *rq, struct api_resp *r)
         return rc == ENS_ENOENT ? api_error(r, 404, "not-found", "no zone %s", name)
                                 : api_error(r, 500, "store", "%s", ens_store_error(st));
     }
-    json_t *o = zone_object(&z);
+    json_t *o = zone_detail(st, &z);
     const char *want = api_query(rq, "rrsets");
     if (want == NULL || strcmp(want, "false") != 0) {
         struct ens_store_rrfilter f = {0};
@@ -562,7 +602,7 @@ int api_zones_create(struct api_req *rq, struct api_resp *r)
     }
     /* Answer with the zone as GET gives it. */
     if (ens_store_zone_get(ens_ctl_store(ctl), canon, &z) == 0) {
-        json_t *o = zone_object(&z);
+        json_t *o = zone_detail(ens_ctl_store(ctl), &z);
         struct rrsets_ctx x = {.arr = json_array()};
         ens_store_rrset_list(ens_ctl_store(ctl), canon, NULL, rrset_json, &x);
         json_object_set_new(o, "rrsets", x.arr);

@@ -22,7 +22,7 @@ static const char usage_text[] =
     "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
     "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID [--force]\n"
     "       ensign ds ZONE\n"
-    "       ensign token create NAME --permission read|update [--zone ZONE]...\n"
+    "       ensign token create NAME --permission read|update|metrics [--zone ZONE]...\n"
     "                                        (prints the token's secret, this once only)\n"
     "       ensign token list\n"
     "       ensign token revoke ID\n"
@@ -589,8 +589,9 @@ static int token_cmd(struct ens_client *c, char **args, size_t n, const char *pe
     struct ens_client_reply rep;
     int rc;
     if (n == 2 && strcmp(args[0], "create") == 0) {
-        if (perm == NULL || (strcmp(perm, "read") != 0 && strcmp(perm, "update") != 0)) {
-            fprintf(stderr, "ensign token create: --permission read or --permission update is "
+        if (perm == NULL || (strcmp(perm, "read") != 0 && strcmp(perm, "update") != 0 &&
+                             strcmp(perm, "metrics") != 0)) {
+            fprintf(stderr, "ensign token create: --permission read, update or metrics is "
                             "required\n");
             return usage();
         }

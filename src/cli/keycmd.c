@@ -231,12 +231,15 @@ int ens_cli_ds(int argc, char **argv)
 int ens_cli_key_import(int argc, char **argv)
 {
     const char *cmd = argv[0], *file = NULL, *dir = NULL, *role_text = NULL;
+    bool allow_weak = false;
     for (int i = 1; i < argc; i++) {
         const char *v;
         if ((v = opt_value(argc, argv, &i, "--dir")) != NULL) {
             dir = v;
         } else if ((v = opt_value(argc, argv, &i, "--role")) != NULL) {
             role_text = v;
+        } else if (strcmp(argv[i], "--allow-weak") == 0) {
+            allow_weak = true;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "ensign %s: unknown option '%s'\n", cmd, argv[i]);
             return ENS_EXIT_USAGE;
@@ -248,7 +251,8 @@ int ens_cli_key_import(int argc, char **argv)
         }
     }
     if (file == NULL || dir == NULL || *dir == '\0') {
-        fprintf(stderr, "usage: ensign %s KFILE --dir DIR [--role ksk|zsk|csk]\n", cmd);
+        fprintf(stderr, "usage: ensign %s KFILE --dir DIR [--role ksk|zsk|csk] [--allow-weak]\n",
+                cmd);
         return ENS_EXIT_USAGE;
     }
     enum ens_key_role role;
@@ -258,9 +262,16 @@ int ens_cli_key_import(int argc, char **argv)
     }
     char err[1024];
     struct ens_key *key = NULL;
-    if (ens_key_from_bind(file, role_text != NULL ? &role : NULL, &key, err, sizeof err) != 0) {
+    if (ens_key_from_bind(file, role_text != NULL ? &role : NULL,
+                          allow_weak ? ENS_KEY_ALLOW_WEAK : 0, &key, err, sizeof err) != 0) {
         fprintf(stderr, "ensign %s: %s\n", cmd, err);
         return ENS_EXIT_FAIL;
+    }
+    if (ens_key_weak(key)) {
+        fprintf(stderr,
+                "ensign %s: warning: key %u is RSA below 2048 bits, under the safe size; it is "
+                "imported as weak (so flagged in the API) and should be rolled soon\n",
+                cmd, ens_key_tag(key));
     }
     int status = save_and_show(cmd, key, dir);
     ens_key_free(key);

@@ -22,7 +22,7 @@ void ens_cli_usage(FILE *out)
           "  keygen ZONE [--algorithm NAME] [--bits N] [--role ksk|zsk|csk] --dir DIR\n"
           "                                   generate a key (default ecdsa-p256 CSK); private\n"
           "                                   key as PKCS#8 PEM, 0600, in a 0700 directory\n"
-          "  key-import KFILE --dir DIR [--role ksk|zsk|csk]\n"
+          "  key-import KFILE --dir DIR [--role ksk|zsk|csk] [--allow-weak]\n"
           "                                   import a BIND key pair (K<zone>.+<alg>+<tag>)\n"
           "  ds KEYFILE [--digest sha256|sha384|sha1]\n"
           "                                   print the DS record(s) of a key\n"

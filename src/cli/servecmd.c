@@ -6,11 +6,15 @@
 #include "dns/dns.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#define MAX_THREADS 256u
+#define MAX_THREADS      256u
+#define API_KEY_FILE_MAX 4096 /* bytes of an --api-key-file */
 
 /* docs/openapi.yaml, built into the program. */
 extern const unsigned char ens_cli_openapi[];
@@ -23,7 +27,7 @@ struct serve_args {
     uint8_t (*origins)[ENS_NAME_MAXLEN];
     size_t nzones;
     struct ens_daemon_opts o;
-    char *key_from_file; /* owned: the API key read from --api-key-file */
+    char api_key_buf[API_KEY_FILE_MAX + 1]; /* the key read by --api-key-file */
 };
 
 static void serve_usage(FILE *out)
@@ -125,30 +129,65 @@ static int add_zone(struct serve_args *a, const char *val)
     return 0;
 }
 
-/* Reads the API key from the first line of path (an owned copy in a->key_from_file). */
-static int key_file(struct serve_args *a, const char *path)
+/* --api-key-file: the administrator key is the file's first line (a final newline and
+ * surrounding blanks are not part of it), so it never shows in /proc/PID/cmdline. A file others
+ * may read is refused, as key files are. */
+static int read_api_key_file(struct serve_args *a, const char *path)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+        }
         return -1;
     }
-    char line[512];
-    bool ok = fgets(line, sizeof line, f) != NULL;
-    fclose(f);
-    size_t n = ok ? strcspn(line, "\r\n") : 0;
-    line[n] = '\0';
-    if (n == 0) {
-        fprintf(stderr, "ensign serve: --api-key-file %s: no key on its first line\n", path);
+    ssize_t n = -1;
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "ensign serve: --api-key-file %s: not a regular file\n", path);
+    } else if ((st.st_mode & 0007) != 0) {
+        fprintf(stderr,
+                "ensign serve: --api-key-file %s has mode %04o: others can read the key; "
+                "chmod 600 it\n",
+                path, (unsigned)(st.st_mode & 07777));
+    } else {
+        n = read(fd, a->api_key_buf, API_KEY_FILE_MAX + 1);
+        if (n < 0) {
+            fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
+        } else if (n > API_KEY_FILE_MAX) {
+            fprintf(stderr, "ensign serve: --api-key-file %s: larger than %d bytes\n", path,
+                    API_KEY_FILE_MAX);
+            n = -1;
+        }
+    }
+    close(fd);
+    if (n < 0) {
         return -1;
     }
-    free(a->key_from_file);
-    a->key_from_file = strdup(line);
-    explicit_bzero(line, sizeof line);
-    if (a->key_from_file == NULL) {
+    char *k = a->api_key_buf;
+    k[n] = '\0';
+    k[strcspn(k, "\r\n")] = '\0';
+    while (*k == ' ' || *k == '\t') {
+        k++;
+    }
+    size_t len = strlen(k);
+    while (len > 0 && (k[len - 1] == ' ' || k[len - 1] == '\t')) {
+        k[--len] = '\0';
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f) {
+            len = 0;
+        }
+    }
+    if (len == 0) {
+        fprintf(stderr,
+                "ensign serve: --api-key-file %s: the first line holds no key (or a "
+                "control character)\n",
+                path);
         return -1;
     }
-    a->o.api_key = a->key_from_file;
+    a->o.api_key = k;
     return 0;
 }
 
@@ -195,10 +234,15 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         a->o.data_dir = val;
     } else if (strcmp(opt, "--api-listen") == 0) {
         a->o.api_listen = val;
-    } else if (strcmp(opt, "--api-key") == 0) {
+    } else if (strcmp(opt, "--api-key") == 0 || strcmp(opt, "--api-key-file") == 0) {
+        if (a->o.api_key != NULL) {
+            fprintf(stderr, "ensign serve: give the API key once (--api-key or --api-key-file)\n");
+            return -1;
+        }
+        if (opt[9] == '-') {
+            return read_api_key_file(a, val);
+        }
         a->o.api_key = val;
-    } else if (strcmp(opt, "--api-key-file") == 0) {
-        return key_file(a, val);
     } else if (strcmp(opt, "--journal-max") == 0) {
         if (!parse_uint(val, 1, 1000000ul, &v)) {
             fprintf(stderr, "ensign serve: --journal-max wants a number from 1 to 1000000\n");
@@ -354,10 +398,7 @@ int ens_cli_serve(int argc, char **argv)
     a.o.openapi_len = ens_cli_openapi_len;
     rc = ens_daemon_run(&a.o) == 0 ? ENS_EXIT_OK : ENS_EXIT_FAIL;
 out:
-    if (a.key_from_file != NULL) {
-        explicit_bzero(a.key_from_file, strlen(a.key_from_file));
-        free(a.key_from_file);
-    }
+    explicit_bzero(a.api_key_buf, sizeof a.api_key_buf);
     free(a.origins);
     free(a.zones);
     free(a.listen);

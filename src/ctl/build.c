@@ -324,6 +324,8 @@ static int build_zone(struct ens_ctl *c, const struct ens_store_zone *sz, const 
                           : ctl_store_fail(c, res, rc);
     }
     struct report_ctx r = {.res = res};
+    /* PowerDNS keeps a zone without NS records (a new zone given no nameservers) */
+    ens_zone_apex_ns_optional(b.z);
     rc = ens_zone_finish(b.z, on_report, &r);
     if (rc == ENS_EZONE || r.errors > 0) {
         ens_zone_free(b.z);
@@ -532,10 +534,7 @@ static int check_touched(const struct ens_ztree *t, const struct ctl_touch *tc, 
 {
     char a[4 * ENS_NAME_MAXLEN + 2], b[4 * ENS_NAME_MAXLEN + 2];
     const struct ens_znode *apex = ens_ztree_apex(t);
-    if (ens_znode_find(apex, ENS_T_NS) == NULL) {
-        ctl_name_text(apex->owner, a, sizeof a);
-        return ctl_refuse(res, ENS_EZONE, "invalid-zone", "no NS records at the zone apex %s", a);
-    }
+    /* no apex NS is allowed, as in build_zone (PowerDNS keeps such zones) */
     const struct ens_rdataset *soa = ens_znode_find(apex, ENS_T_SOA);
     if (soa == NULL || soa->count != 1) {
         return ctl_refuse(res, ENS_EZONE, "invalid-zone",

@@ -190,12 +190,14 @@ int ens_ctl_ds_withdrawn(struct ens_ctl *c, const char *name, int64_t now,
  * takes the algorithm from the key (RSA then gives RSASHA256); otherwise the key must be of
  * that algorithm. The key is saved in the keystore as generated keys are (mode 0600) and
  * recorded with the flags given; the zone is re-signed when DNSSEC is on. The PEM is only
- * read: the caller wipes it. *id gets the store's key id. Errors: ENS_EINVAL (not a key, wrong
- * algorithm; res names the field "privatekey" or "algorithm"), ENS_EEXIST (the zone has this
- * key already, or the step is unsafe), ENS_ELIMIT, ENS_ENOENT, ENS_EIO. */
+ * read: the caller wipes it. An RSA key of 1024 to 2047 bits is taken only with allow_weak
+ * (a key of a zone being migrated, stored with its size so the API shows it weak). *id gets
+ * the store's key id. Errors: ENS_EINVAL (not a key, wrong algorithm; res names the field
+ * "privatekey" or "algorithm"), ENS_EEXIST (the zone has this key already, or the step is
+ * unsafe), ENS_ELIMIT, ENS_ENOENT, ENS_EIO. */
 int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role role, const char *alg,
-                       const char *pem, size_t pemlen, bool published, bool active, int64_t now,
-                       int64_t *id, struct ens_ctl_result *res);
+                       const char *pem, size_t pemlen, bool allow_weak, bool published, bool active,
+                       int64_t now, int64_t *id, struct ens_ctl_result *res);
 /* Makes a key for the zone (role, algorithm by name as ens_alg_parse takes it, bits or 0),
  * saves it in the keystore and records it (published and active as given); the zone is
  * re-signed when DNSSEC is on. *id gets the store's key id. */

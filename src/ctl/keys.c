@@ -451,9 +451,9 @@ static unsigned rsa_bits(const uint8_t *rd, size_t len)
 }
 
 /* The key of the PEM for alg, or, with alg NULL, for the first algorithm it fits. An RSA size
- * in the name ("rsa-3072") must be the key's. */
+ * in the name ("rsa-3072") must be the key's. flags: ENS_KEY_ALLOW_WEAK. */
 static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char *alg_name,
-                      const char *pem, size_t pemlen, struct ens_key **key,
+                      const char *pem, size_t pemlen, unsigned flags, struct ens_key **key,
                       struct ens_ctl_result *res)
 {
     char msg[256] = "";
@@ -464,7 +464,8 @@ static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char 
             return ctl_refuse(res, ENS_EINVAL, "invalid-field", "algorithm: %s",
                               msg[0] ? msg : "unknown algorithm");
         }
-        int rc = ens_key_from_pem(origin, alg, role, pem, pemlen, key, msg, sizeof msg);
+        int rc =
+            ens_key_from_pem_flags(origin, alg, role, pem, pemlen, flags, key, msg, sizeof msg);
         if (rc == ENS_EINVAL) {
             return ctl_refuse(res, ENS_EINVAL, "invalid-field", "algorithm: %s",
                               msg[0] ? msg : "the private key is of another algorithm");
@@ -492,7 +493,8 @@ static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char 
                                    ENS_ALG_ED25519, ENS_ALG_ED448, ENS_ALG_RSASHA256};
     int rc = ENS_EINVAL;
     for (size_t i = 0; i < sizeof algs; i++) {
-        rc = ens_key_from_pem(origin, algs[i], role, pem, pemlen, key, msg, sizeof msg);
+        rc =
+            ens_key_from_pem_flags(origin, algs[i], role, pem, pemlen, flags, key, msg, sizeof msg);
         if (rc == 0) {
             return 0;
         }
@@ -516,8 +518,8 @@ static void keys_changed(struct ctl_txn *tx)
 }
 
 int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role role, const char *alg,
-                       const char *pem, size_t pemlen, bool published, bool active, int64_t now,
-                       int64_t *id, struct ens_ctl_result *res)
+                       const char *pem, size_t pemlen, bool allow_weak, bool published, bool active,
+                       int64_t now, int64_t *id, struct ens_ctl_result *res)
 {
     struct ctl_txn tx;
     int rc = ctl_txn_begin(c, name, now, res, &tx);
@@ -525,7 +527,8 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
         return rc;
     }
     struct ens_key *key = NULL;
-    rc = key_of_pem(tx.origin, role, alg, pem, pemlen, &key, res);
+    rc = key_of_pem(tx.origin, role, alg, pem, pemlen, allow_weak ? ENS_KEY_ALLOW_WEAK : 0, &key,
+                    res);
     if (rc == 0) {
         uint8_t rd[ENS_DNSKEY_MAX];
         size_t rdlen = 0;

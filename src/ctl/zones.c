@@ -352,6 +352,7 @@ static int zone_from_records(const uint8_t *origin, const struct ens_rr *rrs, si
     }
     if (rc == 0) {
         struct report_ctx r = {.res = res};
+        ens_zone_apex_ns_optional(z);
         int e = ens_zone_finish(z, on_report, &r);
         if (e == ENS_EZONE || r.errors > 0) {
             rc = ENS_EZONE;

@@ -56,6 +56,7 @@ static const char *const rsa_params[8] = {
 
 struct privfile {
     bool have_alg;
+    bool in_hsm; /* an Engine: or Label: line (BIND's PKCS#11 keys) */
     uint8_t alg;
     bool have[F_COUNT];
     size_t len[F_COUNT];
@@ -112,6 +113,11 @@ static int parse_line(const char *line, size_t ll, unsigned lineno, struct privf
         pf->alg = (uint8_t)n;
         return 0;
     }
+    if ((nl == 6 && strncmp(line, "Engine", 6) == 0) ||
+        (nl == 5 && strncmp(line, "Label", 5) == 0)) {
+        pf->in_hsm = true;
+        return 0;
+    }
     for (int f = 0; f < F_COUNT; f++) {
         if (strlen(field_names[f]) != nl || strncmp(line, field_names[f], nl) != 0) {
             continue;
@@ -128,6 +134,32 @@ static int parse_line(const char *line, size_t ll, unsigned lineno, struct privf
         }
         pf->have[f] = true;
         return 0;
+    }
+    return 0;
+}
+
+/* "Private-key-format: v1.x": every minor version of format 1 is read (ldns writes v1.2,
+ * BIND v1.2 to v1.4: v1.3 added the timing lines Created, Publish, Activate, Inactive,
+ * Delete, SyncPublish, SyncDelete, and later minors more metadata, all of which are ignored
+ * here); another major version is refused. */
+static int check_format(const char *v, size_t n, unsigned lineno, char *err, size_t errlen)
+{
+    while (n > 0 && is_space(*v)) {
+        v++;
+        n--;
+    }
+    while (n > 0 && is_space(v[n - 1])) {
+        n--;
+    }
+    size_t i = 0;
+    bool ok = n >= 4 && v[0] == 'v' && v[1] == '1' && v[2] == '.';
+    for (i = 3; ok && i < n; i++) {
+        ok = v[i] >= '0' && v[i] <= '9' && i < 8;
+    }
+    if (!ok) {
+        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
+                               "line %u: Private-key-format %.*s is not known (v1.x is)", lineno,
+                               (int)(n > 20 ? 20 : n), v);
     }
     return 0;
 }
@@ -157,6 +189,11 @@ static int parse_private(const char *text, size_t len, struct privfile *pf, char
         }
         static const char fmt[] = "Private-key-format:";
         if (ll - i >= sizeof fmt - 1 && strncmp(line + i, fmt, sizeof fmt - 1) == 0) {
+            int rc = check_format(line + i + sizeof fmt - 1, ll - i - (sizeof fmt - 1), lineno, err,
+                                  errlen);
+            if (rc != 0) {
+                return rc;
+            }
             have_format = true;
             continue;
         }
@@ -177,6 +214,11 @@ static int parse_private(const char *text, size_t len, struct privfile *pf, char
 
 static int need(const struct privfile *pf, int f, char *err, size_t errlen)
 {
+    if (!pf->have[f] && pf->in_hsm) {
+        return ens_dnssec_fail(err, errlen, ENS_EINVAL,
+                               "the private key is kept in an HSM (Engine/Label lines), not in "
+                               "the file: it cannot be imported");
+    }
     if (!pf->have[f]) {
         return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "missing field %s (truncated file?)",
                                field_names[f]);
@@ -187,7 +229,7 @@ static int need(const struct privfile *pf, int f, char *err, size_t errlen)
 /* Hands a rebuilt EVP_PKEY to the PEM constructor so the same type, size and curve checks
  * apply as for any other key. The PEM text lives in a secure-heap buffer, wiped on free. */
 static int key_via_pem(const struct ens_key_public *pub, enum ens_key_role role, EVP_PKEY *pkey,
-                       struct ens_key **out, char *err, size_t errlen)
+                       unsigned opts, struct ens_key **out, char *err, size_t errlen)
 {
     BIO *bio = BIO_new(BIO_s_secmem());
     if (bio == NULL) {
@@ -200,7 +242,8 @@ static int key_via_pem(const struct ens_key_public *pub, enum ens_key_role role,
         (n = BIO_get_mem_data(bio, &pem)) <= 0) {
         rc = ens_dnssec_fail(err, errlen, ENS_EIO, "OpenSSL cannot encode the imported key");
     } else {
-        rc = ens_key_from_pem(pub->owner, pub->rdata[3], role, pem, (size_t)n, out, err, errlen);
+        rc = ens_key_from_pem_flags(pub->owner, pub->rdata[3], role, pem, (size_t)n, opts, out, err,
+                                    errlen);
         OPENSSL_cleanse(pem, (size_t)n);
     }
     BIO_free(bio);
@@ -314,8 +357,8 @@ out:
 }
 
 int ens_key_from_bind_private(const struct ens_key_public *pub, enum ens_key_role role,
-                              const char *text, size_t len, struct ens_key **out, char *err,
-                              size_t errlen)
+                              const char *text, size_t len, unsigned opts, struct ens_key **out,
+                              char *err, size_t errlen)
 {
     *out = NULL;
     if (pub->rdlen < 4) {
@@ -385,7 +428,7 @@ int ens_key_from_bind_private(const struct ens_key_public *pub, enum ens_key_rol
                                  "the private key numbers are inconsistent (corrupt file?)");
             goto out;
         }
-        rc = key_via_pem(pub, role, pkey, &key, err, errlen);
+        rc = key_via_pem(pub, role, pkey, opts, &key, err, errlen);
         if (rc != 0) {
             goto out;
         }
@@ -417,8 +460,8 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-int ens_key_from_bind(const char *path, const enum ens_key_role *role, struct ens_key **out,
-                      char *err, size_t errlen)
+int ens_key_from_bind(const char *path, const enum ens_key_role *role, unsigned opts,
+                      struct ens_key **out, char *err, size_t errlen)
 {
     *out = NULL;
     char base[PATH_CAP - 16], keypath[PATH_CAP], privpath[PATH_CAP];
@@ -453,7 +496,7 @@ int ens_key_from_bind(const char *path, const enum ens_key_role *role, struct en
         return rc;
     }
     char why[300] = "";
-    rc = ens_key_from_bind_private(&pub, r, text, len, out, why, sizeof why);
+    rc = ens_key_from_bind_private(&pub, r, text, len, opts, out, why, sizeof why);
     OPENSSL_cleanse(text, len);
     free(text);
     if (rc != 0) {

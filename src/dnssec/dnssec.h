@@ -61,6 +61,14 @@ int ens_key_generate(const uint8_t *zone, uint8_t alg, unsigned bits, enum ens_k
  * ENS_ESYNTAX. pem need not be NUL-terminated. */
 int ens_key_from_pem(const uint8_t *zone, uint8_t alg, enum ens_key_role role, const char *pem,
                      size_t pemlen, struct ens_key **out, char *err, size_t errlen);
+/* Flags of the key readers. ENS_KEY_ALLOW_WEAK takes an RSA key of 1024 to 2047 bits (a key
+ * of a zone being migrated, to be rolled soon) and marks it weak; without it such a key is
+ * ENS_ERANGE. Shorter keys are refused always. */
+enum { ENS_KEY_ALLOW_WEAK = 1 };
+/* ens_key_from_pem with flags. */
+int ens_key_from_pem_flags(const uint8_t *zone, uint8_t alg, enum ens_key_role role,
+                           const char *pem, size_t pemlen, unsigned flags, struct ens_key **out,
+                           char *err, size_t errlen);
 /* Makes an EdDSA key from its raw private key (RFC 8032 seed: 32 octets for Ed25519, 57 for
  * Ed448), as RFC 8080 examples give it. ENS_EINVAL for other algorithms or lengths. */
 int ens_key_from_raw(const uint8_t *zone, uint8_t alg, enum ens_key_role role, const uint8_t *priv,
@@ -72,6 +80,8 @@ uint8_t ens_key_alg(const struct ens_key *key);
 uint16_t ens_key_flags(const struct ens_key *key);
 enum ens_key_role ens_key_role(const struct ens_key *key);
 uint16_t ens_key_tag(const struct ens_key *key);
+/* True for a key below the safe size, taken with ENS_KEY_ALLOW_WEAK. */
+bool ens_key_weak(const struct ens_key *key);
 /* The zone (wire form, as given at creation); owned by the key. */
 const uint8_t *ens_key_zone(const struct ens_key *key);
 /* "ksk", "zsk", "csk". */
@@ -130,10 +140,10 @@ int ens_ds_cdnskey_delete(uint8_t *out, size_t cap, size_t *outlen);
 
 /* Writes the key into dir as "<zone>+<alg>+<tag>.private.pem" (PKCS#8 PEM, created with
  * O_EXCL and mode 0600) and "<zone>+<alg>+<tag>.key" (the DNSKEY record in presentation form
- * with "; role: ksk" style comments). dir is created with mode 0700 when missing; an existing
- * dir that group or others can write is refused. The base name (no directory) goes to base.
- * Errors: ENS_EEXIST (files already there), ENS_EIO, ENS_EINVAL (zone not usable as a file
- * name), ENS_ESPACE (basecap). */
+ * with "; role: ksk" style comments, and "; weak: ..." for a weak key). dir is created with mode
+ * 0700 when missing; an existing dir that group or others can write is refused. The base name (no
+ * directory) goes to base. Errors: ENS_EEXIST (files already there), ENS_EIO, ENS_EINVAL (zone not
+ * usable as a file name), ENS_ESPACE (basecap). */
 int ens_key_save(const struct ens_key *key, const char *dir, char *base, size_t basecap, char *err,
                  size_t errlen);
 
@@ -142,41 +152,48 @@ struct ens_key_public {
     uint8_t owner[ENS_NAME_MAXLEN];
     uint32_t ttl;
     enum ens_key_role role;
+    bool weak; /* the file says "; weak:" (written by ens_key_save for a weak key) */
     uint16_t rdlen;
     uint8_t rdata[ENS_DNSKEY_MAX];
 };
 
-/* Reads a .key file (path may also be the base name or the .private.pem path). Checks the
- * DNSKEY (protocol 3, supported algorithm, flags matching the role). Errors: ENS_ENOENT,
- * ENS_EIO, ENS_ESYNTAX (with the line in the message), ENS_EINVAL. */
+/* Reads a .key file (path may also be the base name or the .private.pem path) with the
+ * zone-file reader: comments, a record over several lines in parentheses, no $TTL (3600) and
+ * no class are fine, $INCLUDE is not. Checks the one DNSKEY record (protocol 3, supported
+ * algorithm, flags matching the role). Errors: ENS_ENOENT, ENS_EIO, ENS_ESYNTAX (with
+ * file:line:col in the message), ENS_EINVAL. */
 int ens_key_load_public(const char *path, struct ens_key_public *pub, char *err, size_t errlen);
 
 /* Loads a key pair for zone (wire form; NULL accepts any) from a .key path, base name or
  * .private.pem path. Refuses a private key file that group or others can read (ENS_EINVAL,
  * naming the mode), a key for another zone (ENS_EINVAL), a PEM whose public key is not the one
- * in the .key file (ENS_EINVAL), corrupt files (ENS_ESYNTAX). The caller owns *out. */
+ * in the .key file (ENS_EINVAL), corrupt files (ENS_ESYNTAX). An RSA key below 2048 bits is
+ * taken only when its .key file says "; weak:" (as ens_key_save writes it for a weak key).
+ * The caller owns *out. */
 int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, char *err,
                  size_t errlen);
 
 /* ---- BIND key import ---- */
 
-/* Rebuilds the key pair whose public half is pub (as read from a BIND .key file by
- * ens_key_load_public) from the text of its BIND .private file ("Private-key-format: v1.x";
- * Algorithm, then PrivateKey for ECDSA/EdDSA or Modulus ... Coefficient for RSA; other fields
- * such as Created/Publish/Activate are ignored). The public key is derived from the private
+/* Rebuilds the key pair whose public half is pub (as read from a BIND or ldns .key file by
+ * ens_key_load_public) from the text of its .private file ("Private-key-format: v1.x", any
+ * minor version; Algorithm, then PrivateKey for ECDSA/EdDSA or Modulus ... Coefficient for RSA;
+ * the timing and other metadata lines are ignored). The public key is derived from the private
  * numbers and must give exactly pub's DNSKEY rdata, so the key tag is kept. role must fit the
- * DNSKEY flags (257: ksk or csk, 256: zsk). text need not be NUL-terminated. The caller owns
- * *out. Errors: ENS_ESYNTAX (missing field, bad base64, not a .private file), ENS_EINVAL
- * (refused algorithm, algorithm differing from the DNSKEY's, halves that do not match, role
- * not fitting the flags), ENS_ERANGE (RSA size), ENS_EIO, ENS_ENOMEM. */
+ * DNSKEY flags (257: ksk or csk, 256: zsk). opts: ENS_KEY_ALLOW_WEAK. text need not be
+ * NUL-terminated. The caller owns *out. Errors: ENS_ESYNTAX (missing field, bad base64, not a
+ * .private file, another major format version), ENS_EINVAL (refused algorithm, algorithm
+ * differing from the DNSKEY's, halves that do not match, role not fitting the flags, a key
+ * kept in an HSM), ENS_ERANGE (RSA size), ENS_EIO, ENS_ENOMEM. */
 int ens_key_from_bind_private(const struct ens_key_public *pub, enum ens_key_role role,
-                              const char *text, size_t len, struct ens_key **out, char *err,
-                              size_t errlen);
-/* Imports the BIND key pair K<zone>.+<alg>+<tag> from path, given as the base name or the
- * .key or .private path. role NULL takes it from the flags (257: ksk, 256: zsk). Refuses a
- * .private file that group or others can access (ENS_EINVAL). Errors as ens_key_load_public
- * and ens_key_from_bind_private, with the file name in the message. The caller owns *out. */
-int ens_key_from_bind(const char *path, const enum ens_key_role *role, struct ens_key **out,
-                      char *err, size_t errlen);
+                              const char *text, size_t len, unsigned opts, struct ens_key **out,
+                              char *err, size_t errlen);
+/* Imports the BIND or ldns key pair K<zone>.+<alg>+<tag> from path, given as the base name or
+ * the .key or .private path. role NULL takes it from the flags (257: ksk, 256: zsk). opts:
+ * ENS_KEY_ALLOW_WEAK. Refuses a .private file that group or others can access (ENS_EINVAL).
+ * Errors as ens_key_load_public and ens_key_from_bind_private, with the file name in the
+ * message. The caller owns *out. */
+int ens_key_from_bind(const char *path, const enum ens_key_role *role, unsigned opts,
+                      struct ens_key **out, char *err, size_t errlen);
 
 #endif

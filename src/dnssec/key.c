@@ -87,6 +87,9 @@ static bool is_rsa(uint8_t alg)
     return alg == ENS_ALG_RSASHA256 || alg == ENS_ALG_RSASHA512;
 }
 
+/* The smallest RSA key taken even with ENS_KEY_ALLOW_WEAK: below it a key is no key. */
+#define RSA_WEAK_MIN 1024
+
 static int check_rsa_bits(unsigned bits, char *err, size_t errlen)
 {
     if (bits < 2048) {
@@ -244,6 +247,10 @@ uint16_t ens_key_tag(const struct ens_key *key)
 {
     return key->tag;
 }
+bool ens_key_weak(const struct ens_key *key)
+{
+    return key->weak;
+}
 const uint8_t *ens_key_zone(const struct ens_key *key)
 {
     return key->zone;
@@ -272,10 +279,13 @@ static const char *ec_group(uint8_t alg)
     return alg == ENS_ALG_ECDSAP256SHA256 ? "prime256v1" : "secp384r1";
 }
 
-/* Checks that pkey is usable for alg and wraps it (taking ownership of pkey on success). */
+/* Checks that pkey is usable for alg and wraps it (taking ownership of pkey on success). With
+ * ENS_KEY_ALLOW_WEAK in flags an RSA key from RSA_WEAK_MIN bits up to the safe size is taken
+ * and marked weak. */
 static int key_wrap(const uint8_t *zone, uint8_t alg, enum ens_key_role role, EVP_PKEY *pkey,
-                    struct ens_key **out, char *err, size_t errlen)
+                    unsigned flags, struct ens_key **out, char *err, size_t errlen)
 {
+    bool weak = false;
     const char *type = pkey_type(alg);
     if (type == NULL) {
         return ens_dnssec_fail(err, errlen, ENS_EINVAL, "unsupported algorithm %u", alg);
@@ -286,7 +296,18 @@ static int key_wrap(const uint8_t *zone, uint8_t alg, enum ens_key_role role, EV
                                ens_alg_mnemonic(alg), alg);
     }
     if (is_rsa(alg)) {
-        int rc = check_rsa_bits((unsigned)EVP_PKEY_get_bits(pkey), err, errlen);
+        unsigned bits = (unsigned)EVP_PKEY_get_bits(pkey);
+        weak = (flags & ENS_KEY_ALLOW_WEAK) && bits >= RSA_WEAK_MIN && bits < 2048;
+        int rc = weak ? 0 : check_rsa_bits(bits, err, errlen);
+        if (rc == ENS_ERANGE && bits < 2048) {
+            return ens_dnssec_fail(err, errlen, rc,
+                                   "RSA keys shorter than 2048 bits are refused (got %u bits)%s",
+                                   bits,
+                                   bits >= RSA_WEAK_MIN && !(flags & ENS_KEY_ALLOW_WEAK)
+                                       ? "; a key being migrated may be taken as weak "
+                                         "(--allow-weak) and rolled soon"
+                                       : "");
+        }
         if (rc != 0) {
             return rc;
         }
@@ -310,6 +331,7 @@ static int key_wrap(const uint8_t *zone, uint8_t alg, enum ens_key_role role, EV
     k->role = role;
     k->flags = ens_key_role_flags(role);
     k->pkey = pkey;
+    k->weak = weak;
     uint8_t rd[ENS_DNSKEY_MAX];
     size_t rdlen;
     int rc = ens_key_dnskey(k, rd, sizeof rd, &rdlen);
@@ -351,7 +373,7 @@ int ens_key_generate(const uint8_t *zone, uint8_t alg, unsigned bits, enum ens_k
     if (pkey == NULL) {
         return ens_dnssec_fail(err, errlen, ENS_EIO, "key generation failed in OpenSSL");
     }
-    int rc = key_wrap(zone, alg, role, pkey, out, err, errlen);
+    int rc = key_wrap(zone, alg, role, pkey, 0, out, err, errlen);
     if (rc != 0) {
         EVP_PKEY_free(pkey);
     }
@@ -371,6 +393,13 @@ static int no_passphrase(char *buf, int size, int rwflag, void *u)
 int ens_key_from_pem(const uint8_t *zone, uint8_t alg, enum ens_key_role role, const char *pem,
                      size_t pemlen, struct ens_key **out, char *err, size_t errlen)
 {
+    return ens_key_from_pem_flags(zone, alg, role, pem, pemlen, 0, out, err, errlen);
+}
+
+int ens_key_from_pem_flags(const uint8_t *zone, uint8_t alg, enum ens_key_role role,
+                           const char *pem, size_t pemlen, unsigned flags, struct ens_key **out,
+                           char *err, size_t errlen)
+{
     *out = NULL;
     if (pemlen > 1000000) {
         return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "private key file too large");
@@ -386,7 +415,7 @@ int ens_key_from_pem(const uint8_t *zone, uint8_t alg, enum ens_key_role role, c
                                "the private key is not a readable unencrypted PEM key "
                                "(corrupt or truncated?)");
     }
-    int rc = key_wrap(zone, alg, role, pkey, out, err, errlen);
+    int rc = key_wrap(zone, alg, role, pkey, flags, out, err, errlen);
     if (rc != 0) {
         EVP_PKEY_free(pkey);
     }
@@ -412,7 +441,7 @@ int ens_key_from_raw(const uint8_t *zone, uint8_t alg, enum ens_key_role role, c
     if (pkey == NULL) {
         return ens_dnssec_fail(err, errlen, ENS_EIO, "OpenSSL refused the raw private key");
     }
-    int rc = key_wrap(zone, alg, role, pkey, out, err, errlen);
+    int rc = key_wrap(zone, alg, role, pkey, 0, out, err, errlen);
     if (rc != 0) {
         EVP_PKEY_free(pkey);
     }

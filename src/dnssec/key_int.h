@@ -13,6 +13,7 @@ struct ens_key {
     uint16_t flags;
     enum ens_key_role role;
     uint16_t tag;
+    bool weak; /* RSA below 2048 bits, taken with ENS_KEY_ALLOW_WEAK */
 };
 
 /* Formats a message into err (if not NULL) and returns code. */

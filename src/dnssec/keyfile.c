@@ -141,6 +141,10 @@ static int key_text(const struct ens_key *key, struct ens_str *out)
     ens_str_printf(out, "; ensign DNSSEC key, public half\n; role: %s\n; algorithm: %s (%u)\n",
                    ens_key_role_name(key->role), ens_alg_mnemonic(key->alg), key->alg);
     ens_str_printf(out, "; key tag: %u\n", key->tag);
+    if (key->weak) {
+        /* read back by ens_key_load: the key was taken below the safe size on purpose */
+        ens_str_printf(out, "; weak: RSA below 2048 bits, imported to be rolled soon\n");
+    }
     struct ens_rr rr = {.owner = key->zone,
                         .type = ENS_T_DNSKEY,
                         .rclass = 1,
@@ -300,133 +304,108 @@ out:
     return rc;
 }
 
-static bool all_digits(const char *s, size_t n)
+/* What the zone-file reader gives from a .key file. */
+struct keyfile_read {
+    const char *path;
+    struct ens_key_public *pub;
+    size_t records;
+    int rc;            /* the first refusal of a record, 0 while none */
+    char msg[320];     /* its sentence, with the file position */
+    bool reader_error; /* the first error came from the reader */
+};
+
+/* Whether a DNSKEY public key field has the length its algorithm gives it: ECDSA X||Y (RFC
+ * 6605 §4), EdDSA (RFC 8080 §3), RSA an exponent length, the exponent and a modulus (RFC 3110
+ * §2). */
+static bool public_key_fits(uint8_t alg, const uint8_t *k, size_t n)
 {
-    if (n == 0 || n > 10) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
+    switch (alg) {
+    case ENS_ALG_ECDSAP256SHA256:
+        return n == 64;
+    case ENS_ALG_ECDSAP384SHA384:
+        return n == 96;
+    case ENS_ALG_ED25519:
+        return n == 32;
+    case ENS_ALG_ED448:
+        return n == 57;
+    default: {
+        if (n < 3) {
             return false;
         }
+        size_t elen = k[0], off = 1;
+        if (elen == 0) {
+            elen = (size_t)k[1] << 8 | k[2];
+            off = 3;
+        }
+        return elen > 0 && off + elen < n;
     }
-    return true;
+    }
 }
 
-static unsigned long digits_value(const char *s, size_t n)
+static int keyfile_rr(void *ctx, const struct ens_rr *rr, const struct ens_zpos *pos)
 {
-    unsigned long v = 0;
-    for (size_t i = 0; i < n; i++) {
-        v = v * 10 + (unsigned long)(s[i] - '0');
+    struct keyfile_read *k = ctx;
+    if (k->rc != 0 || k->reader_error) {
+        return 0;
     }
-    return v;
-}
-
-#define MAXTOK 64
-
-/* Parses the DNSKEY record line (one line, no parentheses). */
-static int parse_record(const char *path, unsigned lineno, const char *line, size_t len,
-                        struct ens_key_public *pub, char *err, size_t errlen)
-{
-    const char *ts[MAXTOK];
-    size_t tl[MAXTOK];
-    size_t nt = 0;
-    for (size_t i = 0; i < len;) {
-        while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
-            i++;
-        }
-        if (i >= len || line[i] == ';') {
-            break;
-        }
-        if (nt == MAXTOK) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: too many fields", path,
-                                   lineno);
-        }
-        ts[nt] = line + i;
-        while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\r') {
-            i++;
-        }
-        tl[nt] = (size_t)(line + i - ts[nt]);
-        nt++;
+    if (++k->records > 1) {
+        k->rc = ENS_ESYNTAX;
+        snprintf(k->msg, sizeof k->msg, "%s:%u:%u: more than one record in a key file", k->path,
+                 (unsigned)pos->line, (unsigned)pos->col);
+        return 0;
     }
-    size_t owner_len;
-    if (nt == 0 || ens_name_from_text(ts[0], tl[0], NULL, pub->owner, &owner_len) != 0) {
-        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                               "%s:%u: the record must start with an absolute owner name", path,
-                               lineno);
+    if (rr->type != ENS_T_DNSKEY) {
+        k->rc = ENS_ESYNTAX;
+        snprintf(k->msg, sizeof k->msg, "%s:%u:%u: expected a DNSKEY record", k->path,
+                 (unsigned)pos->line, (unsigned)pos->col);
+        return 0;
     }
-    size_t t = 1;
-    pub->ttl = DEFAULT_TTL;
-    for (int k = 0; k < 2 && t < nt; k++) {
-        if (all_digits(ts[t], tl[t])) {
-            unsigned long v = digits_value(ts[t], tl[t]);
-            if (v > 0x7fffffffUL) {
-                return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: TTL out of range", path,
-                                       lineno);
-            }
-            pub->ttl = (uint32_t)v;
-            t++;
-        } else if (tl[t] == 2 && strncasecmp(ts[t], "IN", 2) == 0) {
-            t++;
-        }
+    /* The reader checked the DNSKEY fields; what ensign needs on top: protocol 3 and an
+     * algorithm it signs with. */
+    if (rr->rdlen < 5 || rr->rdlen > sizeof k->pub->rdata || rr->rdata[2] != 3) {
+        k->rc = ENS_ESYNTAX;
+        snprintf(k->msg, sizeof k->msg,
+                 "%s:%u:%u: bad DNSKEY (protocol must be 3, the public key at most %zu octets)",
+                 k->path, (unsigned)pos->line, (unsigned)pos->col, sizeof k->pub->rdata - 4);
+        return 0;
     }
-    if (t >= nt || tl[t] != 6 || strncasecmp(ts[t], "DNSKEY", 6) != 0) {
-        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: expected a DNSKEY record", path,
-                               lineno);
+    if (!ens_alg_supported(rr->rdata[3])) {
+        const char *m = ens_alg_mnemonic(rr->rdata[3]);
+        k->rc = ENS_EINVAL;
+        snprintf(k->msg, sizeof k->msg, "%s:%u:%u: algorithm %s (%u) is refused", k->path,
+                 (unsigned)pos->line, (unsigned)pos->col, m != NULL ? m : "unknown", rr->rdata[3]);
+        return 0;
     }
-    t++;
-    if (nt < t + 4) {
-        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                               "%s:%u: DNSKEY needs flags, protocol, algorithm and public key "
-                               "(truncated file?)",
-                               path, lineno);
+    if (!public_key_fits(rr->rdata[3], rr->rdata + 4, rr->rdlen - 4u)) {
+        k->rc = ENS_ESYNTAX;
+        snprintf(k->msg, sizeof k->msg,
+                 "%s:%u:%u: the public key has the wrong size for %s (truncated file?)", k->path,
+                 (unsigned)pos->line, (unsigned)pos->col, ens_alg_mnemonic(rr->rdata[3]));
+        return 0;
     }
-    unsigned long v[3];
-    for (int k = 0; k < 3; k++) {
-        if (!all_digits(ts[t + (size_t)k], tl[t + (size_t)k])) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                                   "%s:%u: DNSKEY flags, protocol and algorithm must be numbers",
-                                   path, lineno);
-        }
-        v[k] = digits_value(ts[t + (size_t)k], tl[t + (size_t)k]);
-    }
-    if (v[0] > 0xffff || v[1] != 3 || v[2] > 255) {
-        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                               "%s:%u: bad DNSKEY flags/protocol/algorithm", path, lineno);
-    }
-    if (!ens_alg_supported((uint8_t)v[2])) {
-        const char *m = ens_alg_mnemonic((uint8_t)v[2]);
-        return ens_dnssec_fail(err, errlen, ENS_EINVAL, "%s:%u: algorithm %s (%lu) is refused",
-                               path, lineno, m != NULL ? m : "unknown", v[2]);
-    }
-    t += 3;
-    char b64[2 * ENS_DNSKEY_MAX];
-    size_t blen = 0;
-    for (; t < nt; t++) {
-        if (blen + tl[t] >= sizeof b64) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: public key too long", path,
-                                   lineno);
-        }
-        memcpy(b64 + blen, ts[t], tl[t]);
-        blen += tl[t];
-    }
-    size_t klen = 0;
-    if (ens_base64_decode(b64, blen, pub->rdata + 4, sizeof pub->rdata - 4, &klen) != 0 ||
-        klen == 0) {
-        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: bad base64 public key", path,
-                               lineno);
-    }
-    ens_put16(pub->rdata, (uint16_t)v[0]);
-    pub->rdata[2] = 3;
-    pub->rdata[3] = (uint8_t)v[2];
-    pub->rdlen = (uint16_t)(4 + klen);
+    ens_name_copy(k->pub->owner, rr->owner);
+    k->pub->ttl = rr->ttl;
+    memcpy(k->pub->rdata, rr->rdata, rr->rdlen);
+    k->pub->rdlen = rr->rdlen;
     return 0;
 }
 
-static int parse_keyfile(const char *path, const char *text, size_t len, struct ens_key_public *pub,
-                         char *err, size_t errlen)
+static void keyfile_msg(void *ctx, enum ens_severity sev, const struct ens_zpos *pos,
+                        const char *msg)
 {
-    bool have_record = false, have_role = false;
+    struct keyfile_read *k = ctx;
+    if (sev == ENS_SEV_ERROR && k->rc == 0 && !k->reader_error) {
+        k->reader_error = true;
+        snprintf(k->msg, sizeof k->msg, "%s:%u:%u: %s", k->path, pos ? (unsigned)pos->line : 0,
+                 pos ? (unsigned)pos->col : 0, msg);
+    }
+}
+
+/* The comments ensign writes into its own .key files ("; role: csk", "; weak: ..."), each on
+ * a line of its own. */
+static int keyfile_comments(const char *path, const char *text, size_t len,
+                            struct ens_key_public *pub, bool *have_role, char *err, size_t errlen)
+{
     unsigned lineno = 0;
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -435,55 +414,66 @@ static int parse_keyfile(const char *path, const char *text, size_t len, struct 
         size_t ll = end - pos;
         lineno++;
         pos = end + 1;
-        if (memchr(line, '\0', ll) != NULL) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: unexpected character", path,
-                                   lineno);
+        static const char role[] = "; role:", weak[] = "; weak:";
+        if (ll >= sizeof weak - 1 && memcmp(line, weak, sizeof weak - 1) == 0) {
+            pub->weak = true;
         }
-        size_t i = 0;
-        while (i < ll && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r')) {
-            i++;
-        }
-        if (i == ll) {
+        if (ll < sizeof role - 1 || memcmp(line, role, sizeof role - 1) != 0) {
             continue;
         }
-        if (line[i] == ';') {
-            static const char tag[] = "; role:";
-            if (ll - i >= sizeof tag - 1 && strncmp(line + i, tag, sizeof tag - 1) == 0) {
-                char word[8];
-                size_t j = i + sizeof tag - 1, w = 0;
-                while (j < ll && line[j] == ' ') {
-                    j++;
-                }
-                while (j < ll && line[j] != ' ' && line[j] != '\r' && w < sizeof word - 1) {
-                    word[w++] = line[j++];
-                }
-                word[w] = '\0';
-                if (ens_key_role_from_text(word, &pub->role) != 0) {
-                    return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                                           "%s:%u: role must be ksk, zsk or csk", path, lineno);
-                }
-                have_role = true;
-            }
-            continue;
+        char word[8];
+        size_t j = sizeof role - 1, w = 0;
+        while (j < ll && line[j] == ' ') {
+            j++;
         }
-        if (memchr(line, '(', ll) != NULL || memchr(line, '"', ll) != NULL) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                                   "%s:%u: the record must be one line without parentheses", path,
-                                   lineno);
+        while (j < ll && line[j] != ' ' && line[j] != '\r' && w < sizeof word - 1) {
+            word[w++] = line[j++];
         }
-        if (have_record) {
-            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
-                                   "%s:%u: more than one record in a key file", path, lineno);
+        word[w] = '\0';
+        if (ens_key_role_from_text(word, &pub->role) != 0) {
+            return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: role must be ksk, zsk or csk",
+                                   path, lineno);
         }
-        int rc = parse_record(path, lineno, line + i, ll - i, pub, err, errlen);
-        if (rc != 0) {
-            return rc;
-        }
-        have_record = true;
+        *have_role = true;
     }
-    if (!have_record) {
+    return 0;
+}
+
+/* A .key file as ensign, BIND (comment lines with the key's timing) and ldns (a trailing
+ * ";{id = 12670 (ksk), size = 2048b}") write it, or as a person does (a record over several
+ * lines in parentheses, no $TTL, no class): read by the zone-file reader, one DNSKEY record
+ * with an absolute owner (or $ORIGIN), a TTL of 3600 when none is given. */
+static int parse_keyfile(const char *path, const char *text, size_t len, struct ens_key_public *pub,
+                         char *err, size_t errlen)
+{
+    bool have_role = false;
+    if (memchr(text, '\0', len) != NULL) {
+        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s: unexpected NUL character", path);
+    }
+    if (strcasestr(text, "$INCLUDE") != NULL) {
+        return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
+                               "%s: $INCLUDE is not allowed in a key file", path);
+    }
+    struct keyfile_read k = {.path = path, .pub = pub};
+    struct ens_zfile_opts zo = {.default_ttl = DEFAULT_TTL,
+                                .has_default_ttl = true,
+                                .max_include_depth = 1,
+                                .max_errors = 1};
+    int rc = ens_zfile_read_mem(path, text, len, &zo, keyfile_rr, keyfile_msg, &k);
+    if (k.reader_error || k.rc != 0) {
+        return ens_dnssec_fail(err, errlen, k.rc != 0 ? k.rc : ENS_ESYNTAX, "%s", k.msg);
+    }
+    if (rc != 0) {
+        return ens_dnssec_fail(err, errlen, rc == ENS_ENOMEM ? rc : ENS_ESYNTAX,
+                               "%s: cannot be read (%s)", path, ens_strerror(rc));
+    }
+    if (k.records == 0) {
         return ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
                                "%s: no DNSKEY record (empty or truncated file?)", path);
+    }
+    rc = keyfile_comments(path, text, len, pub, &have_role, err, errlen);
+    if (rc != 0) {
+        return rc;
     }
     uint16_t flags = ens_get16(pub->rdata);
     if (!have_role) {
@@ -548,7 +538,8 @@ int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, ch
     }
     struct ens_key *key = NULL;
     char why[200] = "";
-    rc = ens_key_from_pem(pub.owner, pub.rdata[3], pub.role, pem, pemlen, &key, why, sizeof why);
+    rc = ens_key_from_pem_flags(pub.owner, pub.rdata[3], pub.role, pem, pemlen,
+                                pub.weak ? ENS_KEY_ALLOW_WEAK : 0, &key, why, sizeof why);
     OPENSSL_cleanse(pem, pemlen);
     free(pem);
     if (rc != 0) {

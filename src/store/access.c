@@ -172,6 +172,12 @@ static int token_created(struct ens_store *st, bool own, int rc, struct ens_stor
     return st_wend(st, own, rc);
 }
 
+/* The stored name of a permission. */
+static const char *perm_name(enum ens_store_perm p)
+{
+    return p == ENS_STORE_PERM_UPDATE ? "update" : p == ENS_STORE_PERM_METRICS ? "metrics" : "read";
+}
+
 int ens_store_token_create(struct ens_store *st, struct ens_store_token *t, int64_t now)
 {
     if (t->hashlen == 0 || t->hashlen > sizeof(t->hash)) {
@@ -180,7 +186,7 @@ int ens_store_token_create(struct ens_store *st, struct ens_store_token *t, int6
     if (memchr(t->name, '\0', sizeof(t->name)) == NULL) {
         return st_fail(st, ENS_EINVAL, "token name too long");
     }
-    if ((unsigned)t->perm > ENS_STORE_PERM_UPDATE) {
+    if ((unsigned)t->perm > ENS_STORE_PERM_METRICS) {
         return st_fail(st, ENS_EINVAL, "unknown token permission");
     }
     bool own;
@@ -192,8 +198,8 @@ int ens_store_token_create(struct ens_store *st, struct ens_store_token *t, int6
     rc = st_exec(st,
                  "INSERT INTO tokens (name, hash, perm, limited, created)"
                  " VALUES (?1, ?2, ?3, ?4, ?5)",
-                 "tbtiI", t->name, (const void *)t->hash, t->hashlen,
-                 t->perm == ENS_STORE_PERM_UPDATE ? "update" : "read", (int)t->limited, now);
+                 "tbtiI", t->name, (const void *)t->hash, t->hashlen, perm_name(t->perm),
+                 (int)t->limited, now);
     if (rc == ENS_EEXIST) {
         rc = st_fail(st, ENS_EEXIST, "a token with this secret already exists");
     }
@@ -252,8 +258,12 @@ static int token_row(struct ens_store *st, sqlite3_stmt *s, struct ens_store_tok
         memcpy(t->hash, sqlite3_column_blob(s, 2), t->hashlen);
     }
     const char *perm = (const char *)sqlite3_column_text(s, 3);
-    t->perm =
-        perm != NULL && strcmp(perm, "update") == 0 ? ENS_STORE_PERM_UPDATE : ENS_STORE_PERM_READ;
+    t->perm = ENS_STORE_PERM_READ; /* the least a token may do, for anything unknown */
+    for (int p = ENS_STORE_PERM_READ; perm != NULL && p <= ENS_STORE_PERM_METRICS; p++) {
+        if (strcmp(perm, perm_name((enum ens_store_perm)p)) == 0) {
+            t->perm = (enum ens_store_perm)p;
+        }
+    }
     t->limited = sqlite3_column_int(s, 4) != 0;
     t->created = sqlite3_column_int64(s, 5);
     t->revoked = st_col_time(s, 6);

@@ -245,6 +245,16 @@ static int rrlist_row(void *arg, sqlite3_stmt *s)
     return 0;
 }
 
+void ens_store_rrset_rr(const struct ens_store_rrset *rs, size_t i, struct ens_rr *out)
+{
+    *out = (struct ens_rr){.owner = rs->owner,
+                           .type = rs->type,
+                           .rclass = ENS_CLASS_IN,
+                           .ttl = rs->ttl,
+                           .rdlen = (uint16_t)rs->rdata[i].len,
+                           .rdata = rs->rdata[i].data};
+}
+
 int ens_store_rrset_list(struct ens_store *st, const char *zone, const struct ens_store_rrfilter *f,
                          ens_store_rrset_cb cb, void *ctx)
 {

@@ -239,9 +239,35 @@ static const char MIGRATION_1[] =
     " zone TEXT NOT NULL DEFAULT '',"                                                              \
     " created INTEGER NOT NULL);"
 
+/* tokens gain the permission metrics (GET /metrics and nothing else). SQLite cannot change a
+ * CHECK in place: the table is made again with its rows and ids (tokens are never deleted,
+ * so AUTOINCREMENT starts after the last id ever given), and token_zones with it, so its
+ * foreign key follows the new table when it takes the old name. */
+#define MIGRATION_4                                                                                \
+    "CREATE TABLE tokens_v4 ("                                                                     \
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"                                                       \
+    " name TEXT NOT NULL,"                                                                         \
+    " hash BLOB NOT NULL UNIQUE CHECK (length(hash) > 0),"                                         \
+    " perm TEXT NOT NULL CHECK (perm IN ('read', 'update', 'metrics')),"                           \
+    " limited INTEGER NOT NULL CHECK (limited IN (0, 1)),"                                         \
+    " created INTEGER NOT NULL,"                                                                   \
+    " revoked INTEGER);"                                                                           \
+    "INSERT INTO tokens_v4 (id, name, hash, perm, limited, created, revoked)"                      \
+    " SELECT id, name, hash, perm, limited, created, revoked FROM tokens;"                         \
+    "CREATE TABLE token_zones_v4 ("                                                                \
+    " token_id INTEGER NOT NULL REFERENCES tokens_v4(id) ON DELETE CASCADE,"                       \
+    " zone TEXT NOT NULL,"                                                                         \
+    " PRIMARY KEY (token_id, zone)) WITHOUT ROWID;"                                                \
+    "INSERT INTO token_zones_v4 (token_id, zone) SELECT token_id, zone FROM token_zones;"          \
+    "DROP TABLE token_zones;"                                                                      \
+    "DROP TABLE tokens;"                                                                           \
+    "ALTER TABLE tokens_v4 RENAME TO tokens;"                                                      \
+    "ALTER TABLE token_zones_v4 RENAME TO token_zones;"
+
 const struct st_migration st_migrations[] = {
     {1, "initial schema", MIGRATION_1},
     {2, "signed records", MIGRATION_2},
     {3, "policy margins and CSK lifetime, webhooks", MIGRATION_3},
+    {4, "token permission metrics", MIGRATION_4},
 };
 const size_t st_nmigrations = sizeof(st_migrations) / sizeof(st_migrations[0]);

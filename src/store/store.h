@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 3
+#define ENS_STORE_SCHEMA_VERSION 4
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst
@@ -162,6 +162,9 @@ struct ens_store_rrset {
     size_t count;
     const struct ens_store_rdata *rdata;
 };
+
+/* Record i (< rs->count) of rs as an IN record; *out points into rs. */
+void ens_store_rrset_rr(const struct ens_store_rrset *rs, size_t i, struct ens_rr *out);
 
 /* Replaces the RRset (owner, type) of the zone by rs (created if absent; count 0 deletes it).
  * The owner must be at or below the zone's name (ENS_EINVAL otherwise); two records with the
@@ -356,7 +359,9 @@ int ens_store_tsig_list(struct ens_store *st, ens_store_tsig_cb cb, void *ctx);
 
 /* ---- API tokens (only a hash of the secret is stored) ---- */
 
-enum ens_store_perm { ENS_STORE_PERM_READ, ENS_STORE_PERM_UPDATE };
+/* read: GET on the zones it may touch; update: any zone change; metrics: GET /metrics only
+ * (for a monitoring system, which then never holds a key that can read zones). */
+enum ens_store_perm { ENS_STORE_PERM_READ, ENS_STORE_PERM_UPDATE, ENS_STORE_PERM_METRICS };
 
 struct ens_store_token {
     int64_t id; /* assigned by the store, from 1, never reused */

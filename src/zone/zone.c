@@ -27,6 +27,11 @@ struct ens_zone *ens_zone_new(const uint8_t *origin)
     return z;
 }
 
+void ens_zone_apex_ns_optional(struct ens_zone *z)
+{
+    z->apex_ns_optional = true;
+}
+
 void ens_zone_free(struct ens_zone *z)
 {
     if (z == NULL) {

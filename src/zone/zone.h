@@ -36,6 +36,11 @@ void ens_zone_free(struct ens_zone *z);
  * ens_zone_finish. */
 int ens_zone_add(struct ens_zone *z, const struct ens_rr *rr, const struct ens_zpos *pos);
 
+/* Makes a missing NS RRset at the apex a warning instead of an error in ens_zone_finish: zones
+ * managed through the API may exist with their SOA alone, as PowerDNS lets them (a zone
+ * file without NS stays an error, as BIND and Knot have it). */
+void ens_zone_apex_ns_optional(struct ens_zone *z);
+
 /* Sorts into canonical order, drops exact duplicates (counted), sets differing TTLs inside an
  * RRset to the first one's (a warning; RRSIGs form one RRset per covered type), then checks:
  * one SOA at the apex, NS at the apex, CNAME alone (RFC 2181 §10.1, RFC 4035 §2.5: RRSIG and

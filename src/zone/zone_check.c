@@ -306,8 +306,8 @@ int ens_zone_check_(struct ens_zone *z)
     }
     if (apex == NULL || !(apex->flags & F_NS)) {
         const struct zrec *at = apex ? first_read(z, apex, ENS_T_SOA, false) : NULL;
-        ens_zone_reportf_(z, ENS_SEV_ERROR, at, "no NS records at the zone apex %s",
-                          name_text(&c.b, z->origin));
+        ens_zone_reportf_(z, z->apex_ns_optional ? ENS_SEV_WARNING : ENS_SEV_ERROR, at,
+                          "no NS records at the zone apex %s", name_text(&c.b, z->origin));
     }
     /* Glue needs every cut known, so it runs after the walk. */
     for (size_t i = 0; i < c.nnames; i++) {

@@ -27,6 +27,7 @@ struct ens_zone {
     size_t origin_keylen;
     bool has_origin;
     bool finished;
+    bool apex_ns_optional; /* a missing apex NS RRset is a warning (ens_zone_apex_ns_optional) */
 
     uint8_t *arena;
     size_t alen, acap;

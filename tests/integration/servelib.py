@@ -331,9 +331,10 @@ def delv(port, anchors_file, root, qname, qtype, timeout=60):
 
 class ApiServer(Ensign):
     """`ensign serve --data WORK/data --api-listen 127.0.0.1:PORT --api-key KEY` with no zone
-    files; started when entered, once the API answers. base is the API's URL."""
+    files; started when entered, once the API answers. base is the API's URL. With key_file
+    the key is given as `--api-key-file WORK/api-key` (mode 0600) instead, as operators do."""
 
-    def __init__(self, workdir, key, extra=(), port=None, test_clock=None):
+    def __init__(self, workdir, key, extra=(), port=None, key_file=False, test_clock=None):
         self.api_port = free_port()
         self.base = f"http://{ADDR}:{self.api_port}"
         self.key = key
@@ -341,9 +342,16 @@ class ApiServer(Ensign):
         while dns_port == self.api_port:  # two asks can give the same free port
             dns_port = free_port()
         clock = [] if test_clock is None else ["--test-clock", str(test_clock)]
+        key_args = ["--api-key", key]
+        if key_file:
+            path = os.path.join(str(workdir), "api-key")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key + "\n")
+            key_args = ["--api-key-file", path]
         super().__init__([], port=dns_port, workdir=str(workdir),
                          extra=["--data", os.path.join(str(workdir), "data"), "--api-listen",
-                                f"{ADDR}:{self.api_port}", "--api-key", key, *clock, *extra])
+                                f"{ADDR}:{self.api_port}", *key_args, *clock, *extra])
 
     def start(self):
         super().start()

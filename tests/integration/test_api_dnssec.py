@@ -125,7 +125,9 @@ def check_status_against_dns(api, zone=ZONE):
     listed = {(k["keyTag"], k["algorithm"], k["flags"], k["publicKey"]) for k in st["keys"]}
     assert listed == served
     for k in st["keys"]:
-        assert set(k) <= {"keyTag", "algorithm", "keyRole", "flags", "publicKey", "active"}
+        assert set(k) == {"keyTag", "algorithm", "keyRole", "flags", "protocol", "publicKey",
+                          "active", "weak"}
+        assert k["protocol"] == 3 and k["weak"] is False
         assert k["keyRole"] == ("zsk" if k["flags"] == 256 else k["keyRole"])
     return st, rrset
 

@@ -35,7 +35,7 @@ def route_ops():
         segs = pattern.split("/")
         names = {"servers": "{server}", "zones": "{zone}", "cryptokeys": "{key}",
                  "tokens": "{token}", "metadata": "{kind}", "tsigkeys": "{tsigkey}",
-                 "policies": "{policy}", "webhooks": "{webhook}"}
+                 "policies": "{policy}", "webhooks": "{webhook}", "config": "{setting}"}
         path = "/" + "/".join(names[segs[i - 1]] if s == "*" else s for i, s in enumerate(segs))
         ops.add((method, path))
     return ops

@@ -259,3 +259,137 @@ def test_usage_errors(tmp_path):
     assert run("key-import").returncode == 2
     assert run("key-import", "Kx", "--dir", str(tmp_path), "--role", "boss").returncode == 2
     assert run("key-import", "Kx").returncode == 2
+
+
+# ---- key files as other signers write them ----
+
+
+def ldns_keygen(tmp, alg, extra, ksk):
+    """Makes an ldns key pair in tmp (ldns-keygen writes into the current directory)."""
+    args = ["ldns-keygen", "-a", alg, *extra] + (["-k"] if ksk else []) + ["example."]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120, cwd=str(tmp))
+    assert p.returncode == 0, p.stderr
+    return os.path.join(str(tmp), p.stdout.strip())
+
+
+@pytest.mark.parametrize("alg,extra,num", [("RSASHA256", ["-b", "2048"], 8),
+                                           ("ECDSAP256SHA256", [], 13), ("ED25519", [], 15)])
+def test_ldns_keygen_pairs_import_with_their_ds(tmp_path, alg, extra, num):
+    """ldns writes the .key with a trailing ";{id = N (ksk), size = Nb}" and the .private as
+    v1.2; its own ldns-key2ds gives the DS the imported key must keep."""
+    ksk = ldns_keygen(tmp_path, alg, extra, True)
+    zsk = ldns_keygen(tmp_path, alg, extra, False)
+    with open(ksk + ".key") as f:
+        assert ";{id = " in f.read()
+    keydir = tmp_path / "keys"
+    new = import_key(ksk + ".key", keydir)
+    import_key(zsk, keydir)
+    p = subprocess.run(["ldns-key2ds", "-n", "-2", ksk + ".key"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    want = ds_fields(p.stdout)[0]
+    assert want[1] == num and ensign_ds(new) == want
+    sign_and_verify(tmp_path, keydir)
+
+
+def test_bind_key_file_rewritten_by_hand_still_imports(tmp_path):
+    """The record split over lines in parentheses, comments inside, no class, a TTL, and the
+    BIND comment lines above: the zone-file reader takes it and the key tag is kept."""
+    key = keygen(tmp_path, "RSASHA256", ["-b", "2048"], True)
+    with open(key + ".key") as f:
+        lines = f.read().splitlines()
+    comments = [l for l in lines if l.startswith(";")]
+    owner, _cls, _type, flags, proto, alg, *b64 = [l for l in lines if not l.startswith(";")][0] \
+        .split()
+    half = len(b64) // 2
+    text = "\n".join(comments + [
+        f"{owner} 86400 DNSKEY {flags} {proto} {alg} ( ; the public key follows",
+        "    " + " ".join(b64[:half]) + " ; first half",
+        "    " + " ".join(b64[half:]) + " )",
+    ]) + "\n"
+    with open(key + ".key", "w") as f:
+        f.write(text)
+    want = bind_ds(key)
+    new = import_key(key, tmp_path / "keys")
+    assert ensign_ds(new) == want
+
+
+def test_key_file_errors_name_file_line_and_column(tmp_path):
+    key = keygen(tmp_path, "ECDSAP256SHA256", [], True)
+    with open(key + ".key") as f:
+        text = f.read()
+    with open(key + ".key", "w") as f:
+        f.write(text.replace(" DNSKEY 257 3 13 ", " DNSKEY 257 3 13 ( "))
+    err = fail(key, tmp_path / "keys")
+    assert re.search(r"\.key:\d+:\d+: ", err), err
+
+
+def test_private_format_v1_4_with_every_timing_line(tmp_path):
+    """BIND's newer writers: v1.4 with Inactive, Delete, SyncPublish, SyncDelete, DSPublish and
+    more lines after the key numbers; all of it is metadata the import leaves aside."""
+    key = keygen(tmp_path, "ED25519", [], True)
+    rewrite_private(key, lambda t: t.replace("Private-key-format: v1.3", "Private-key-format: v1.4")
+                    + "Inactive: 20300101000000\nDelete: 20310101000000\n"
+                    "SyncPublish: 20260101000000\nSyncDelete: 20300101000000\n"
+                    "DSPublish: 20260102000000\nDSRemoved: 20300102000000\nLifetime: 0\n")
+    new = import_key(key, tmp_path / "keys")
+    assert ensign_ds(new) == bind_ds(key)
+    rewrite_private(key, lambda t: t.replace("Private-key-format: v1.4", "Private-key-format: v2.0"))
+    assert "Private-key-format" in fail(key, tmp_path / "keys2")
+
+
+# ---- keys below the safe size ----
+
+
+def test_rsa_1024_needs_allow_weak_then_is_flagged_everywhere(tmp_path):
+    """A zone being migrated may still sign with RSA-1024 (RFC 8976's uri.arpa example keys are
+    RSASHA256-1024; their private halves are not published, so dnssec-keygen makes one):
+    refused without --allow-weak, imported with a warning with it, signs a zone BIND verifies,
+    and the API takes it only with allowWeak and then flags it weak in cryptokeys and in the
+    DNSSEC status (whose DNSKEY form carries protocol 3)."""
+    import requests
+
+    import servelib
+
+    key = keygen(tmp_path, "RSASHA256", ["-b", "1024"], True)
+    keydir = tmp_path / "keys"
+    err = fail(key, keydir)
+    assert "2048" in err and "--allow-weak" in err
+    p = run("key-import", key, "--dir", str(keydir), "--allow-weak")
+    assert p.returncode == 0, p.stderr
+    assert "warning" in p.stderr and "weak" in p.stderr
+    new = os.path.join(str(keydir), p.stdout.splitlines()[0])
+    assert ensign_ds(new) == bind_ds(key)
+    with open(new + ".key") as f:
+        assert "; weak:" in f.read()
+    sign_and_verify(tmp_path, keydir)
+
+    with open(new + ".private.pem") as f:
+        pem = f.read()
+    api_key = "weak-import-key"
+    (tmp_path / "srv").mkdir()
+    with servelib.ApiServer(tmp_path / "srv", api_key) as srv:
+        s = requests.Session()
+        s.headers["X-API-Key"] = api_key
+        z = "/api/v1/servers/localhost/zones"
+        r = s.post(srv.base + z, json={"name": "example.", "kind": "Native",
+                                       "nameservers": ["ns1.example."]}, timeout=30)
+        assert r.status_code == 201, r.text
+        body = {"keytype": "ksk", "active": True, "privatekey": pem}
+        r = s.post(srv.base + z + "/example./cryptokeys", json=body, timeout=30)
+        assert r.status_code == 422 and "privatekey" in r.json()["error"], r.text
+        r = s.post(srv.base + z + "/example./cryptokeys", json=dict(body, allowWeak=True),
+                   timeout=30)
+        assert r.status_code == 201, r.text
+        ck = r.json()
+        assert ck["weak"] is True and ck["bits"] == 1024 and ck["keyTag"] == bind_ds(key)[0]
+        r = s.put(srv.base + z + "/example./dnssec", json={"enabled": True}, timeout=60)
+        assert r.status_code == 200, r.text
+        keys = s.get(srv.base + z + "/example./cryptokeys", timeout=30).json()
+        assert {k["keyTag"]: k["weak"] for k in keys}[ck["keyTag"]] is True
+        assert all(k["weak"] is False for k in keys if k["keyTag"] != ck["keyTag"])
+        status = s.get(srv.base + z + "/example./dnssec", timeout=30).json()
+        forms = {k["keyTag"]: k for k in status["keys"]}
+        assert forms[ck["keyTag"]]["weak"] is True
+        assert all(k["protocol"] == 3 for k in status["keys"])
+        assert status["lastSignError"] is None, status

@@ -66,7 +66,8 @@ static void test_rfc_example_keys_import_with_their_key_tag(void **state)
         struct ens_key *key = NULL;
         char err[300] = "";
         const char *t = vectors[i].private_text;
-        int rc = ens_key_from_bind_private(&pub, ENS_KEY_KSK, t, strlen(t), &key, err, sizeof err);
+        int rc =
+            ens_key_from_bind_private(&pub, ENS_KEY_KSK, t, strlen(t), 0, &key, err, sizeof err);
         if (rc != 0) {
             fail_msg("vector %zu: %s", i, err);
         }
@@ -75,7 +76,7 @@ static void test_rfc_example_keys_import_with_their_key_tag(void **state)
         ens_key_free(key);
         /* A ZSK role would change the flags, hence the tag: refused. */
         assert_int_equal(
-            ens_key_from_bind_private(&pub, ENS_KEY_ZSK, t, strlen(t), &key, err, sizeof err),
+            ens_key_from_bind_private(&pub, ENS_KEY_ZSK, t, strlen(t), 0, &key, err, sizeof err),
             ENS_EINVAL);
         assert_null(key);
     }
@@ -95,7 +96,8 @@ static void test_every_truncation_and_corruption_is_handled(void **state)
             struct ens_key *key = NULL;
             char err[300] = "";
             memcpy(buf, t, cut);
-            int rc = ens_key_from_bind_private(&pub, ENS_KEY_KSK, buf, cut, &key, err, sizeof err);
+            int rc =
+                ens_key_from_bind_private(&pub, ENS_KEY_KSK, buf, cut, 0, &key, err, sizeof err);
             if (rc == 0) {
                 /* Only cuts that lose nothing the key needs may succeed, and then the key is
                  * the same one. */
@@ -114,7 +116,7 @@ static void test_every_truncation_and_corruption_is_handled(void **state)
                 memcpy(buf, t, n);
                 buf[pos] = subst[s];
                 int rc =
-                    ens_key_from_bind_private(&pub, ENS_KEY_KSK, buf, n, &key, err, sizeof err);
+                    ens_key_from_bind_private(&pub, ENS_KEY_KSK, buf, n, 0, &key, err, sizeof err);
                 if (rc == 0) {
                     assert_int_equal(ens_key_tag(key), vectors[i].tag);
                 } else {
@@ -137,21 +139,77 @@ static void test_mismatched_or_refused_algorithms(void **state)
     static const char ed[] = "Private-key-format: v1.3\nAlgorithm: 15 (ED25519)\n"
                              "PrivateKey: ODIyNjAzODQ2MjgwODAxMjI2NDUxOTAyMDQxNDIyNjI=\n";
     assert_int_equal(
-        ens_key_from_bind_private(&pub, ENS_KEY_KSK, ed, strlen(ed), &key, err, sizeof err),
+        ens_key_from_bind_private(&pub, ENS_KEY_KSK, ed, strlen(ed), 0, &key, err, sizeof err),
         ENS_EINVAL);
     assert_non_null(strstr(err, "do not belong together"));
     static const char sha1[] = "Private-key-format: v1.3\nAlgorithm: 5 (RSASHA1)\n"
                                "Modulus: AQAB\n";
     assert_int_equal(
-        ens_key_from_bind_private(&pub, ENS_KEY_KSK, sha1, strlen(sha1), &key, err, sizeof err),
+        ens_key_from_bind_private(&pub, ENS_KEY_KSK, sha1, strlen(sha1), 0, &key, err, sizeof err),
         ENS_EINVAL);
     assert_non_null(strstr(err, "RSASHA1"));
     static const char nokey[] = "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\n";
-    assert_int_equal(
-        ens_key_from_bind_private(&pub, ENS_KEY_KSK, nokey, strlen(nokey), &key, err, sizeof err),
-        ENS_ESYNTAX);
+    assert_int_equal(ens_key_from_bind_private(&pub, ENS_KEY_KSK, nokey, strlen(nokey), 0, &key,
+                                               err, sizeof err),
+                     ENS_ESYNTAX);
     assert_non_null(strstr(err, "PrivateKey"));
     assert_null(key);
+}
+
+/* Every minor version of format 1 is read, with the metadata lines BIND writes; another major
+ * version, and keys kept in an HSM, are refused with a sentence that says so. */
+static void test_private_format_versions(void **state)
+{
+    (void)state;
+    struct ens_key_public pub;
+    make_pub(&vectors[0], &pub);
+    static const char key_line[] = "Algorithm: 13 (ECDSAP256SHA256)\n"
+                                   "PrivateKey: GU6SnQ/Ou+xC5RumuIUIuJZteXT2z0O/ok1s38Et6mQ=\n";
+    static const char *const good[] = {
+        "Private-key-format: v1.2\n",
+        "Private-key-format: v1.3\n",
+        "Private-key-format: v1.4\n",
+        "Private-key-format: v1.10\n",
+    };
+    static const char bind_times[] = "Created: 20260101000000\nPublish: 20260101000000\n"
+                                     "Activate: 20260101000000\nInactive: 20270101000000\n"
+                                     "Delete: 20280101000000\nSyncPublish: 20260102000000\n"
+                                     "SyncDelete: 20270102000000\nDSPublish: 20260103000000\n"
+                                     "Lifetime: 0\nKSK: yes\nZSK: yes\n";
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char text[1024];
+        snprintf(text, sizeof text, "%s%s%s", good[i], key_line, i > 0 ? bind_times : "");
+        struct ens_key *key = NULL;
+        char err[300] = "";
+        if (ens_key_from_bind_private(&pub, ENS_KEY_KSK, text, strlen(text), 0, &key, err,
+                                      sizeof err) != 0) {
+            fail_msg("%s refused: %s", good[i], err);
+        }
+        assert_int_equal(ens_key_tag(key), vectors[0].tag);
+        ens_key_free(key);
+    }
+    static const char *const bad[] = {"Private-key-format: v2.0\n", "Private-key-format: v1\n",
+                                      "Private-key-format: 1.3\n", "Private-key-format: v1.x\n",
+                                      "Private-key-format:\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text, "%s%s", bad[i], key_line);
+        struct ens_key *key = NULL;
+        char err[300] = "";
+        assert_int_equal(ens_key_from_bind_private(&pub, ENS_KEY_KSK, text, strlen(text), 0, &key,
+                                                   err, sizeof err),
+                         ENS_ESYNTAX);
+        assert_non_null(strstr(err, "Private-key-format"));
+        assert_null(key);
+    }
+    static const char hsm[] = "Private-key-format: v1.3\nAlgorithm: 13 (ECDSAP256SHA256)\n"
+                              "Engine: pkcs11\nLabel: pkcs11:object=example-ksk\n";
+    struct ens_key *key = NULL;
+    char err[300] = "";
+    assert_int_equal(
+        ens_key_from_bind_private(&pub, ENS_KEY_KSK, hsm, strlen(hsm), 0, &key, err, sizeof err),
+        ENS_EINVAL);
+    assert_non_null(strstr(err, "HSM"));
 }
 
 int main(void)
@@ -160,6 +218,7 @@ int main(void)
         cmocka_unit_test(test_rfc_example_keys_import_with_their_key_tag),
         cmocka_unit_test(test_every_truncation_and_corruption_is_handled),
         cmocka_unit_test(test_mismatched_or_refused_algorithms),
+        cmocka_unit_test(test_private_format_versions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

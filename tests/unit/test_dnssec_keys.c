@@ -264,6 +264,20 @@ static void test_alg_names_as_operators_know_them(void **state)
     assert_non_null(strstr(err, "2048"));
 }
 
+/* A new RSA key of bits as PKCS#8 PEM in *pem (valid until the returned BIO is freed). */
+static BIO *rsa_pem(int bits, char **pem, size_t *len)
+{
+    EVP_PKEY *pk = EVP_RSA_gen((unsigned)bits);
+    assert_non_null(pk);
+    BIO *bio = BIO_new(BIO_s_mem());
+    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+    long n = BIO_get_mem_data(bio, pem);
+    assert_true(n > 0);
+    *len = (size_t)n;
+    EVP_PKEY_free(pk);
+    return bio;
+}
+
 static void test_generate_refuses_weak_algorithms(void **state)
 {
     (void)state;
@@ -285,12 +299,9 @@ static void test_generate_refuses_weak_algorithms(void **state)
     assert_non_null(strstr(err, "2048"));
 
     /* An RSA-1024 key made elsewhere is refused on import too. */
-    EVP_PKEY *pk = EVP_RSA_gen(1024);
-    assert_non_null(pk);
-    BIO *bio = BIO_new(BIO_s_mem());
-    assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
     char *pem;
-    long pemlen = BIO_get_mem_data(bio, &pem);
+    size_t pemlen;
+    BIO *bio = rsa_pem(1024, &pem, &pemlen);
     assert_int_equal(ens_key_from_pem(zone, ENS_ALG_RSASHA256, ENS_KEY_ZSK, pem, (size_t)pemlen,
                                       &key, err, sizeof err),
                      ENS_ERANGE);
@@ -300,7 +311,6 @@ static void test_generate_refuses_weak_algorithms(void **state)
                                       err, sizeof err),
                      ENS_EINVAL);
     BIO_free(bio);
-    EVP_PKEY_free(pk);
 }
 
 /* ---- sign / verify ---- */
@@ -620,7 +630,7 @@ static void test_keystore_refusals(void **state)
         "example.com. 3600 IN DNSKEY 256 3 5 AwEAAa==\n",
         "example.com. 3600 IN DNSKEY 256 2 15 AAAA\n",
         "example.com. 3600 IN A 192.0.2.1\n",
-        "example.com. IN DNSKEY ( 256 3 15 AAAA )\n",
+        "example.com. IN DNSKEY ( 256 3 15 AAAA )\n", /* a public key too short */
         "example.com 3600 IN DNSKEY 256 3 15 AAAA\n",
         "example.com. 3600 IN DNSKEY 256 3 15 !!!!\n",
         "example.com. 3600 IN DNSKEY 99999 3 15 AAAA\n",
@@ -658,6 +668,117 @@ static void test_keystore_refusals(void **state)
     ens_key_free(key);
 }
 
+/* The .key files other signers write: BIND (comment lines, the key split by spaces), ldns (a
+ * trailing ";{id = ...}" comment), a record over lines in parentheses, no $TTL, no class,
+ * $ORIGIN with "@"; each gives the RFC 8080 example key with its tag. */
+static void test_key_files_as_other_signers_write_them(void **state)
+{
+    struct tmpdir *t = *state;
+    char path[512], err[512] = "";
+    snprintf(path, sizeof path, "%s/Kexample.com.+015+03613.key", t->path);
+    static const struct {
+        const char *text;
+        uint32_t ttl;
+    } forms[] = {
+        {"; This is a key-signing key, keyid 3613, for example.com.\n"
+         "; Created: 20260101000000 (Thu Jan  1 00:00:00 2026)\n"
+         "; Publish: 20260101000000 (Thu Jan  1 00:00:00 2026)\n"
+         "example.com. 7200 IN DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZ HJpBoRQwAQEX1SxZJA4=\n",
+         7200},
+        {"example.com.\tIN\tDNSKEY\t257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4= "
+         ";{id = 3613 (ksk), size = 256b}\n",
+         3600},
+        {"example.com. 300 IN DNSKEY 257 3 15 (\n"
+         "        l02Woi0iS8Aa25FQkUd9RMzZ ; a comment inside\n"
+         "        HJpBoRQwAQEX1SxZJA4= ) ; KSK; alg = ED25519 ; key id = 3613\n",
+         300},
+        {"example.com. DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=", 3600},
+        {"$ORIGIN example.com.\n$TTL 60\n@ DNSKEY 257 3 15 "
+         "l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n",
+         60},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        struct ens_key_public pub;
+        write_text(path, forms[i].text, 0644);
+        if (ens_key_load_public(path, &pub, err, sizeof err) != 0) {
+            fail_msg("form %zu refused: %s", i, err);
+        }
+        assert_int_equal(ens_key_tag_compute(pub.rdata, pub.rdlen), 3613);
+        assert_int_equal(pub.ttl, forms[i].ttl);
+        assert_int_equal(pub.role, ENS_KEY_KSK);
+        assert_false(pub.weak);
+    }
+    /* Refusals name the file, line and column. */
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        {"example.com. DNSKEY 257 3 15 (\n l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n",
+         ".key:"},
+        {"$INCLUDE /etc/passwd\n", "$INCLUDE"},
+        {"example.com. DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n"
+         "example.com. A 192.0.2.1\n",
+         "more than one record"},
+        {"example.com. DNSKEY 257 3 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQ=\n", "wrong size"},
+        {"\n\nexample.com. DNSKEY 257 4 15 l02Woi0iS8Aa25FQkUd9RMzZHJpBoRQwAQEX1SxZJA4=\n", ":3:"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct ens_key_public pub;
+        write_text(path, bad[i].text, 0644);
+        err[0] = '\0';
+        assert_int_not_equal(ens_key_load_public(path, &pub, err, sizeof err), 0);
+        if (strstr(err, bad[i].want) == NULL || strstr(err, "03613.key") == NULL) {
+            fail_msg("bad form %zu: '%s' lacks '%s'", i, err, bad[i].want);
+        }
+    }
+}
+
+/* An RSA-1024 key is refused unless allowed as weak; a weak key kept in the keystore is
+ * marked in its .key file and loads again as weak. */
+static void test_weak_rsa_only_when_allowed_and_kept_weak(void **state)
+{
+    struct tmpdir *t = *state;
+    uint8_t zone[ENS_NAME_MAXLEN];
+    name("example.", zone);
+    char err[256] = "", dir[256], base[512], keyp[1024];
+    char *pem;
+    size_t pemlen;
+    BIO *bio = rsa_pem(1024, &pem, &pemlen);
+    struct ens_key *key = NULL, *back = NULL;
+    assert_int_equal(ens_key_from_pem_flags(zone, ENS_ALG_RSASHA256, ENS_KEY_KSK, pem,
+                                            (size_t)pemlen, 0, &key, err, sizeof err),
+                     ENS_ERANGE);
+    assert_non_null(strstr(err, "--allow-weak"));
+    assert_int_equal(ens_key_from_pem_flags(zone, ENS_ALG_RSASHA256, ENS_KEY_KSK, pem,
+                                            (size_t)pemlen, ENS_KEY_ALLOW_WEAK, &key, err,
+                                            sizeof err),
+                     0);
+    assert_true(ens_key_weak(key));
+    snprintf(dir, sizeof dir, "%s/weak", t->path);
+    assert_int_equal(ens_key_save(key, dir, base, sizeof base, err, sizeof err), 0);
+    path_of(keyp, sizeof keyp, dir, base, ".key");
+    assert_int_equal(ens_key_load(keyp, zone, &back, err, sizeof err), 0);
+    assert_true(ens_key_weak(back));
+    assert_int_equal(ens_key_tag(back), ens_key_tag(key));
+    ens_key_free(back);
+    /* the same .key without its mark: the keystore refuses the short key */
+    char *text = slurp(keyp);
+    char *mark = strstr(text, "; weak:");
+    assert_non_null(mark);
+    mark[2] = 'x';
+    write_text(keyp, text, 0644);
+    assert_int_equal(ens_key_load(keyp, zone, &back, err, sizeof err), ENS_ERANGE);
+    free(text);
+    ens_key_free(key);
+    /* below 1024 bits nothing helps */
+    BIO *b2 = rsa_pem(768, &pem, &pemlen);
+    assert_int_equal(ens_key_from_pem_flags(zone, ENS_ALG_RSASHA256, ENS_KEY_KSK, pem,
+                                            (size_t)pemlen, ENS_KEY_ALLOW_WEAK, &key, err,
+                                            sizeof err),
+                     ENS_ERANGE);
+    BIO_free(b2);
+    BIO_free(bio);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +792,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keystore_roundtrip_with_modes, setup_tmp,
                                         teardown_tmp),
         cmocka_unit_test_setup_teardown(test_keystore_refusals, setup_tmp, teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_key_files_as_other_signers_write_them, setup_tmp,
+                                        teardown_tmp),
+        cmocka_unit_test_setup_teardown(test_weak_rsa_only_when_allowed_and_kept_weak, setup_tmp,
+                                        teardown_tmp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

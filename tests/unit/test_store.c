@@ -1001,27 +1001,34 @@ static void test_store_policy_to_kasp_and_back_keeps_every_field(void **state)
 
 /* A database made before migration 3 gets the new columns with their defaults and keeps its
  * policies. */
+/* Closes the store, runs sql on the database file (making an older schema) and opens the store
+ * again, which must migrate it to the current version. */
+static void reopen_after(struct fixture *f, const char *sql)
+{
+    ens_store_close(f->st);
+    f->st = NULL;
+    exec_raw(f->db, sql);
+    char err[256] = "";
+    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
+    int v = 0;
+    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
+    assert_int_equal(v, ENS_STORE_SCHEMA_VERSION);
+}
+
 static void test_store_migration_3_upgrades_an_older_database(void **state)
 {
     struct fixture *f = *state;
-    ens_store_close(f->st);
-    f->st = NULL;
-    exec_raw(f->db, "DROP TABLE webhooks;"
+    reopen_after(f, "DROP TABLE webhooks;"
                     "ALTER TABLE policies DROP COLUMN csk_lifetime;"
                     "ALTER TABLE policies DROP COLUMN publish_safety;"
                     "ALTER TABLE policies DROP COLUMN retire_safety;"
-                    "DELETE FROM schema_version WHERE version = 3;"
+                    "DELETE FROM schema_version WHERE version >= 3;"
                     "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
                     " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay, parent_ds_ttl,"
                     " parent_propagation_delay, sig_validity, sig_refresh, nsec3,"
                     " nsec3_iterations, nsec3_optout, nsec3_salt, created, updated) VALUES"
                     " ('old', 8, 2048, 0, 0, 2592000, 3600, 86400, 300, 86400, 3600, 1209600,"
                     " 604800, 1, 0, 0, '', 1, 1);");
-    char err[256] = "";
-    assert_int_equal(ens_store_open(f->dir, &f->st, err, sizeof(err)), 0);
-    int v = 0;
-    assert_int_equal(ens_store_schema_version(f->st, &v), 0);
-    assert_int_equal(v, 3);
     struct ens_store_policy g;
     assert_int_equal(ens_store_policy_get(f->st, "old", &g), 0);
     assert_int_equal(g.algorithm, ENS_ALG_RSASHA256);
@@ -1030,6 +1037,50 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
     assert_int_equal(g.publish_safety, 3600);
     assert_int_equal(g.retire_safety, 3600);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM webhooks"), 0);
+}
+
+/* A database of schema 3 (tokens read or update only) gets the permission metrics: its tokens
+ * keep their ids, zone limits and hashes, new ids follow the old ones, and a token's zones
+ * still go with it. */
+static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
+{
+    struct fixture *f = *state;
+    reopen_after(f, "DROP TABLE token_zones;"
+                    "DROP TABLE tokens;"
+                    "CREATE TABLE tokens (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+                    " name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE CHECK (length(hash) > 0),"
+                    " perm TEXT NOT NULL CHECK (perm IN ('read', 'update')),"
+                    " limited INTEGER NOT NULL CHECK (limited IN (0, 1)),"
+                    " created INTEGER NOT NULL, revoked INTEGER);"
+                    "CREATE TABLE token_zones (token_id INTEGER NOT NULL REFERENCES tokens(id)"
+                    " ON DELETE CASCADE, zone TEXT NOT NULL,"
+                    " PRIMARY KEY (token_id, zone)) WITHOUT ROWID;"
+                    "INSERT INTO tokens VALUES (7, 'old', x'AA', 'update', 1, 5, NULL);"
+                    "INSERT INTO tokens VALUES (9, 'gone', x'BB', 'read', 0, 6, 8);"
+                    "INSERT INTO token_zones VALUES (7, 'example.com.');"
+                    "DELETE FROM schema_version WHERE version = 4;");
+    uint8_t h = 0xAA;
+    struct ens_store_token g;
+    assert_int_equal(ens_store_token_lookup(f->st, &h, 1, &g), 0);
+    assert_int_equal(g.id, 7);
+    assert_int_equal(g.perm, ENS_STORE_PERM_UPDATE);
+    assert_true(g.limited && g.nzones == 1);
+    assert_string_equal(g.zones[0], "example.com.");
+    ens_store_token_clear(&g);
+    struct ens_store_token m = {0};
+    snprintf(m.name, sizeof m.name, "prometheus");
+    memset(m.hash, 0xCC, 32);
+    m.hashlen = 32;
+    m.perm = ENS_STORE_PERM_METRICS;
+    assert_int_equal(ens_store_token_create(f->st, &m, 10), 0);
+    assert_int_equal(m.id, 10);
+    assert_int_equal(ens_store_token_lookup(f->st, m.hash, 32, &g), 0);
+    assert_int_equal(g.perm, ENS_STORE_PERM_METRICS);
+    ens_store_token_clear(&g);
+    ens_store_token_clear(&m);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM token_zones"), 1);
+    exec_raw(f->db, "PRAGMA foreign_keys = ON; DELETE FROM tokens WHERE id = 7;");
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM token_zones"), 0);
 }
 
 struct webhook_seen {
@@ -1145,6 +1196,7 @@ int main(void)
         T(test_store_policy_margins_and_csk_lifetime_round_trip),
         T(test_store_policy_to_kasp_and_back_keeps_every_field),
         T(test_store_migration_3_upgrades_an_older_database),
+        T(test_store_migration_4_keeps_tokens_and_takes_metrics),
         T(test_store_webhooks_create_get_list_delete),
         T(test_store_webhook_refuses_bad_fields),
         cmocka_unit_test(test_store_name_canon),

@@ -196,6 +196,25 @@ static void test_zone_reports_apex_problems(void **state)
     ens_zone_free(z);
 }
 
+static void test_zone_apex_ns_optional_makes_missing_ns_a_warning(void **state)
+{
+    (void)state;
+    uint8_t origin[ENS_NAME_MAXLEN], rd[ENS_NAME_MAXLEN * 2 + 20];
+    size_t len, ml, rl;
+    name("example.", origin, &len);
+    name("ns.example.", rd, &ml);
+    name("h.example.", rd + ml, &rl);
+    memset(rd + ml + rl, 0, 20);
+    struct ens_zone *z = ens_zone_new(origin);
+    add(z, "example.", ENS_T_SOA, 3600, rd, ml + rl + 20, 1);
+    ens_zone_apex_ns_optional(z);
+    struct findings f = {0};
+    assert_int_equal(ens_zone_finish(z, collect, &f), 0);
+    assert_non_null(strstr(f.text, "warning: no NS records at the zone apex example.\n"));
+    assert_int_equal(f.n, 1);
+    ens_zone_free(z);
+}
+
 static void test_zone_takes_origin_from_soa(void **state)
 {
     (void)state;
@@ -222,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_zone_reports_cname_conflicts),
         cmocka_unit_test(test_zone_accepts_cname_with_rrsig_and_nsec),
         cmocka_unit_test(test_zone_checks_delegations),
+        cmocka_unit_test(test_zone_apex_ns_optional_makes_missing_ns_a_warning),
         cmocka_unit_test(test_zone_reports_apex_problems),
         cmocka_unit_test(test_zone_takes_origin_from_soa),
     };
