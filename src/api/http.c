@@ -517,8 +517,8 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_CONNECTION_TIMEOUT, UNAUTH_IDLE,
         MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         PER_CLIENT, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape, NULL, MHD_OPTION_END);
     if (a->mhd == NULL) {
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "cannot listen for the API on %s", a->listen);
