@@ -7,12 +7,16 @@
 
 typedef int (*handler_fn)(struct api_req *rq, struct api_resp *r);
 
-/* A route: method and path pattern, segments separated by '/', "*" matching one segment. */
+/* Who may call a route: any valid key or token, the administrator key only, or anyone. */
+enum access { ANY_KEY = false, ADMIN_ONLY = true, OPEN };
+
+/* A route: method and path pattern, segments separated by '/', "*" matching one segment and a
+ * last "**" one or more. */
 struct route {
     const char *method;
     const char *pattern;
     handler_fn fn;
-    bool admin_only; /* refused to scoped tokens */
+    enum access access; /* false: any key or token; true: refused to scoped tokens */
 };
 
 /* The version reported as a PowerDNS server's: clients (octoDNS, PowerDNS-Admin) choose their
@@ -115,6 +119,10 @@ static const struct route routes[] = {
     {"POST", "api/v1/servers/*/webhooks", api_webhooks_create, true},
     {"GET", "api/v1/servers/*/webhooks/*", api_webhook_get, true},
     {"DELETE", "api/v1/servers/*/webhooks/*", api_webhook_delete, true},
+    {"GET", "api/v1/tokens/self", api_token_self, false},
+    {"GET", "", api_ui_root, OPEN},
+    {"GET", "ui", api_ui_page, OPEN},
+    {"GET", "ui/**", api_ui_page, OPEN},
 };
 
 /* Whether the request's segments match pattern. */
@@ -127,6 +135,9 @@ static bool matches(const struct api_req *rq, const char *pattern)
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
         if (i >= rq->nseg) {
             return false;
+        }
+        if (len == 2 && p[0] == '*' && p[1] == '*' && p[2] == '\0') {
+            return true; /* the rest, one segment or more */
         }
         if (!(len == 1 && p[0] == '*') &&
             (strlen(rq->seg[i]) != len || memcmp(rq->seg[i], p, len) != 0)) {
@@ -141,6 +152,17 @@ static bool matches(const struct api_req *rq, const char *pattern)
     return i == rq->nseg;
 }
 
+bool api_route_open(const struct api_req *rq)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (routes[i].access == OPEN && strcmp(rq->method, routes[i].method) == 0 &&
+            matches(rq, routes[i].pattern)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int api_route(struct api_req *rq, struct api_resp *r)
 {
     bool path_known = false;
@@ -150,7 +172,10 @@ int api_route(struct api_req *rq, struct api_resp *r)
         }
         path_known = true;
         if (strcmp(rq->method, routes[i].method) == 0) {
-            if (!api_permitted(rq, r, routes[i].admin_only)) {
+            if (routes[i].access == OPEN) {
+                return routes[i].fn(rq, r); /* touches neither the store nor the pipeline */
+            }
+            if (!api_permitted(rq, r, routes[i].access == ADMIN_ONLY)) {
                 return 0;
             }
             /* one change at a time: the pipeline also runs from the maintenance thread */
