@@ -111,8 +111,17 @@ class Browser:
             except Exception as e:  # noqa: BLE001 - a missing element is "not yet"
                 last = e
             time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what} (last: {last!r}); "
-                             f"page text: {self.text()[:2000]}")
+        try:
+            logs = self.d.get_log("browser")
+            self.console.extend(logs)
+        except Exception:  # noqa: BLE001
+            logs = []
+        os.makedirs(SHOTS, exist_ok=True)
+        self.d.save_screenshot(os.path.join(SHOTS, "failure.png"))
+        html = self.d.execute_script("return document.body.outerHTML")
+        raise AssertionError(f"timed out waiting for {what} (last: {last!r}); at {self.d.current_url}; "
+                             f"console: {logs}; page text: {self.text()[:2000]}; "
+                             f"page: {html[:1500]} ... {html[-2500:]}")
 
     def wait_css(self, selector, timeout=30.0):
         return self.wait(selector, lambda: next(

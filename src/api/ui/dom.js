@@ -193,6 +193,8 @@ export function copyButton(text, label) {
 // The field a message of the API names ("rrsets[0].records[2].content: ..." → the path and the
 // message), or null.
 export function fieldOf(msg) {
+  const at = /^([A-Za-z][\w.[\]-]*):(\d+):(\d+): (.*)$/s.exec(msg || "");
+  if (at) return {field: at[1], error: `line ${at[2]}, column ${at[3]}: ${at[4]}`};
   const m = /^([A-Za-z][\w.[\]-]*): (.*)$/s.exec(msg || "");
   return m ? {field: m[1], error: m[2]} : null;
 }

@@ -29,7 +29,10 @@ export function showFormError(form, err, controls) {
     ? err.body.errors : [fieldOf(err.message) || {field: err.body && err.body.field, error: err.message}];
   let shown = false;
   let first = null;
-  for (const e of list) {
+  for (const raw of list) {
+    // "field: sentence" in the error of a named field says the field twice
+    const e = raw && raw.field && raw.error && raw.error.startsWith(`${raw.field}: `)
+      ? {field: raw.field, error: raw.error.slice(raw.field.length + 2)} : raw;
     const target = e && e.field ? controls(e.field) : null;
     if (target) {
       setFieldError(target.control || target, target.prefix ? `${target.prefix}${e.error}` : e.error);
