@@ -93,7 +93,7 @@ function createDialog(ctx, imported) {
   const name = h("input", {type: "text", name: "name", autocomplete: "off", spellcheck: "false", placeholder: "example.com."});
   const kind = select([["Native", "Native"], ["Master", "Master (primary with secondaries)"]], "Native", {name: "kind"});
   const ns = h("input", {type: "text", name: "nameservers", autocomplete: "off", spellcheck: "false", placeholder: "ns1.example.net. ns2.example.net."});
-  const text = h("textarea", {name: "zone", rows: "10", spellcheck: "false", class: "mono"});
+  const text = h("textarea", {name: "zone", rows: "10", spellcheck: "false", class: "mono", wrap: "off"});
   const file = h("input", {type: "file", name: "file", accept: ".zone,.txt,.db,text/plain"});
   file.addEventListener("change", async () => {
     if (file.files && file.files[0]) {
