@@ -36,32 +36,36 @@ $(B)/$(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$(2) $(3) -c $$< -o $$@
 
-$(B)/$(1)/obj/gen/openapi.o: $(B)/gen/openapi.c
+$(B)/$(1)/obj/gen/assets.o: $(B)/gen/assets.c
 	@mkdir -p $$(dir $$@)
 	$(2) $(3) -c $$< -o $$@
 
-$(B)/$(1)/ensign: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) $(B)/$(1)/obj/gen/openapi.o \
+$(B)/$(1)/ensign: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(CLI_SRCS)) \
     $(foreach m,$(call reverse,$(MODULES)),$(B)/$(1)/libens_$(m).a)
 	$(2) $(3) -o $$@ $$^ $(LDLIBS)
 
 -include $(shell find $(B)/$(1)/obj -name '*.d' 2>/dev/null)
 endef
 
-# docs/openapi.yaml as a byte array, served by the API at /api/v1/openapi.yaml.
-$(B)/gen/openapi.c: docs/openapi.yaml
+# Files built into the program (scripts/embed.sh): docs/openapi.yaml, served at
+# /api/v1/openapi.yaml (also as ens_cli_openapi), and the dashboard's files in src/api/ui/,
+# served at /ui/. The table is part of libens_api.
+UI_ASSETS := $(sort $(wildcard src/api/ui/*))
+$(B)/gen/assets.c: docs/openapi.yaml $(UI_ASSETS) scripts/embed.sh $(B)/gen/assets.list
 	@mkdir -p $(dir $@)
-	{ echo '#include <stddef.h>'; \
-	  echo 'extern const unsigned char ens_cli_openapi[];'; \
-	  echo 'extern const size_t ens_cli_openapi_len;'; \
-	  echo 'const unsigned char ens_cli_openapi[] = {'; \
-	  od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	  echo '};'; \
-	  echo 'const size_t ens_cli_openapi_len = sizeof ens_cli_openapi;'; } > $@.tmp
-	mv $@.tmp $@
+	sh scripts/embed.sh $@ docs/openapi.yaml=openapi.yaml=ens_cli_openapi \
+	    $(foreach f,$(UI_ASSETS),$(f)=ui/$(notdir $(f)))
+
+# The list of files, rewritten only when it changes, so a file removed from src/api/ui/ leaves.
+$(B)/gen/assets.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UI_ASSETS)' | cmp -s - $@ || echo '$(UI_ASSETS)' > $@
+FORCE:
 
 # $(call lib_rule,VARIANT,MODULE)
 define lib_rule
-$(B)/$(1)/libens_$(2).a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(wildcard src/$(2)/*.c))
+$(B)/$(1)/libens_$(2).a: $(patsubst %.c,$(B)/$(1)/obj/%.o,$(wildcard src/$(2)/*.c)) \
+    $(if $(filter api,$(2)),$(B)/$(1)/obj/gen/assets.o)
 	@rm -f $$@
 	ar rcs $$@ $$^
 endef
@@ -93,7 +97,7 @@ $(B)/fuzz/%: $(B)/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-.PHONY: all deps clients asan fuzz check unit integration fuzz-check lint run bench clean
+.PHONY: all deps clients asan fuzz check unit integration fuzz-check lint run bench clean FORCE
 all: $(B)/rel/ensign
 	@ln -sf rel/ensign $(B)/ensign
 

@@ -35,6 +35,11 @@ struct api_resp {
     char hdr_name[2][32];
     char hdr_value[2][64];
     int nhdr;
+    /* Static bytes sent as they are, when json and text are NULL (the dashboard's files). */
+    const unsigned char *body;
+    size_t bodylen;
+    const char *ctype;        /* the Content-Type of body */
+    const char *const *extra; /* more static headers: name, value, ..., NULL */
 };
 
 /* A query-string argument of the request, or NULL. */
@@ -49,8 +54,10 @@ int api_error(struct api_resp *r, unsigned status, const char *code, const char 
 int api_json(struct api_resp *r, unsigned status, json_t *json);
 
 /* Routes the request to its handler; unknown paths give 404, known paths with another method
- * 405. Authentication has been checked before. */
+ * 405. Authentication has been checked before, unless api_route_open said it needs none. */
 int api_route(struct api_req *rq, struct api_resp *r);
+/* Whether the request goes to a route that needs no key (the dashboard's page and files). */
+bool api_route_open(const struct api_req *rq);
 
 /* The clock of the API (Unix seconds). */
 int64_t api_now(const struct ens_api *a);
@@ -144,7 +151,13 @@ int api_webhook_delete(struct api_req *rq, struct api_resp *r);
 /* Who may call a route besides the administrator key: read and update tokens (within their
  * permission and zones), nobody, or metrics tokens (GET /metrics: for a monitoring system,
  * which then holds no key that can read zones). */
-enum api_access { API_TOKENS, API_ADMIN, API_METRICS };
+enum api_access { API_TOKENS, API_ADMIN, API_METRICS, API_OPEN /* anyone, no key looked at */ };
+/* The dashboard (ui.c): GET / (a redirect to /ui/), and GET /ui[/...]: the page, or a file
+ * under /ui/assets/. */
+int api_ui_root(struct api_req *rq, struct api_resp *r);
+int api_ui_page(struct api_req *rq, struct api_resp *r);
+/* GET /api/v1/tokens/self: the permission of the credential used (tokens.c). */
+int api_token_self(struct api_req *rq, struct api_resp *r);
 /* Whether a scoped token may make this request (routes.c calls it before the handler); on
  * refusal r is a 403. */
 bool api_permitted(struct api_req *rq, struct api_resp *r, enum api_access access);

@@ -44,6 +44,7 @@ void api_dnssec_km_fields(struct api_req *rq, const struct ens_store_zone *z, js
         p += len;
         p += *p == ' ';
     }
+    json_object_set_new(o, "policy", z->policy[0] ? json_string(z->policy) : json_null());
     json_object_set_new(o, "parentServers", servers);
     json_object_set_new(o, "parentLookup", parent_lookup_json(rq, z));
     struct ens_km_plan *plan = malloc(sizeof *plan);

@@ -260,17 +260,24 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct api_resp *r)
         if (resp != NULL) {
             r->text = NULL; /* now the response's */
         }
+    } else if (r->body != NULL) {
+        ctype = r->ctype;
+        resp = MHD_create_response_from_buffer(r->bodylen, (void *)r->body, MHD_RESPMEM_PERSISTENT);
     } else {
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     }
     if (resp == NULL) {
         return MHD_NO;
     }
-    if (r->json != NULL || r->text != NULL || r->status != 204) {
+    if (ctype != NULL &&
+        (r->json != NULL || r->text != NULL || (r->status != 204 && r->status != 304))) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
     }
     for (int i = 0; i < r->nhdr; i++) {
         MHD_add_response_header(resp, r->hdr_name[i], r->hdr_value[i]);
+    }
+    for (const char *const *h = r->extra; h != NULL && h[0] != NULL && h[1] != NULL; h += 2) {
+        MHD_add_response_header(resp, h[0], h[1]);
     }
     enum MHD_Result ret = MHD_queue_response(c, r->status, resp);
     MHD_destroy_response(resp);
@@ -374,22 +381,6 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
                   a->o.max_body);
         goto send;
     }
-    const char *tok = credential(c);
-    if (tok != NULL && (a->o.api_key == NULL || !key_matches(tok, a->o.api_key))) {
-        is_scoped = api_token_lookup(a, tok, &scoped) == 0;
-        if (!is_scoped) {
-            tok = "";
-        }
-    }
-    if (tok == NULL || tok[0] == '\0') {
-        api_error(&r, 401, "unauthorized",
-                  tok == NULL ? "an API key is required (X-API-Key or Authorization: Bearer)"
-                              : "the API key or token is not valid (or revoked)");
-        goto send;
-    }
-    authed = true;
-    /* an authenticated client: its connection may now stay open for keep-alive */
-    MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, AUTH_IDLE);
     pathbuf = strdup(url);
     if (pathbuf == NULL) {
         api_error(&r, 500, "internal", "out of memory");
@@ -400,14 +391,41 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
                          .body = pd->body != NULL ? pd->body : "",
                          .bodylen = pd->len,
                          .loopback = is_loopback(c),
-                         .token = tok,
-                         .scoped = is_scoped ? &scoped : NULL,
                          .conn = c,
                          .api = a};
     if (!split_path(pathbuf, &rq)) {
         api_error(&r, 404, "not-found", "no such resource");
         goto send;
     }
+    /* The dashboard's page and files hold no data: no key needed, none looked at. */
+    bool open = api_route_open(&rq);
+    const char *tok = open ? NULL : credential(c);
+    if (tok != NULL && (a->o.api_key == NULL || !key_matches(tok, a->o.api_key))) {
+        /* the store is the control plane's: its lock is held around every use */
+        if (a->o.ctl_lock != NULL) {
+            pthread_mutex_lock(a->o.ctl_lock);
+        }
+        is_scoped = api_token_lookup(a, tok, &scoped) == 0;
+        if (a->o.ctl_lock != NULL) {
+            pthread_mutex_unlock(a->o.ctl_lock);
+        }
+        if (!is_scoped) {
+            tok = "";
+        }
+    }
+    if (!open && (tok == NULL || tok[0] == '\0')) {
+        api_error(&r, 401, "unauthorized",
+                  tok == NULL ? "an API key is required (X-API-Key or Authorization: Bearer)"
+                              : "the API key or token is not valid (or revoked)");
+        goto send;
+    }
+    if (!open) {
+        authed = true;
+        /* an authenticated client: its connection may now stay open for keep-alive */
+        MHD_set_connection_option(c, MHD_CONNECTION_OPTION_TIMEOUT, AUTH_IDLE);
+    }
+    rq.token = tok;
+    rq.scoped = is_scoped ? &scoped : NULL;
     api_route(&rq, &r);
 send:;
     log_request(a, method, url, r.status, authed && is_scoped ? &scoped : NULL, authed, &t0);

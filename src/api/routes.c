@@ -7,7 +7,8 @@
 
 typedef int (*handler_fn)(struct api_req *rq, struct api_resp *r);
 
-/* A route: method and path pattern, segments separated by '/', "*" matching one segment. */
+/* A route: method and path pattern, segments separated by '/', "*" matching one segment and a
+ * last "**" one or more. */
 struct route {
     const char *method;
     const char *pattern;
@@ -163,6 +164,10 @@ static const struct route routes[] = {
     {"POST", "api/v1/servers/*/webhooks", api_webhooks_create, API_ADMIN},
     {"GET", "api/v1/servers/*/webhooks/*", api_webhook_get, API_ADMIN},
     {"DELETE", "api/v1/servers/*/webhooks/*", api_webhook_delete, API_ADMIN},
+    {"GET", "api/v1/tokens/self", api_token_self, API_TOKENS},
+    {"GET", "", api_ui_root, API_OPEN},
+    {"GET", "ui", api_ui_page, API_OPEN},
+    {"GET", "ui/**", api_ui_page, API_OPEN},
 };
 
 /* Whether the request's segments match pattern. */
@@ -175,6 +180,9 @@ static bool matches(const struct api_req *rq, const char *pattern)
         size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
         if (i >= rq->nseg) {
             return false;
+        }
+        if (len == 2 && p[0] == '*' && p[1] == '*' && p[2] == '\0') {
+            return true; /* the rest, one segment or more */
         }
         if (!(len == 1 && p[0] == '*') &&
             (strlen(rq->seg[i]) != len || memcmp(rq->seg[i], p, len) != 0)) {
@@ -212,6 +220,17 @@ void api_unlock(struct api_req *rq)
     }
 }
 
+bool api_route_open(const struct api_req *rq)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (routes[i].access == API_OPEN && strcmp(rq->method, routes[i].method) == 0 &&
+            matches(rq, routes[i].pattern)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int api_route(struct api_req *rq, struct api_resp *r)
 {
     bool path_known = false;
@@ -221,6 +240,9 @@ int api_route(struct api_req *rq, struct api_resp *r)
         }
         path_known = true;
         if (strcmp(rq->method, routes[i].method) == 0) {
+            if (routes[i].access == API_OPEN) {
+                return routes[i].fn(rq, r); /* touches neither the store nor the pipeline */
+            }
             if (!api_permitted(rq, r, routes[i].access)) {
                 return 0;
             }

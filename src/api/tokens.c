@@ -106,6 +106,17 @@ static json_t *token_object(const struct ens_store_token *t)
     return o;
 }
 
+int api_token_self(struct api_req *rq, struct api_resp *r)
+{
+    if (rq->scoped == NULL) {
+        /* the administrator key: everything, every zone */
+        return api_json(r, 200,
+                        json_pack("{s:s, s:n, s:n, s:n, s:n, s:n}", "permission", "admin", "zones",
+                                  "id", "name", "created", "revoked"));
+    }
+    return api_json(r, 200, token_object(rq->scoped));
+}
+
 static int list_token(void *ctx, const struct ens_store_token *t)
 {
     return json_array_append_new(ctx, token_object(t)) == 0 ? 0 : ENS_ENOMEM;
