@@ -371,7 +371,7 @@ int ens_ctl_dnssec_disable(struct ens_ctl *c, const char *name, bool force, int6
     ctl_txn_touch(&tx, tx.origin, ENS_T_CDS);
     ctl_txn_touch(&tx, tx.origin, ENS_T_CDNSKEY);
     ctl_txn_whole(&tx); /* CDS are signed by the KSK: the signer makes them whole */
-    ctl_txn_audit(&tx, "dnssec.disabling", NULL);
+    ctl_txn_audit(&tx, "dnssec.disable", "\"waitingOn\": \"ds-removal\"");
     rc = ctl_txn_commit(&tx);
     if (rc != 0) {
         return rc;

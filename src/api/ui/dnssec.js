@@ -26,7 +26,8 @@ export const ALG_CHOICES = [
 
 const WAITING = {
   "awaiting-ds": "the parent to serve the new DS",
-  "awaiting-ds-removal": "the parent to remove the DS",
+  "awaiting-ds-removal": "the parent to remove the old DS",
+  "ds-removal": "the DS to be removed at the parent",
   "ttl-hold": "cached copies to expire",
 };
 
@@ -191,7 +192,7 @@ function rolloverView(st) {
 function disablingView(ctx, zone, st, redraw) {
   const r = st.rollover;
   if (!r || r.phase !== "disable") return null;
-  const stateText = r.waitingOn === "awaiting-ds-removal"
+  const stateText = r.waitingOn === "ds-removal"
     ? "Waiting for the parent to remove the DS. The delete CDS/CDNSKEY is published; signing goes on meanwhile."
     : r.waitingOn === "ttl-hold" ? "The DS is gone from the parent. Signing goes on until resolvers' cached copies of it expire."
       : "Finishing: signing stops now.";
@@ -204,10 +205,20 @@ function disablingView(ctx, zone, st, redraw) {
     }
     await redraw();
   }));
+  // the operator's word that the DS is gone (when ensign cannot see the parent, the only way on)
+  const doneBtn = h("button", {type: "button", class: "btn"}, "I removed the DS at the registrar");
+  doneBtn.addEventListener("click", () => busy(doneBtn, async () => {
+    try {
+      await call("POST", `${zonePath(zone.name)}/dnssec/ds-withdrawn`);
+    } catch (e) {
+      toast(e.message);
+    }
+    await redraw();
+  }));
   return h("div", {class: "alert warn disabling", id: "disabling", role: "status"},
     h("h3", {}, "Turning DNSSEC off: waiting"),
     h("p", {"data-field": "disable-state"}, stateText),
-    r.waitingOn === "awaiting-ds-removal" && (st.dsRecords || []).length
+    r.waitingOn === "ds-removal" && (st.dsRecords || []).length
       ? [h("p", {}, h("strong", {}, "At your registrar: "), "remove these DS records of ", zone.name, ":"),
          h("ul", {class: "mono-list"}, st.dsRecords.map((d) => h("li", {}, h("code", {}, d.record))))]
       : null,
@@ -216,7 +227,9 @@ function disablingView(ctx, zone, st, redraw) {
       item("Next check of the parent", timeEl(st.nextDsProbeAt, {local: true, rel: true, none: "not planned"})),
       item("Next step", timeEl(r.nextEventAt, {local: true, rel: true, none: "when the parent changes"}))),
     r.message ? h("p", {class: "message"}, explained(r.message)) : null,
-    ctx.caps.write ? h("div", {class: "actions"}, checkBtn) : null);
+    ctx.caps.write
+      ? h("div", {class: "actions"}, checkBtn, r.waitingOn === "ds-removal" ? doneBtn : null)
+      : null);
 }
 
 // ---- what the parent needs ----
