@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <p11-kit/p11-kit.h>
 #include <p11-kit/uri.h>
 
@@ -464,10 +465,34 @@ static int read_pin(struct p11_store *st, char **pin, size_t *len, char *err, si
     return 0;
 }
 
+/* Logs in with pin (len octets). A PIN the token refused is not tried again until it changes:
+ * tokens lock the PIN after a few wrong tries, and every signing retry would be one. */
+static CK_RV login_with(struct p11_store *st, const char *pin, size_t len, bool *skipped)
+{
+    uint8_t h[32];
+    unsigned hl = 0;
+    *skipped = false;
+    if (EVP_Digest(pin, len, h, &hl, EVP_sha256(), NULL) != 1) {
+        return CKR_HOST_MEMORY;
+    }
+    if (st->have_bad_pin && memcmp(h, st->bad_pin, sizeof h) == 0) {
+        *skipped = true;
+        return CKR_PIN_INCORRECT;
+    }
+    CK_RV rv = st->mod->f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)len);
+    if (rv == CKR_PIN_INCORRECT) {
+        memcpy(st->bad_pin, h, sizeof h);
+        st->have_bad_pin = true;
+    } else if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) {
+        st->have_bad_pin = false;
+    }
+    return rv;
+}
+
 static int do_login(struct p11_store *st, char *err, size_t errlen)
 {
-    CK_FUNCTION_LIST *f = st->mod->f;
     CK_RV rv;
+    bool skipped = false;
     if (st->pin_value == NULL && st->pin_source == NULL) {
         if ((st->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) == 0) {
             return ens_dnssec_fail(err, errlen, ENS_EINVAL,
@@ -475,7 +500,7 @@ static int do_login(struct p11_store *st, char *err, size_t errlen)
                                    "pin-source= in the keystore URI",
                                    st->token, st->mod->path);
         }
-        rv = f->C_Login(st->login, CKU_USER, NULL, 0); /* the token's own PIN pad */
+        rv = st->mod->f->C_Login(st->login, CKU_USER, NULL, 0); /* the token's own PIN pad */
     } else {
         char *pin = NULL;
         size_t len = 0;
@@ -483,9 +508,17 @@ static int do_login(struct p11_store *st, char *err, size_t errlen)
         if (rc != 0) {
             return rc;
         }
-        rv = f->C_Login(st->login, CKU_USER, (CK_UTF8CHAR_PTR)pin, (CK_ULONG)len);
+        rv = login_with(st, pin, len, &skipped);
         OPENSSL_cleanse(pin, len);
         free(pin);
+    }
+    if (skipped) {
+        return ens_dnssec_fail(err, errlen, ENS_EINVAL,
+                               "logging in (C_Login) failed on PKCS#11 token \"%s\" (module %s): "
+                               "CKR_PIN_INCORRECT; the PIN %s has not changed since, so it is "
+                               "not tried again (the token would lock it)",
+                               st->token, st->mod->path,
+                               st->pin_source != NULL ? "in the PIN file" : "of the URI");
     }
     if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
         return ens_p11_fail(st, err, errlen, 0, rv, "logging in (C_Login)");
@@ -507,7 +540,16 @@ static int connect_locked(struct p11_store *st, unsigned epoch, char *err, size_
     }
     if (st->login != 0 && st->login_epoch == epoch) {
         CK_SESSION_INFO si;
+        CK_TOKEN_INFO ti;
         CK_RV rv = f->C_GetSessionInfo(st->login, &si);
+        if (rv == CKR_OK) {
+            /* The session may outlive its token (SoftHSM keeps it when the token's directory
+             * goes): the token must still be there, and the same. */
+            rv = f->C_GetTokenInfo(st->slot, &ti);
+            if (rv == CKR_OK && !p11_kit_uri_match_token_info(st->uri, &ti)) {
+                rv = CKR_TOKEN_NOT_RECOGNIZED;
+            }
+        }
         if (rv == CKR_OK) {
             if (!needs_login(st) || si.state == CKS_RO_USER_FUNCTIONS ||
                 si.state == CKS_RW_USER_FUNCTIONS) {
@@ -676,6 +718,33 @@ CK_RV ens_p11_find(struct p11_store *st, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cl
 
 /* ---- stores ---- */
 
+size_t ens_p11_uri_field_len(const unsigned char *field, size_t size)
+{
+    /* p11-kit leaves the fields a URI does not give zeroed, and pads the others with spaces */
+    return field[0] == '\0' ? 0 : p11_kit_space_strlen(field, size);
+}
+
+/* True when every query attribute of the URI is one a keystore takes: p11-kit passes over
+ * the others in silence, and a misspelt pin-source would then be no PIN at all. */
+static bool query_known(const char *text)
+{
+    static const char *const known[] = {"pin-source", "pin-value", "module-path", "module-name"};
+    const char *q = strchr(text, '?');
+    while (q != NULL) {
+        q++;
+        size_t n = strcspn(q, "=&");
+        bool ok = false;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+            ok |= n == strlen(known[i]) && strncmp(q, known[i], n) == 0;
+        }
+        if (!ok) {
+            return false;
+        }
+        q = strchr(q, '&');
+    }
+    return true;
+}
+
 /* A pin-source as a file path: "file:" URIs and plain absolute paths. */
 static const char *pin_path(const char *src)
 {
@@ -710,7 +779,7 @@ int ens_p11_store_open(const char *text, bool lazy, struct p11_store **out, char
                              p11_kit_uri_message(prc));
         goto out;
     }
-    if (p11_kit_uri_any_unrecognized(u)) {
+    if (p11_kit_uri_any_unrecognized(u) || !query_known(text)) {
         rc = ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
                              "the keystore URI has attributes p11-kit does not know (a misspelt "
                              "module-path or pin-source? a field too long?)");
@@ -725,7 +794,7 @@ int ens_p11_store_open(const char *text, bool lazy, struct p11_store **out, char
         goto out;
     }
     CK_TOKEN_INFO *ti = p11_kit_uri_get_token_info(u);
-    size_t ll = p11_kit_space_strlen(ti->label, sizeof ti->label);
+    size_t ll = ens_p11_uri_field_len(ti->label, sizeof ti->label);
     if (ll == 0) {
         rc = ens_dnssec_fail(err, errlen, ENS_ESYNTAX,
                              "the keystore URI must name its token (token=LABEL)");
@@ -818,8 +887,8 @@ bool ens_p11_owns(struct p11_store *st, const char *locator)
         CK_TOKEN_INFO *mine = p11_kit_uri_get_token_info(st->uri);
         CK_TOKEN_INFO *its = p11_kit_uri_get_token_info(u);
         ok = memcmp(mine->label, its->label, sizeof its->label) == 0;
-        size_t sl = p11_kit_space_strlen(mine->serialNumber, sizeof mine->serialNumber);
-        size_t sl2 = p11_kit_space_strlen(its->serialNumber, sizeof its->serialNumber);
+        size_t sl = ens_p11_uri_field_len(mine->serialNumber, sizeof mine->serialNumber);
+        size_t sl2 = ens_p11_uri_field_len(its->serialNumber, sizeof its->serialNumber);
         if (ok && sl != 0 && sl2 != 0) {
             ok = memcmp(mine->serialNumber, its->serialNumber, sizeof its->serialNumber) == 0;
         }

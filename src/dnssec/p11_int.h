@@ -53,10 +53,12 @@ struct p11_idle {
 
 struct p11_store {
     struct p11_module *mod;
-    void *uri;          /* P11KitUri of the token */
-    char token[33];     /* the token label, as the URI gives it (for messages and locators) */
-    char *pin_source;   /* file path, read at each login; or NULL */
-    char *pin_value;    /* or the PIN itself (wiped when freed); or NULL */
+    void *uri;           /* P11KitUri of the token */
+    char token[33];      /* the token label, as the URI gives it (for messages and locators) */
+    char *pin_source;    /* file path, read at each login; or NULL */
+    char *pin_value;     /* or the PIN itself (wiped when freed); or NULL */
+    uint8_t bad_pin[32]; /* SHA-256 of the last PIN the token refused */
+    bool have_bad_pin;
     pthread_mutex_t mu; /* everything below */
     bool have_slot;
     CK_SLOT_ID slot;
@@ -156,6 +158,9 @@ int ens_p11_load(struct ens_keystore *ks, const char *locator, const uint8_t *zo
                  enum ens_key_role role, uint8_t want_alg, bool test_sign, struct ens_key **out,
                  char *err, size_t errlen);
 int ens_p11_destroy(struct ens_keystore *ks, const char *locator, char *err, size_t errlen);
+/* The length of a token info field of a parsed URI (label, serial...): 0 when the URI does not
+ * give it. */
+size_t ens_p11_uri_field_len(const unsigned char *field, size_t size);
 /* True when the locator is a pkcs11: URI whose token attributes fit this store's token. */
 bool ens_p11_owns(struct p11_store *st, const char *locator);
 

@@ -355,7 +355,7 @@ static int parse_key_uri(struct p11_store *st, const char *text, P11KitUri **out
                                p11_kit_uri_message(prc));
     }
     CK_TOKEN_INFO *ti = p11_kit_uri_get_token_info(u);
-    if (p11_kit_space_strlen(ti->label, sizeof ti->label) != 0 && !ens_p11_owns(st, text)) {
+    if (ens_p11_uri_field_len(ti->label, sizeof ti->label) != 0 && !ens_p11_owns(st, text)) {
         p11_kit_uri_free(u);
         return ens_dnssec_fail(err, errlen, ENS_EINVAL,
                                "the key URI names another token than PKCS#11 token \"%s\" of "
