@@ -169,7 +169,7 @@ static int read_public(struct p11_store *st, CK_SESSION_HANDLE h, CK_OBJECT_HAND
         size_t nl = 0, el = 0;
         if (!is_rsa(r->alg)) {
             return ens_dnssec_fail(err, errlen, ENS_EINVAL,
-                                   "the key is an RSA key, not a key of algorithm %s (%u)",
+                                   "the key is an RSA key (RSASHA256 or RSASHA512), not %s (%u)",
                                    alg_name, r->alg);
         }
         rv = get_attr(st, h, src, CKA_MODULUS, n, sizeof n, &nl);
