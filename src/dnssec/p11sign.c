@@ -183,11 +183,15 @@ int ens_p11_signer_sign(struct p11_signer *sg, const uint8_t *data, size_t len, 
         if (rc == 0) {
             return 0;
         }
-        bool again = rv != CKR_OK ? ens_p11_rv_lost(rv) : (rc == ENS_ENOENT || rc == ENS_EIO);
+        /* an operation left open in the session (a C_Sign that did not end it) makes every
+         * later C_SignInit fail: that session is given up too */
+        bool stuck = rv == CKR_OPERATION_ACTIVE;
+        bool again =
+            rv != CKR_OK ? ens_p11_rv_lost(rv) || stuck : (rc == ENS_ENOENT || rc == ENS_EIO);
         if (rv == CKR_OBJECT_HANDLE_INVALID || rv == CKR_KEY_HANDLE_INVALID) {
             sg->obj = 0; /* found again in the same session */
         }
-        if (session_gone(rv) || (attempt == 1 && again && rv != CKR_OK)) {
+        if (session_gone(rv) || stuck || (attempt == 1 && again && rv != CKR_OK)) {
             sg->h = 0; /* a new one next time; see session_gone */
         }
         if (!again || attempt == 1) {
