@@ -363,6 +363,20 @@ def test_pin_changed_mid_run_says_so_then_recovers(token, tmp_path):
     loop.close()
 
 
+def test_key_deleted_under_a_running_signer_fails_cleanly(token, tmp_path):
+    # another program removes the key object: the signature fails, saying which key and where
+    _, base = token.keygen("hsm.test", "ecdsa-p384", "zsk", tmp_path / "keys")
+    loop = Loop(token, tmp_path / "keys" / (base + ".key"))
+    assert loop.ask("sign") == "ok"
+    token.p11("--delete-object", "--type", "privkey", "--label", base)
+    for cmd in ("sign", "fresh"):
+        answer = loop.ask(cmd)
+        assert answer.startswith("error not found:"), answer
+        assert f'no private key "{base}"' in answer and '"ensign"' in answer, answer
+    assert loop.ask("check") == "ok"  # the token itself is fine
+    loop.close()
+
+
 def test_sign_fails_cleanly_on_wrong_pin_or_missing_token(token, tmp_path):
     keys = tmp_path / "keys"
     token.keygen("hsm.test", "ecdsa-p256", "csk", keys)

@@ -259,6 +259,14 @@ static void test_keystore_uri_takes_pin_in_path_and_file_uri(void **state)
         assert_null(strstr(ens_keystore_describe(ks), PIN));
         ens_keystore_free(ks);
     }
+    /* through p11-kit's registered modules: Debian's softhsm2 package registers "softhsm2" */
+    struct ens_keystore *named = NULL;
+    assert_int_equal(ens_keystore_open("x", "pkcs11:token=unit?module-name=softhsm2&pin-value=" PIN,
+                                       false, &named, err, sizeof err),
+                     0);
+    assert_string_equal(ens_keystore_describe(named), "PKCS#11 token \"unit\" (module softhsm2)");
+    assert_true(ens_keystore_supports(named, ENS_ALG_ED25519));
+    ens_keystore_free(named);
     snprintf(u, sizeof u, "pkcs11:token=unit?module-path=" MODULE "&pin-source=file://%s", pinfile);
     struct ens_keystore *ks = NULL;
     assert_int_equal(ens_keystore_open("x", u, false, &ks, err, sizeof err), 0);
