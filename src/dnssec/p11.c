@@ -287,6 +287,15 @@ static void module_put(struct p11_module *m)
     pthread_mutex_unlock(&modules_mu);
 }
 
+/* True when one keystore alone uses the module. */
+static bool module_alone(struct p11_module *m)
+{
+    pthread_mutex_lock(&modules_mu);
+    bool alone = m->refs == 1;
+    pthread_mutex_unlock(&modules_mu);
+    return alone;
+}
+
 /* Finalises and initialises the module again, unless its epoch moved past seen (another thread
  * did it) or someone else initialised it (not ours to finalise). Every session and object
  * handle of the module dies with it: the epoch moves on so that none is used again. */
@@ -594,6 +603,14 @@ int ens_p11_store_check(struct p11_store *st, char *err, size_t errlen)
         pthread_mutex_unlock(&st->mu);
         pthread_rwlock_unlock(&m->lock);
         if (rc == 0 || attempt == 1 || (rc != ENS_ENOENT && rc != ENS_EIO)) {
+            return rc;
+        }
+        /* A re-initialisation ends the sessions of every keystore of the module: a token that
+         * was never found (a misspelt label) may not cost the others theirs at each retry. */
+        pthread_mutex_lock(&st->mu);
+        bool seen = st->have_slot;
+        pthread_mutex_unlock(&st->mu);
+        if (!seen && !module_alone(m)) {
             return rc;
         }
         module_reinit(m, epoch);

@@ -118,7 +118,8 @@ void ens_p11_store_free(struct p11_store *st);
  * finalised and initialised again under the lock for writing, unless another thread did so
  * since this one looked, and the token is looked for once more: a removed token that came back
  * is then found by modules, SoftHSM among them, that only scan for tokens when initialised.
- * Errors with a sentence in err. */
+ * A token never found since the keystore was opened leads to that only when no other keystore
+ * uses the module (its sessions would end too). Errors with a sentence in err. */
 int ens_p11_store_check(struct p11_store *st, char *err, size_t errlen);
 
 /* Takes an idle session of the current epoch from the pool or opens one (read-only), after
