@@ -10,8 +10,11 @@ FUZZ_SECONDS ?= 30
 
 MODULES  := $(foreach m,log dns zone dnssec keys store server ctl api daemon,$(if $(wildcard src/$(m)/*.c),$(m)))
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla
-BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc -MMD -MP $(WARN)
-LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lcrypto -lpthread -lm
+# p11-kit: PKCS#11 URIs (RFC 7512) and module loading for the PKCS#11 keystore.
+P11KIT_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)
+BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(P11KIT_CFLAGS) -MMD -MP $(WARN)
+LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lp11-kit -lcrypto \
+            -lpthread -lm
 B        ?= build
 
 REL_CFLAGS  := $(BASEFLAGS) -O2 -g

@@ -22,11 +22,19 @@ void ens_cli_usage(FILE *out)
           "  keygen ZONE [--algorithm NAME] [--bits N] [--role ksk|zsk|csk] --dir DIR\n"
           "                                   generate a key (default ecdsa-p256 CSK); private\n"
           "                                   key as PKCS#8 PEM, 0600, in a 0700 directory\n"
+          "  keygen ZONE ... --keystore pkcs11:URI [--dir DIR]\n"
+          "                                   generate it on a PKCS#11 token instead; prints\n"
+          "                                   its locator (the public half goes to DIR)\n"
+          "  key-link ZONE KEYURI --keystore pkcs11:URI --algorithm NAME [--role R] [--dir DIR]\n"
+          "                                   use a key pair already on the token\n"
+          "  key-destroy LOCATOR --keystore URI\n"
+          "                                   destroy a key in its keystore (token or files)\n"
           "  key-import KFILE --dir DIR [--role ksk|zsk|csk] [--allow-weak]\n"
           "                                   import a BIND key pair (K<zone>.+<alg>+<tag>)\n"
           "  ds KEYFILE [--digest sha256|sha384|sha1]\n"
           "                                   print the DS record(s) of a key\n"
-          "  sign ZONEFILE --keys DIR [--origin NAME] [--nsec | --nsec3 [--salt HEX|-]\n"
+          "  sign ZONEFILE --keys DIR [--keystore pkcs11:URI] [--origin NAME] [--nsec |\n"
+          "       --nsec3 [--salt HEX|-]\n"
           "       [--iterations N] [--opt-out]] [--inception T --expiration T]\n"
           "       [--serial keep|increment|unixtime|dateserial] [--threads N] [-o OUT]\n"
           "                                   sign a zone with the zone's keys in DIR\n"
@@ -76,6 +84,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "key-import") == 0) {
         return ens_cli_key_import(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "key-link") == 0) {
+        return ens_cli_key_link(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "key-destroy") == 0) {
+        return ens_cli_key_destroy(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "ds") == 0) {
         /* A key file (a path, or a key's base name) is read locally; anything else is a zone

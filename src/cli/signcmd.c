@@ -15,7 +15,7 @@
 #include <time.h>
 
 struct sign_args {
-    const char *file, *origin_text, *keydir, *outpath;
+    const char *file, *origin_text, *keydir, *outpath, *keystore;
     const char *inception, *expiration;
     uint8_t origin[ENS_NAME_MAXLEN];
     bool has_origin;
@@ -72,13 +72,16 @@ static bool parse_time(const char *s, uint32_t *out)
 
 static int usage(void)
 {
-    fputs("usage: ensign sign ZONEFILE --origin NAME --keys DIR [--nsec | --nsec3 [--salt HEX|-]\n"
+    fputs("usage: ensign sign ZONEFILE --origin NAME --keys DIR [--keystore pkcs11:URI]\n"
+          "                   [--nsec | --nsec3 [--salt HEX|-]\n"
           "                   [--iterations N] [--opt-out]] [--inception T --expiration T]\n"
           "                   [--serial keep|increment|unixtime|dateserial] [--threads N]\n"
           "                   [--zonemd] [-o OUT]\n"
           "  --zonemd   add a ZONEMD record (RFC 8976, SIMPLE, SHA-384) at the apex\n"
           "  --threads  signing and formatting threads (default: all cores); the output\n"
-          "             is the same whatever their number\n",
+          "             is the same whatever their number\n"
+          "  --keystore the PKCS#11 token (RFC 7512 URI) of the keys in DIR whose .key files\n"
+          "             carry a locator (made by keygen --keystore or key-link --dir)\n",
           stderr);
     return -1;
 }
@@ -90,10 +93,11 @@ static int parse_args(int argc, char **argv, struct sign_args *a, struct ens_sig
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         bool takes = strcmp(arg, "--origin") == 0 || strcmp(arg, "--keys") == 0 ||
-                     strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0 ||
-                     strcmp(arg, "--salt") == 0 || strcmp(arg, "--iterations") == 0 ||
-                     strcmp(arg, "--inception") == 0 || strcmp(arg, "--expiration") == 0 ||
-                     strcmp(arg, "--serial") == 0 || strcmp(arg, "--threads") == 0;
+                     strcmp(arg, "--keystore") == 0 || strcmp(arg, "-o") == 0 ||
+                     strcmp(arg, "--output") == 0 || strcmp(arg, "--salt") == 0 ||
+                     strcmp(arg, "--iterations") == 0 || strcmp(arg, "--inception") == 0 ||
+                     strcmp(arg, "--expiration") == 0 || strcmp(arg, "--serial") == 0 ||
+                     strcmp(arg, "--threads") == 0;
         const char *val = NULL;
         if (takes) {
             if (i + 1 >= argc) {
@@ -106,6 +110,8 @@ static int parse_args(int argc, char **argv, struct sign_args *a, struct ens_sig
             a->origin_text = val;
         } else if (strcmp(arg, "--keys") == 0) {
             a->keydir = val;
+        } else if (strcmp(arg, "--keystore") == 0) {
+            a->keystore = val;
         } else if (strcmp(arg, "-o") == 0 || strcmp(arg, "--output") == 0) {
             a->outpath = val;
         } else if (strcmp(arg, "--inception") == 0) {
@@ -247,9 +253,11 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads every key of origin from dir. Returns 0 with the keys in *keys and their count in *nkeys
+/* Loads every key of origin from dir: files, or keys on the token of ks (may be NULL) named by
+ * the locator of their .key file. Returns 0 with the keys in *keys and their count in *nkeys
  * (possibly none), -1 after a message. */
-static int load_keys(const char *dir, const uint8_t *origin, struct ens_key ***keys, size_t *nkeys)
+static int load_keys(const char *dir, struct ens_keystore *ks, const uint8_t *origin,
+                     struct ens_key ***keys, size_t *nkeys)
 {
     *keys = NULL;
     *nkeys = 0;
@@ -294,7 +302,7 @@ static int load_keys(const char *dir, const uint8_t *origin, struct ens_key ***k
     }
     for (size_t i = 0; i < nn && rc == 0; i++) {
         struct ens_key_public pub;
-        char msg[256];
+        char msg[1024];
         if (ens_key_load_public(names[i], &pub, msg, sizeof msg) != 0) {
             fprintf(stderr, "ensign sign: %s: %s\n", names[i], msg);
             rc = -1;
@@ -304,7 +312,7 @@ static int load_keys(const char *dir, const uint8_t *origin, struct ens_key ***k
             continue;
         }
         struct ens_key *key = NULL;
-        if (ens_key_load(names[i], origin, &key, msg, sizeof msg) != 0) {
+        if (ens_keystore_load_keyfile(ks, names[i], origin, &key, msg, sizeof msg) != 0) {
             fprintf(stderr, "ensign sign: %s: %s\n", names[i], msg);
             rc = -1;
             break;
@@ -350,6 +358,7 @@ int ens_cli_sign(int argc, char **argv)
     int rc = ENS_EXIT_FAIL;
     struct ens_key **keys = NULL;
     size_t nkeys = 0;
+    struct ens_keystore *ks = NULL;
     struct ens_zone *signed_zone = NULL;
     struct ens_cli_zone l;
     if (ens_cli_load_zone(a.file, a.has_origin ? a.origin : NULL, &l) != 0) {
@@ -360,7 +369,13 @@ int ens_cli_sign(int argc, char **argv)
         goto out;
     }
     const uint8_t *origin = ens_zone_origin(l.zone);
-    if (load_keys(a.keydir, origin, &keys, &nkeys) != 0) {
+    char msg[1024];
+    if (a.keystore != NULL &&
+        ens_keystore_open(NULL, a.keystore, false, &ks, msg, sizeof msg) != 0) {
+        fprintf(stderr, "ensign sign: %s\n", msg);
+        goto out;
+    }
+    if (load_keys(a.keydir, ks, origin, &keys, &nkeys) != 0) {
         goto out;
     }
     if (nkeys == 0) {
@@ -370,7 +385,6 @@ int ens_cli_sign(int argc, char **argv)
         ens_str_clear(&ot);
         goto out;
     }
-    char msg[512];
     if (!o.zonemd) {
         /* Signed, formatted and written in one pass. */
         struct sink k = {.path = a.outpath};
@@ -420,6 +434,7 @@ out:
         ens_key_free(keys[i]);
     }
     free(keys);
+    ens_keystore_free(ks);
     ens_zone_free(signed_zone);
     ens_zone_free(l.zone);
     return rc;

@@ -238,7 +238,9 @@ static int sign_into(struct incr *s, struct ens_ztree_edit *e, const uint8_t *ow
     size_t nsigs = 0;
     int rc = ens_rrset_signer_sign(s->rs, owner, type, ttl, rdata, count, &s->buf, &nsigs);
     if (rc != 0) {
-        return fail(s, rc, "signing %s: %s", ens_type_name(type), ens_strerror(rc));
+        const char *why = ens_rrset_signer_error(s->rs);
+        return fail(s, rc, "signing %s: %s", ens_type_name(type),
+                    why[0] != '\0' ? why : ens_strerror(rc));
     }
     const uint8_t *p = (const uint8_t *)s->buf.s;
     for (size_t i = 0; i < nsigs; i++) {

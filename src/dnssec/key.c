@@ -13,7 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#include "dnssec/key_int.h"
+#include "dnssec/p11_int.h"
 
 int ens_dnssec_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -90,7 +90,7 @@ static bool is_rsa(uint8_t alg)
 /* The smallest RSA key taken even with ENS_KEY_ALLOW_WEAK: below it a key is no key. */
 #define RSA_WEAK_MIN 1024
 
-static int check_rsa_bits(unsigned bits, char *err, size_t errlen)
+int ens_dnssec_check_rsa_bits(unsigned bits, char *err, size_t errlen)
 {
     if (bits < 2048) {
         return ens_dnssec_fail(err, errlen, ENS_ERANGE,
@@ -130,6 +130,15 @@ static int refuse_alg(uint8_t num, const char *mnemonic, char *err, size_t errle
                            mnemonic, num);
 }
 
+int ens_dnssec_refuse_alg(uint8_t alg, char *err, size_t errlen)
+{
+    const char *m = ens_alg_mnemonic(alg);
+    if (m != NULL) {
+        return refuse_alg(alg, m, err, errlen);
+    }
+    return ens_dnssec_fail(err, errlen, ENS_EINVAL, "unsupported algorithm %u", alg);
+}
+
 int ens_alg_parse(const char *s, uint8_t *alg, unsigned *bits, char *err, size_t errlen)
 {
     unsigned long n;
@@ -140,7 +149,7 @@ int ens_alg_parse(const char *s, uint8_t *alg, unsigned *bits, char *err, size_t
             return ens_dnssec_fail(err, errlen, ENS_EINVAL, "bad RSA key size in \"%s\"", s);
         }
         if (n != 2048 && n != 3072 && n != 4096) {
-            rc = check_rsa_bits((unsigned)n, err, errlen);
+            rc = ens_dnssec_check_rsa_bits((unsigned)n, err, errlen);
             if (rc == 0) {
                 rc = ens_dnssec_fail(err, errlen, ENS_ERANGE,
                                      "RSA key size %lu not offered: use 2048, 3072 or 4096", n);
@@ -228,6 +237,8 @@ void ens_key_free(struct ens_key *key)
         return;
     }
     EVP_PKEY_free(key->pkey); /* OpenSSL clears private key material on free */
+    ens_p11key_free(key->p11);
+    free(key->locator);
     free(key);
 }
 
@@ -298,7 +309,7 @@ static int key_wrap(const uint8_t *zone, uint8_t alg, enum ens_key_role role, EV
     if (is_rsa(alg)) {
         unsigned bits = (unsigned)EVP_PKEY_get_bits(pkey);
         weak = (flags & ENS_KEY_ALLOW_WEAK) && bits >= RSA_WEAK_MIN && bits < 2048;
-        int rc = weak ? 0 : check_rsa_bits(bits, err, errlen);
+        int rc = weak ? 0 : ens_dnssec_check_rsa_bits(bits, err, errlen);
         if (rc == ENS_ERANGE && bits < 2048) {
             return ens_dnssec_fail(err, errlen, rc,
                                    "RSA keys shorter than 2048 bits are refused (got %u bits)%s",
@@ -350,17 +361,13 @@ int ens_key_generate(const uint8_t *zone, uint8_t alg, unsigned bits, enum ens_k
     EVP_PKEY *pkey = NULL;
     *out = NULL;
     if (!ens_alg_supported(alg)) {
-        const char *m = ens_alg_mnemonic(alg);
-        if (m != NULL) {
-            return refuse_alg(alg, m, err, errlen);
-        }
-        return ens_dnssec_fail(err, errlen, ENS_EINVAL, "unsupported algorithm %u", alg);
+        return ens_dnssec_refuse_alg(alg, err, errlen);
     }
     if (is_rsa(alg)) {
         if (bits == 0) {
             bits = 2048;
         }
-        int rc = check_rsa_bits(bits, err, errlen);
+        int rc = ens_dnssec_check_rsa_bits(bits, err, errlen);
         if (rc != 0) {
             return rc;
         }
@@ -525,6 +532,15 @@ int ens_key_dnskey(const struct ens_key *key, uint8_t *out, size_t cap, size_t *
     if (cap < 4) {
         return ENS_ESPACE;
     }
+    if (key->p11 != NULL) {
+        /* made from the public key read from the token when the key was loaded */
+        const uint8_t *rd = ens_p11key_dnskey(key->p11, outlen);
+        if (*outlen > cap) {
+            return ENS_ESPACE;
+        }
+        memcpy(out, rd, *outlen);
+        return 0;
+    }
     ens_put16(out, key->flags);
     out[2] = 3; /* protocol, RFC 4034 §2.1.2 */
     out[3] = key->alg;
@@ -553,7 +569,7 @@ uint16_t ens_key_tag_compute(const uint8_t *dnskey, size_t len)
 
 /* ---- sign / verify ---- */
 
-static const EVP_MD *alg_md(uint8_t alg)
+const EVP_MD *ens_dnssec_alg_md(uint8_t alg)
 {
     switch (alg) {
     case ENS_ALG_RSASHA256:
@@ -613,12 +629,24 @@ static int sign_with(const struct alg_info *a, EVP_MD_CTX *ctx, const uint8_t *d
 
 static int sign_init(const struct ens_key *key, EVP_MD_CTX *ctx)
 {
-    return EVP_DigestSignInit(ctx, NULL, alg_md(key->alg), NULL, key->pkey) == 1 ? 0 : ENS_EIO;
+    return EVP_DigestSignInit(ctx, NULL, ens_dnssec_alg_md(key->alg), NULL, key->pkey) == 1
+               ? 0
+               : ENS_EIO;
 }
 
 int ens_key_sign(const struct ens_key *key, const uint8_t *data, size_t len, uint8_t *out,
                  size_t cap, size_t *outlen)
 {
+    if (key->p11 != NULL) {
+        /* a context for the one signature: its session goes back to the keystore's pool */
+        struct ens_keysigner *ks = NULL;
+        int rc = ens_keysigner_new(key, &ks);
+        if (rc == 0) {
+            rc = ens_keysigner_sign(ks, data, len, out, cap, outlen);
+        }
+        ens_keysigner_free(ks);
+        return rc;
+    }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL) {
         return ENS_ENOMEM;
@@ -690,6 +718,8 @@ struct ens_keysigner {
     EVP_MD *md;         /* ECDSA: the digest, fetched once */
     EVP_MD_CTX *mdctx;  /* ECDSA: reused for every digest */
     bool copy_ok;
+    struct p11_signer *p11; /* a key on a token: its session and object handle */
+    char msg[512];          /* why the last signature failed */
 };
 
 /* ECDSA over data: SHA-256 or SHA-384 (RFC 6605 §3), then the raw signature of the digest. */
@@ -711,6 +741,9 @@ static int sign_ecdsa(struct ens_keysigner *ks, const uint8_t *data, size_t len,
     return der_to_rs(der, derlen, (size_t)ks->alg->curve_bytes, out, cap, outlen);
 }
 
+static int sign_digestsign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
+                           size_t cap, size_t *outlen);
+
 int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
 {
     *out = NULL;
@@ -720,6 +753,15 @@ int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
     }
     ks->key = key;
     ks->alg = alg_find(key->alg);
+    if (key->p11 != NULL) {
+        int rc = ens_p11_signer_new(key, &ks->p11);
+        if (rc != 0) {
+            free(ks);
+            return rc;
+        }
+        *out = ks;
+        return 0;
+    }
     if (ks->alg->curve_bytes != 0) {
         ks->pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
         ks->md = EVP_MD_fetch(NULL, ks->alg->curve_bytes == 32 ? "SHA256" : "SHA384", NULL);
@@ -751,9 +793,28 @@ int ens_keysigner_new(const struct ens_key *key, struct ens_keysigner **out)
 int ens_keysigner_sign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
                        size_t cap, size_t *outlen)
 {
-    if (ks->pctx != NULL) {
-        return sign_ecdsa(ks, data, len, out, cap, outlen);
+    ks->msg[0] = '\0';
+    if (ks->p11 != NULL) {
+        return ens_p11_signer_sign(ks->p11, data, len, out, cap, outlen, ks->msg, sizeof ks->msg);
     }
+    int rc = ks->pctx != NULL ? sign_ecdsa(ks, data, len, out, cap, outlen)
+                              : sign_digestsign(ks, data, len, out, cap, outlen);
+    if (rc != 0) {
+        snprintf(ks->msg, sizeof ks->msg, "signing with key %u: %s%s", ks->key->tag,
+                 ens_strerror(rc), rc == ENS_EIO ? " (OpenSSL refused)" : "");
+    }
+    return rc;
+}
+
+const char *ens_keysigner_error(const struct ens_keysigner *ks)
+{
+    return ks->msg;
+}
+
+/* RSA and EdDSA: a copy of the DigestSign template, or a fresh one. */
+static int sign_digestsign(struct ens_keysigner *ks, const uint8_t *data, size_t len, uint8_t *out,
+                           size_t cap, size_t *outlen)
+{
     int rc = 0;
     if (ks->copy_ok) {
         if (EVP_MD_CTX_copy_ex(ks->work, ks->tmpl) != 1) {
@@ -772,6 +833,7 @@ int ens_keysigner_sign(struct ens_keysigner *ks, const uint8_t *data, size_t len
 void ens_keysigner_free(struct ens_keysigner *ks)
 {
     if (ks != NULL) {
+        ens_p11_signer_free(ks->p11);
         EVP_MD_CTX_free(ks->tmpl);
         EVP_MD_CTX_free(ks->work);
         EVP_PKEY_CTX_free(ks->pctx);
@@ -895,7 +957,7 @@ int ens_key_verify(const uint8_t *dnskey, size_t dnskeylen, uint8_t alg, const u
     }
     int rc = ENS_ERDATA;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    const EVP_MD *md = alg_md(alg);
+    const EVP_MD *md = ens_dnssec_alg_md(alg);
     if (ctx != NULL &&
         EVP_DigestVerifyInit_ex(ctx, NULL, md == NULL ? NULL : EVP_MD_get0_name(md), NULL, NULL,
                                 pkey, NULL) == 1 &&

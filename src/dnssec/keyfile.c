@@ -24,9 +24,8 @@
 #define SUFFIX_PRIV ".private.pem"
 #define PATH_CAP    4096
 
-/* The zone as used in file names: lower case, no final dot ("." for the root). Names whose
- * text needs escapes or holds '/' are refused so the file name is unambiguous. */
-static int zone_file_part(const uint8_t *zone, char *out, size_t cap, char *err, size_t errlen)
+/* Names whose text needs escapes or holds '/' are refused so the file name is unambiguous. */
+int ens_dnssec_zone_part(const uint8_t *zone, char *out, size_t cap, char *err, size_t errlen)
 {
     struct ens_str s = {0};
     ens_name_to_text(zone, &s);
@@ -145,6 +144,10 @@ static int key_text(const struct ens_key *key, struct ens_str *out)
         /* read back by ens_key_load: the key was taken below the safe size on purpose */
         ens_str_printf(out, "; weak: RSA below 2048 bits, imported to be rolled soon\n");
     }
+    if (key->p11 != NULL) {
+        /* the private half stays on the token: this line finds it again */
+        ens_str_printf(out, "; locator: %s\n", ens_key_locator(key));
+    }
     struct ens_rr rr = {.owner = key->zone,
                         .type = ENS_T_DNSKEY,
                         .rclass = 1,
@@ -158,14 +161,35 @@ static int key_text(const struct ens_key *key, struct ens_str *out)
     return rc;
 }
 
+/* Writes the private key as PKCS#8 PEM into path (created 0600, exclusively). */
+static int write_private(const struct ens_key *key, const char *path, char *err, size_t errlen)
+{
+    /* Secure heap memory for the PEM text, wiped when freed. */
+    BIO *bio = BIO_new(BIO_s_secmem());
+    int rc = 0;
+    if (bio == NULL ||
+        PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
+        rc = ens_dnssec_fail(err, errlen, ENS_EIO, "cannot encode the private key");
+    } else {
+        char *pem = NULL;
+        long pemlen = BIO_get_mem_data(bio, &pem);
+        if (pemlen <= 0) {
+            rc = ens_dnssec_fail(err, errlen, ENS_EIO, "cannot encode the private key");
+        } else {
+            rc = create_file(path, 0600, pem, (size_t)pemlen, err, errlen);
+        }
+    }
+    BIO_free(bio);
+    return rc;
+}
+
 int ens_key_save(const struct ens_key *key, const char *dir, char *base, size_t basecap, char *err,
                  size_t errlen)
 {
     char zpart[ENS_NAME_MAXLEN * 4 + 2];
     char privpath[PATH_CAP], pubpath[PATH_CAP];
     struct ens_str text = {0};
-    BIO *bio = NULL;
-    int rc = zone_file_part(key->zone, zpart, sizeof zpart, err, errlen);
+    int rc = ens_dnssec_zone_part(key->zone, zpart, sizeof zpart, err, errlen);
     if (rc != 0) {
         return rc;
     }
@@ -186,26 +210,17 @@ int ens_key_save(const struct ens_key *key, const char *dir, char *base, size_t 
         rc = ens_dnssec_fail(err, errlen, rc, "cannot format the DNSKEY record");
         goto out;
     }
-    /* Secure heap memory for the PEM text, wiped when freed. */
-    bio = BIO_new(BIO_s_secmem());
-    if (bio == NULL ||
-        PEM_write_bio_PKCS8PrivateKey(bio, key->pkey, NULL, NULL, 0, NULL, NULL) != 1) {
-        rc = ens_dnssec_fail(err, errlen, ENS_EIO, "cannot encode the private key");
-        goto out;
-    }
-    char *pem = NULL;
-    long pemlen = BIO_get_mem_data(bio, &pem);
-    if (pemlen <= 0) {
-        rc = ens_dnssec_fail(err, errlen, ENS_EIO, "cannot encode the private key");
-        goto out;
-    }
-    rc = create_file(privpath, 0600, pem, (size_t)pemlen, err, errlen);
-    if (rc != 0) {
-        goto out;
+    if (key->p11 == NULL) {
+        rc = write_private(key, privpath, err, errlen);
+        if (rc != 0) {
+            goto out;
+        }
     }
     rc = create_file(pubpath, 0644, text.s, text.len, err, errlen);
     if (rc != 0) {
-        unlink(privpath);
+        if (key->p11 == NULL) {
+            unlink(privpath);
+        }
         goto out;
     }
     /* Make the new directory entries durable too. */
@@ -215,7 +230,6 @@ int ens_key_save(const struct ens_key *key, const char *dir, char *base, size_t 
         close(dfd);
     }
 out:
-    BIO_free(bio);
     ens_str_clear(&text);
     return rc;
 }
@@ -401,8 +415,8 @@ static void keyfile_msg(void *ctx, enum ens_severity sev, const struct ens_zpos 
     }
 }
 
-/* The comments ensign writes into its own .key files ("; role: csk", "; weak: ..."), each on
- * a line of its own. */
+/* The comments ensign writes into its own .key files ("; role: csk", "; weak: ...", and for a
+ * key on a token "; locator: pkcs11:..."), each on a line of its own. */
 static int keyfile_comments(const char *path, const char *text, size_t len,
                             struct ens_key_public *pub, bool *have_role, char *err, size_t errlen)
 {
@@ -414,9 +428,26 @@ static int keyfile_comments(const char *path, const char *text, size_t len,
         size_t ll = end - pos;
         lineno++;
         pos = end + 1;
-        static const char role[] = "; role:", weak[] = "; weak:";
+        static const char role[] = "; role:", weak[] = "; weak:", loc[] = "; locator:";
         if (ll >= sizeof weak - 1 && memcmp(line, weak, sizeof weak - 1) == 0) {
             pub->weak = true;
+            continue;
+        }
+        if (ll >= sizeof loc - 1 && memcmp(line, loc, sizeof loc - 1) == 0) {
+            size_t j = sizeof loc - 1, e = ll;
+            while (j < e && line[j] == ' ') {
+                j++;
+            }
+            while (e > j && (line[e - 1] == ' ' || line[e - 1] == '\r')) {
+                e--;
+            }
+            if (e - j >= sizeof pub->locator || e == j) {
+                return ens_dnssec_fail(err, errlen, ENS_ESYNTAX, "%s:%u: bad locator", path,
+                                       lineno);
+            }
+            memcpy(pub->locator, line + j, e - j);
+            pub->locator[e - j] = '\0';
+            continue;
         }
         if (ll < sizeof role - 1 || memcmp(line, role, sizeof role - 1) != 0) {
             continue;
@@ -525,6 +556,11 @@ int ens_key_load(const char *path, const uint8_t *zone, struct ens_key **out, ch
         ens_str_clear(&a);
         ens_str_clear(&b);
         return rc;
+    }
+    if (pub.locator[0] != '\0') {
+        return ens_dnssec_fail(err, errlen, ENS_EINVAL,
+                               "%s is a key on a PKCS#11 token (%s): give its keystore", path,
+                               pub.locator);
     }
     if (base_path(path, base, sizeof base) != 0 ||
         snprintf(privpath, sizeof privpath, "%s%s", base, SUFFIX_PRIV) >= (int)sizeof privpath) {

@@ -190,6 +190,7 @@ struct ens_rrset_signer {
     size_t apexlen;
     struct ens_str data;
     uint64_t made;
+    char msg[600]; /* why the last failed signature failed */
 };
 
 int ens_rrset_signer_new(struct ens_key *const *keys, size_t nkeys, const struct ens_sign_opts *o,
@@ -245,6 +246,7 @@ int ens_rrset_signer_sign(struct ens_rrset_signer *s, const uint8_t *owner, uint
                           size_t *nsigs)
 {
     *nsigs = 0;
+    s->msg[0] = '\0';
     uint8_t *block = NULL;
     struct ens_sign_rdref *canon = NULL;
     size_t m = 0;
@@ -273,6 +275,8 @@ int ens_rrset_signer_sign(struct ens_rrset_signer *s, const uint8_t *owner, uint
         rc = ens_keysigner_sign(s->ks[k], (const uint8_t *)s->data.s, s->data.len, rd + hlen,
                                 sizeof rd - hlen, &siglen);
         if (rc != 0) {
+            snprintf(s->msg, sizeof s->msg, "key %u: %s", ens_key_tag(s->keys[k]),
+                     ens_keysigner_error(s->ks[k]));
             break;
         }
         uint8_t len[2];
@@ -285,6 +289,11 @@ int ens_rrset_signer_sign(struct ens_rrset_signer *s, const uint8_t *owner, uint
     free(block);
     free(canon);
     return rc != 0 ? rc : out->err;
+}
+
+const char *ens_rrset_signer_error(const struct ens_rrset_signer *s)
+{
+    return s->msg;
 }
 
 uint64_t ens_rrset_signer_made(const struct ens_rrset_signer *s)

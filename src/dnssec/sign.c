@@ -141,7 +141,10 @@ struct pool {
     pthread_t tids[MAX_THREADS];
     struct worker wk[MAX_THREADS];
     struct batch b[2];
-    int filling; /* index of the batch s->jobs points to */
+    int filling;        /* index of the batch s->jobs points to */
+    atomic_bool failed; /* a signature failed: the jobs left are not tried (a lost token would
+                         * otherwise be looked for again for each of them) */
+    char msg[600];      /* why the first failed signature failed, under mu */
 };
 
 /* Claims and signs jobs of b until none is left; row holds the calling thread's contexts. */
@@ -155,9 +158,16 @@ static void sign_batch(struct pool *p, struct batch *b, struct ens_keysigner **r
         }
         struct job *j = &b->jobs[i];
         j->err = row[j->key] == NULL ? ens_keysigner_new(s->keys[j->key], &row[j->key]) : 0;
-        if (j->err == 0) {
+        if (j->err == 0 && atomic_load(&p->failed)) {
+            j->err = ENS_EIO;
+        } else if (j->err == 0) {
             j->err = ens_keysigner_sign(row[j->key], j->data, j->len, j->rd + j->hlen,
                                         sizeof j->rd - j->hlen, &j->siglen);
+            if (j->err != 0 && !atomic_exchange(&p->failed, true)) {
+                pthread_mutex_lock(&p->mu);
+                snprintf(p->msg, sizeof p->msg, "%s", ens_keysigner_error(row[j->key]));
+                pthread_mutex_unlock(&p->mu);
+            }
         }
         if (atomic_fetch_add(&b->done, 1) + 1 == b->njobs) {
             pthread_mutex_lock(&p->mu);
@@ -211,7 +221,8 @@ static int finish_inflight(struct pool *p)
         struct job *j = &b->jobs[i];
         if (rc == 0 && j->err != 0) {
             rc = ens_sign_fail_(s, j->err, "signing with key %u failed: %s",
-                                ens_key_tag(s->keys[j->key]), ens_strerror(j->err));
+                                ens_key_tag(s->keys[j->key]),
+                                p->msg[0] != '\0' ? p->msg : ens_strerror(j->err));
         }
         if (rc == 0) {
             struct ens_rr sig = {.owner = j->owner,

@@ -84,8 +84,9 @@ int ens_sign_zone(const struct ens_zone *z, struct ens_key *const *keys, size_t 
 /* Signing single RRsets, as live signing does for the RRsets a change touches. The signer
  * chooses keys as ens_sign_zone does (by role, with the same per-algorithm fallback), uses the
  * window and jitter of o (copied), and keeps one OpenSSL context per key; it is used by one
- * thread at a time and the keys must outlive it. Errors: ENS_EINVAL (no keys, a key of another
- * zone; err says which), ENS_ENOMEM, ENS_EIO. */
+ * thread at a time and the keys must outlive it; a key on a PKCS#11 token gets the signer's own
+ * session at its first signature (see ens_keysigner_new). Errors: ENS_EINVAL (no keys, a key of
+ * another zone; err says which), ENS_ENOMEM, ENS_EIO. */
 struct ens_rrset_signer;
 int ens_rrset_signer_new(struct ens_key *const *keys, size_t nkeys, const struct ens_sign_opts *o,
                          struct ens_rrset_signer **out, char *err, size_t errlen);
@@ -98,6 +99,9 @@ void ens_rrset_signer_window(struct ens_rrset_signer *s, uint32_t inception, uin
 int ens_rrset_signer_sign(struct ens_rrset_signer *s, const uint8_t *owner, uint16_t type,
                           uint32_t ttl, const uint8_t *rdata, size_t count, struct ens_str *out,
                           size_t *nsigs);
+/* Why the last ens_rrset_signer_sign failed when a signature failed ("key 12345: C_Sign failed
+ * on PKCS#11 token ..."), "" otherwise. Owned by s. */
+const char *ens_rrset_signer_error(const struct ens_rrset_signer *s);
 /* Signatures made so far. */
 uint64_t ens_rrset_signer_made(const struct ens_rrset_signer *s);
 /* NULL is a no-op. */

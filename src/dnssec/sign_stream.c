@@ -59,7 +59,7 @@ struct chunk {
     struct ens_str text;
     bool done;
     int err;
-    char msg[160];
+    char msg[640];
 };
 
 struct stream;
@@ -84,7 +84,7 @@ struct stream {
     size_t produced, claimed, written;
     bool finished, writing;
     int err;
-    char msg[256];
+    char msg[640];
     ens_sign_write_fn write;
     void *ctx;
     struct tstate ts[MAX_THREADS];
@@ -248,9 +248,11 @@ static void process(struct stream *p, struct chunk *c, struct tstate *t)
         struct sjob *j = &c->jobs[i];
         int e = sign_job(p, c, j, t);
         if (e != 0) {
+            /* the signing context says why when the signature itself failed */
+            const char *why = t->row[j->key] != NULL ? ens_keysigner_error(t->row[j->key]) : "";
             c->err = e;
             snprintf(c->msg, sizeof c->msg, "signing with key %u failed: %s",
-                     ens_key_tag(p->s->keys[j->key]), ens_strerror(e));
+                     ens_key_tag(p->s->keys[j->key]), why[0] != '\0' ? why : ens_strerror(e));
             return;
         }
     }
