@@ -19,9 +19,9 @@ KEY = "cli-admin-key"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli")
-    with servelib.ApiServer(work, KEY) as srv:
+    with servelib.ApiServer(work, KEY, test_clock="now") as srv:
         url = srv.base
-        yield url, srv.port, work
+        yield url, srv.port, work, srv
 
 
 def ensign(*args, url=None, token=KEY, env_extra=None, check=None):
@@ -46,7 +46,7 @@ def query(port, name, rdtype, dnssec=False):
 
 
 def test_zone_and_record_commands(server):
-    url, port, _ = server
+    url, port, _, _ = server
     ensign("zone", "create", "cli.test", "--ns", "ns1.example.net.", url=url, check=0)
     out = ensign("zone", "list", url=url, check=0).stdout
     assert "cli.test." in out and "ZONE" in out
@@ -70,7 +70,7 @@ def test_zone_and_record_commands(server):
 
 
 def test_dnssec_and_keys(server):
-    url, port, _ = server
+    url, port, _, srv = server
     ensign("zone", "create", "sec.test", "--ns", "ns1.example.net.", url=url, check=0)
     st = ensign("dnssec", "enable", "sec.test", url=url, check=0).stdout
     assert "dnssec:        on" in st
@@ -89,6 +89,12 @@ def test_dnssec_and_keys(server):
     # A published key is not deleted at once (exit 4, the safe order printed).
     p = ensign("key", "delete", "sec.test", str(new["id"]), url=url, check=4)
     assert "bogus" in p.stderr
+    # The CSK takes over the data signatures: refused while its DNSKEY may be missing from a
+    # cache (published in the same second as the new key); allowed once the DNSKEY TTL plus
+    # propagation has passed.
+    p = ensign("key", "deactivate", "sec.test", str(new["id"]), url=url, check=4)
+    assert "not yet in every cache" in p.stderr, p.stderr
+    srv.clock(advance=3900)
     ensign("key", "deactivate", "sec.test", str(new["id"]), url=url, check=0)
     # Its signatures may still be cached: unpublishing now is premature (the wait is shown);
     # --force does it anyway and the audit log says so.
@@ -100,7 +106,7 @@ def test_dnssec_and_keys(server):
 
 
 def test_exit_statuses(server, tmp_path):
-    url, _, _ = server
+    url, _, _, _ = server
     ensign("zone", "export", "missing.test", url=url, check=3)
     ensign("zone", "create", "dup.test", "--ns", "ns1.example.net.", url=url, check=0)
     ensign("zone", "create", "dup.test", "--ns", "ns1.example.net.", url=url, check=4)
@@ -116,7 +122,7 @@ def test_exit_statuses(server, tmp_path):
 
 
 def test_zone_import(server, tmp_path):
-    url, port, _ = server
+    url, port, _, _ = server
     f = tmp_path / "imp.zone"
     f.write_text("$ORIGIN imp.test.\n$TTL 300\n@ SOA ns1 hm 7 3600 600 86400 300\n@ NS ns1\n"
                  "ns1 A 192.0.2.1\nwww A 192.0.2.2\n")
