@@ -64,9 +64,11 @@ struct ens_store *ens_ctl_store(struct ens_ctl *c);
 
 /* Who makes the following changes, for their audit entries: token_id 0 is the administrator
  * key, > 0 a scoped token, ENS_CTL_ACTOR_KEYMGR the key manager, ENS_CTL_ACTOR_DAEMON the
- * daemon itself (renewals, start-up). Stays until changed. */
+ * daemon itself (renewals, start-up). Stays until changed (ens_ctl_update sets
+ * ENS_CTL_ACTOR_UPDATE for its own change and puts the previous actor back). */
 #define ENS_CTL_ACTOR_KEYMGR (-1)
 #define ENS_CTL_ACTOR_DAEMON (-2)
+#define ENS_CTL_ACTOR_UPDATE (-3) /* a DNS UPDATE (its key and client are in the detail) */
 void ens_ctl_set_actor(struct ens_ctl *c, int64_t token_id);
 
 /* What a change did, or why it was refused. */
@@ -115,6 +117,32 @@ struct ens_ctl_change {
  * ENS_EIO. */
 int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl_change *ch,
                        size_t n, int64_t now, struct ens_ctl_result *res);
+/* A DNS UPDATE (RFC 2136) as received: its prerequisite and update sections (owners and rdata
+ * uncompressed, classes as on the wire), who sent it and the TSIG key that signed it. */
+struct ens_ctl_update {
+    const struct ens_rr *prereq;
+    size_t nprereq;
+    const struct ens_rr *upd;
+    size_t nupd;
+    const char *key; /* the TSIG key whose MAC was verified (presentation), or NULL */
+    /* the client's address (4 or 16 bytes, network order) and its text for the audit */
+    const uint8_t *addr;
+    size_t addrlen;
+    const char *client;
+};
+/* Applies a DNS UPDATE to zone name as one transaction on the same seam as the API (all or
+ * nothing; the gate, the serial, signing, journal, audit, publication) and returns its
+ * response code (ENS_RCODE_*): NOTAUTH when there is no such zone; REFUSED unless the zone's
+ * metadata allows the client (TSIG-ALLOW-DNSUPDATE: the request must be signed by one of the
+ * keys named; ALLOW-DNSUPDATE-FROM: the address must be in one of the prefixes; both when
+ * both are set; neither set: refused), when the key's scope does not cover a change, when a
+ * change names a type the signer owns, or when the gate refuses; NXDOMAIN, YXDOMAIN, NXRRSET,
+ * YXRRSET for a failed prerequisite (RFC 2136 §3.2); NOTZONE for a name outside the zone;
+ * FORMERR for a malformed record; SERVFAIL when the store fails. res says why. Deletes of the
+ * apex SOA, the apex NS RRset or its last record are ignored (§3.4.2); an added SOA replaces
+ * the zone's (its serial kept when newer); a CNAME beside other data is ignored (§3.4.2.2). */
+unsigned ens_ctl_update(struct ens_ctl *c, const char *name, const struct ens_ctl_update *u,
+                        int64_t now, struct ens_ctl_result *res);
 /* Replaces every record of the zone by rrs (as for create), as one transaction. The records
  * the signer owns (CDS, CDNSKEY and the DNSSEC records) are kept. */
 int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_rr *rrs, size_t n,

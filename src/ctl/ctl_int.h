@@ -9,6 +9,7 @@
  *   txn.c     THE SEAM: begin, gate, serial, sign, persist, audit, commit, publish
  *   zones.c   zone create/replace/patch/delete/settings (operations on the seam)
  *   keys.c    DNSSEC on/off and keys (operations on the seam)
+ *   update.c  DNS UPDATE (RFC 2136): access, prerequisites and changes (on the seam)
  *   account.c policies, TSIG keys, metadata, tokens, webhooks (operations on the seam)
  *   km.c      the key manager's plans and the parent's answers applied through the seam
  *   tick.c    start-up, signature renewal, retries, the tick */
@@ -269,6 +270,31 @@ void ctl_txn_unlink(struct ctl_txn *tx, const char *locator);
 int ctl_txn_commit(struct ctl_txn *tx);
 /* Ends the change without keeping anything; returns rc (convenience for error paths). */
 int ctl_txn_abort(struct ctl_txn *tx, int rc);
+
+/* ---- zones.c ---- */
+
+/* An RRset read from or about to be written to the store; the rdata bytes are copies. */
+struct ctl_rrbuf {
+    uint32_t ttl;
+    size_t n, cap;
+    struct ens_store_rdata *r;
+};
+void ctl_rrbuf_clear(struct ctl_rrbuf *b);
+/* The index of the record with exactly these rdata bytes, or -1. */
+int ctl_rrbuf_find(const struct ctl_rrbuf *b, const uint8_t *data, uint16_t len);
+/* Adds a copy of one record unless the same rdata is there (then only disabled is updated). */
+int ctl_rrbuf_add(struct ctl_rrbuf *b, const uint8_t *data, uint16_t len, bool disabled);
+void ctl_rrbuf_remove(struct ctl_rrbuf *b, size_t i);
+/* Reads the RRset (owner, type) of zone, disabled records included (type 0: every RRset of
+ * owner together, which only makes sense for counting). */
+int ctl_rrbuf_read(struct ens_ctl *c, const char *zone, const uint8_t *owner, uint16_t type,
+                   struct ctl_rrbuf *out);
+/* Applies one change inside the transaction (the RRset is touched when it changed): records
+ * outside the zone, of the signer's types, or of meta types are refused (res says why). */
+int ctl_apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch);
+/* The audit entry of a record change: the RRsets touched, then extra (JSON members, each
+ * starting with ", "; NULL: none). */
+void ctl_audit_rrsets(struct ctl_txn *tx, const char *action, const char *extra);
 
 /* ---- keys.c, km.c, tick.c ---- */
 

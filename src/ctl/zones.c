@@ -6,14 +6,7 @@
 
 #include "ctl/ctl_int.h"
 
-/* An RRset read from or about to be written to the store; the rdata bytes are copies. */
-struct rrbuf {
-    uint32_t ttl;
-    size_t n, cap;
-    struct ens_store_rdata *r;
-};
-
-static void rrbuf_clear(struct rrbuf *b)
+void ctl_rrbuf_clear(struct ctl_rrbuf *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         free((void *)b->r[i].data);
@@ -22,7 +15,7 @@ static void rrbuf_clear(struct rrbuf *b)
     memset(b, 0, sizeof *b);
 }
 
-static int rrbuf_find(const struct rrbuf *b, const uint8_t *data, uint16_t len)
+int ctl_rrbuf_find(const struct ctl_rrbuf *b, const uint8_t *data, uint16_t len)
 {
     for (size_t i = 0; i < b->n; i++) {
         if (b->r[i].len == len && memcmp(b->r[i].data, data, len) == 0) {
@@ -33,9 +26,9 @@ static int rrbuf_find(const struct rrbuf *b, const uint8_t *data, uint16_t len)
 }
 
 /* Adds a copy of one record unless the same rdata is there (then only disabled is updated). */
-static int rrbuf_add(struct rrbuf *b, const uint8_t *data, uint16_t len, bool disabled)
+int ctl_rrbuf_add(struct ctl_rrbuf *b, const uint8_t *data, uint16_t len, bool disabled)
 {
-    int at = rrbuf_find(b, data, len);
+    int at = ctl_rrbuf_find(b, data, len);
     if (at >= 0) {
         b->r[at].disabled = disabled;
         return 0;
@@ -58,7 +51,7 @@ static int rrbuf_add(struct rrbuf *b, const uint8_t *data, uint16_t len, bool di
     return 0;
 }
 
-static void rrbuf_remove(struct rrbuf *b, size_t i)
+void ctl_rrbuf_remove(struct ctl_rrbuf *b, size_t i)
 {
     free((void *)b->r[i].data);
     b->r[i] = b->r[--b->n];
@@ -66,10 +59,10 @@ static void rrbuf_remove(struct rrbuf *b, size_t i)
 
 static int copy_rrset(void *ctx, const struct ens_store_rrset *rs)
 {
-    struct rrbuf *b = ctx;
+    struct ctl_rrbuf *b = ctx;
     b->ttl = rs->ttl;
     for (size_t i = 0; i < rs->count; i++) {
-        int e = rrbuf_add(b, rs->rdata[i].data, rs->rdata[i].len, rs->rdata[i].disabled);
+        int e = ctl_rrbuf_add(b, rs->rdata[i].data, rs->rdata[i].len, rs->rdata[i].disabled);
         if (e != 0) {
             return e;
         }
@@ -78,21 +71,21 @@ static int copy_rrset(void *ctx, const struct ens_store_rrset *rs)
 }
 
 /* Reads the RRset (owner, type) of zone, disabled records included. */
-static int read_rrset(struct ens_ctl *c, const char *zone, const uint8_t *owner, uint16_t type,
-                      struct rrbuf *out)
+int ctl_rrbuf_read(struct ens_ctl *c, const char *zone, const uint8_t *owner, uint16_t type,
+                   struct ctl_rrbuf *out)
 {
     memset(out, 0, sizeof *out);
     struct ens_store_rrfilter f = {.owner = owner, .type = type};
     return ens_store_rrset_list(c->st, zone, &f, copy_rrset, out);
 }
 
-static bool rrbuf_same(const struct rrbuf *a, const struct rrbuf *b)
+static bool rrbuf_same(const struct ctl_rrbuf *a, const struct ctl_rrbuf *b)
 {
     if (a->n != b->n || (a->n > 0 && a->ttl != b->ttl)) {
         return false;
     }
     for (size_t i = 0; i < a->n; i++) {
-        int at = rrbuf_find(b, a->r[i].data, a->r[i].len);
+        int at = ctl_rrbuf_find(b, a->r[i].data, a->r[i].len);
         if (at < 0 || b->r[at].disabled != a->r[i].disabled) {
             return false;
         }
@@ -101,7 +94,7 @@ static bool rrbuf_same(const struct rrbuf *a, const struct rrbuf *b)
 }
 
 static int write_rrset(struct ens_ctl *c, const char *zone, const uint8_t *owner, uint16_t type,
-                       const struct rrbuf *b)
+                       const struct ctl_rrbuf *b)
 {
     struct ens_store_rrset rs = {
         .owner = owner, .type = type, .ttl = b->ttl, .count = b->n, .rdata = b->r};
@@ -133,24 +126,24 @@ static int check_record_place(const uint8_t *origin, const uint8_t *owner, uint1
 }
 
 /* Applies one change in the transaction (the RRset is recorded as touched when it changed). */
-static int apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch)
+int ctl_apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch)
 {
     struct ens_ctl *c = tx->c;
     int rc = check_record_place(tx->origin, ch->owner, ch->type, tx->res);
     if (rc != 0) {
         return rc;
     }
-    struct rrbuf old, neu = {0};
-    rc = read_rrset(c, tx->sz.name, ch->owner, ch->type, &old);
+    struct ctl_rrbuf old, neu = {0};
+    rc = ctl_rrbuf_read(c, tx->sz.name, ch->owner, ch->type, &old);
     if (rc != 0) {
-        rrbuf_clear(&old);
+        ctl_rrbuf_clear(&old);
         return ctl_store_fail(c, tx->res, rc);
     }
     switch (ch->kind) {
     case ENS_CTL_REPLACE:
         neu.ttl = ch->ttl;
         for (size_t i = 0; i < ch->count && rc == 0; i++) {
-            rc = rrbuf_add(&neu, ch->rdata[i].data, ch->rdata[i].len, ch->rdata[i].disabled);
+            rc = ctl_rrbuf_add(&neu, ch->rdata[i].data, ch->rdata[i].len, ch->rdata[i].disabled);
         }
         break;
     case ENS_CTL_DELETE:
@@ -158,21 +151,21 @@ static int apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch)
     case ENS_CTL_EXTEND:
         neu.ttl = ch->ttl != 0 || old.n == 0 ? ch->ttl : old.ttl;
         for (size_t i = 0; i < old.n && rc == 0; i++) {
-            rc = rrbuf_add(&neu, old.r[i].data, old.r[i].len, old.r[i].disabled);
+            rc = ctl_rrbuf_add(&neu, old.r[i].data, old.r[i].len, old.r[i].disabled);
         }
         for (size_t i = 0; i < ch->count && rc == 0; i++) {
-            rc = rrbuf_add(&neu, ch->rdata[i].data, ch->rdata[i].len, ch->rdata[i].disabled);
+            rc = ctl_rrbuf_add(&neu, ch->rdata[i].data, ch->rdata[i].len, ch->rdata[i].disabled);
         }
         break;
     case ENS_CTL_PRUNE:
         neu.ttl = old.ttl;
         for (size_t i = 0; i < old.n && rc == 0; i++) {
-            rc = rrbuf_add(&neu, old.r[i].data, old.r[i].len, old.r[i].disabled);
+            rc = ctl_rrbuf_add(&neu, old.r[i].data, old.r[i].len, old.r[i].disabled);
         }
         for (size_t i = 0; i < ch->count; i++) {
-            int at = rrbuf_find(&neu, ch->rdata[i].data, ch->rdata[i].len);
+            int at = ctl_rrbuf_find(&neu, ch->rdata[i].data, ch->rdata[i].len);
             if (at >= 0) {
-                rrbuf_remove(&neu, (size_t)at);
+                ctl_rrbuf_remove(&neu, (size_t)at);
             }
         }
         break;
@@ -187,13 +180,13 @@ static int apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch)
     } else if (rc != 0) {
         rc = ctl_refuse(tx->res, rc, "internal", "%s", ens_strerror(rc));
     }
-    rrbuf_clear(&old);
-    rrbuf_clear(&neu);
+    ctl_rrbuf_clear(&old);
+    ctl_rrbuf_clear(&neu);
     return rc;
 }
 
 /* The audit detail of the RRsets a change touched: "rrsets": ["www.example. A", ...]. */
-static void audit_rrsets(struct ctl_txn *tx, const char *action)
+void ctl_audit_rrsets(struct ctl_txn *tx, const char *action, const char *extra)
 {
     struct ens_str d = {0};
     ens_str_append(&d, "\"rrsets\": [", 11);
@@ -217,7 +210,7 @@ static void audit_rrsets(struct ctl_txn *tx, const char *action)
         snprintf(more, sizeof more, ", \"more\": %zu", tx->ntc - 50);
         ens_str_append(&d, more, strlen(more));
     }
-    ctl_txn_audit(tx, action, "%s", d.s != NULL ? d.s : "");
+    ctl_txn_audit(tx, action, "%s%s", d.s != NULL ? d.s : "", extra != NULL ? extra : "");
     ens_str_clear(&d);
 }
 
@@ -230,7 +223,7 @@ int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl
         return rc;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rc = apply_change(&tx, &ch[i]);
+        rc = ctl_apply_change(&tx, &ch[i]);
     }
     if (rc != 0) {
         return ctl_txn_abort(&tx, rc);
@@ -238,7 +231,7 @@ int ens_ctl_zone_patch(struct ens_ctl *c, const char *name, const struct ens_ctl
     if (tx.changed) {
         /* the SOA is always re-signed: the serial moves */
         rc = ctl_txn_touch(&tx, tx.origin, ENS_T_SOA);
-        audit_rrsets(&tx, "zone.patch");
+        ctl_audit_rrsets(&tx, "zone.patch", NULL);
     }
     return rc != 0 ? ctl_txn_abort(&tx, rc) : ctl_txn_commit(&tx);
 }
@@ -248,7 +241,7 @@ static int store_zone_records(struct ens_ctl *c, const char *zone, const struct 
                               struct ens_ctl_result *res)
 {
     size_t n = ens_zone_count(z);
-    struct rrbuf b = {0};
+    struct ctl_rrbuf b = {0};
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0;) {
         struct ens_rr first;
@@ -261,7 +254,7 @@ static int store_zone_records(struct ens_ctl *c, const char *zone, const struct 
             if (rr.type != first.type || !ens_name_equal(rr.owner, first.owner)) {
                 break;
             }
-            rc = rrbuf_add(&b, rr.rdata, rr.rdlen, false);
+            rc = ctl_rrbuf_add(&b, rr.rdata, rr.rdlen, false);
         }
         if (rc == 0) {
             rc = write_rrset(c, zone, first.owner, first.type, &b);
@@ -271,7 +264,7 @@ static int store_zone_records(struct ens_ctl *c, const char *zone, const struct 
         } else {
             rc = ctl_refuse(res, rc, "internal", "%s", ens_strerror(rc));
         }
-        rrbuf_clear(&b);
+        ctl_rrbuf_clear(&b);
         i = j;
     }
     return rc;

@@ -141,7 +141,12 @@ static int parse_rr(struct ens_wire *w, struct ens_msg *m, uint8_t *scratch, str
     struct ens_wire sub = *w;
     sub.end = sub.pos + rdlen;
     size_t outlen = 0;
-    err = ens_rdata_from_wire(rr->type, &sub, rdlen, scratch, ENS_RDATA_MAX, &outlen);
+    if (rdlen == 0 && (rr->rclass == ENS_CLASS_ANY || rr->rclass == ENS_CLASS_NONE)) {
+        /* RFC 2136 §2.4, §2.5: an empty rdata of class ANY or NONE (prerequisites, deletes) */
+        err = 0;
+    } else {
+        err = ens_rdata_from_wire(rr->type, &sub, rdlen, scratch, ENS_RDATA_MAX, &outlen);
+    }
     if (err == 0 && (sub.err != 0 || sub.pos != sub.end || outlen > ENS_RDATA_MAX)) {
         err = ENS_EFORMAT;
     }

@@ -134,7 +134,8 @@ struct ens_msg {
  *
  * Every count is checked against the bytes that remain before anything is allocated, so a
  * short packet with huge counts is rejected cheaply. Names are decompressed with
- * ens_name_from_wire (only backward pointers), rdata with ens_rdata_from_wire.
+ * ens_name_from_wire (only backward pointers), rdata with ens_rdata_from_wire; an empty rdata
+ * of class ANY or NONE is kept empty whatever the type (RFC 2136 prerequisites and deletes).
  *
  * Errors:
  *  - ENS_ETRUNC: shorter than the header, or the data ends before the counts are satisfied

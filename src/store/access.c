@@ -9,7 +9,9 @@
 static int tsig_check(struct ens_store *st, const struct ens_store_tsig *t)
 {
     if (memchr(t->algorithm, '\0', sizeof(t->algorithm)) == NULL || t->algorithm[0] == '\0' ||
-        memchr(t->secret, '\0', sizeof(t->secret)) == NULL || t->secret[0] == '\0') {
+        memchr(t->secret, '\0', sizeof(t->secret)) == NULL || t->secret[0] == '\0' ||
+        memchr(t->scope_labels, '\0', sizeof(t->scope_labels)) == NULL ||
+        memchr(t->scope_types, '\0', sizeof(t->scope_types)) == NULL) {
         return st_fail(st, ENS_EINVAL, "TSIG key %s needs an algorithm and a secret",
                        memchr(t->name, '\0', sizeof(t->name)) != NULL ? t->name : "");
     }
@@ -25,9 +27,11 @@ static int tsig_write(struct ens_store *st, struct ens_store_tsig *t, bool updat
         return rc;
     }
     rc = st_exec(st,
-                 update ? "UPDATE tsig_keys SET algorithm = ?2, secret = ?3 WHERE name = ?1"
-                        : "INSERT INTO tsig_keys (name, algorithm, secret) VALUES (?1, ?2, ?3)",
-                 "ttt", canon, t->algorithm, t->secret);
+                 update ? "UPDATE tsig_keys SET algorithm = ?2, secret = ?3, scope_labels = ?4,"
+                          " scope_types = ?5 WHERE name = ?1"
+                        : "INSERT INTO tsig_keys (name, algorithm, secret, scope_labels,"
+                          " scope_types) VALUES (?1, ?2, ?3, ?4, ?5)",
+                 "ttttt", canon, t->algorithm, t->secret, t->scope_labels, t->scope_types);
     if (update) {
         return st_changed(st, rc, "no TSIG key %s", canon);
     }
@@ -47,9 +51,8 @@ int ens_store_tsig_create(struct ens_store *st, struct ens_store_tsig *t)
 
 #define T struct ens_store_tsig
 static const struct st_col TSIG_ROW[] = {
-    ST_COL(ST_TEXT, T, name),
-    ST_COL(ST_TEXT, T, algorithm),
-    ST_COL(ST_TEXT, T, secret),
+    ST_COL(ST_TEXT, T, name),         ST_COL(ST_TEXT, T, algorithm),   ST_COL(ST_TEXT, T, secret),
+    ST_COL(ST_TEXT, T, scope_labels), ST_COL(ST_TEXT, T, scope_types),
 };
 #undef T
 
@@ -65,8 +68,10 @@ int ens_store_tsig_get(struct ens_store *st, const char *name, struct ens_store_
     sqlite3_stmt *s;
     int rc = st_canon(st, "TSIG key name", name, canon);
     if (rc != 0 ||
-        (rc = st_prep(st, &s, "SELECT name, algorithm, secret FROM tsig_keys WHERE name = ?1", "t",
-                      canon)) != 0) {
+        (rc = st_prep(st, &s,
+                      "SELECT name, algorithm, secret, scope_labels, scope_types FROM tsig_keys"
+                      " WHERE name = ?1",
+                      "t", canon)) != 0) {
         return rc;
     }
     return st_get(st, s, tsig_row, t, "no TSIG key %s", canon);
@@ -106,7 +111,10 @@ int ens_store_tsig_list(struct ens_store *st, ens_store_tsig_cb cb, void *ctx)
 {
     struct tsig_walk w = {cb, ctx};
     sqlite3_stmt *s;
-    int rc = st_prepare(st, "SELECT name, algorithm, secret FROM tsig_keys ORDER BY name", &s);
+    int rc = st_prepare(st,
+                        "SELECT name, algorithm, secret, scope_labels, scope_types FROM tsig_keys"
+                        " ORDER BY name",
+                        &s);
     return rc != 0 ? rc : st_each(st, s, tsig_walk_row, &w);
 }
 

@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 4
+#define ENS_STORE_SCHEMA_VERSION 6
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst
@@ -51,6 +51,7 @@ struct ens_store;
 #define ENS_STORE_ERRTEXT_MAX 1024
 #define ENS_STORE_TSIGALG_MAX 64
 #define ENS_STORE_SECRET_MAX  1024
+#define ENS_STORE_SCOPE_MAX   256
 #define ENS_STORE_HASH_MAX    64
 
 /* ---- opening, errors, transactions ---- */
@@ -345,6 +346,11 @@ struct ens_store_tsig {
     char name[ENS_STORE_NAME_MAX];         /* canonical text */
     char algorithm[ENS_STORE_TSIGALG_MAX]; /* e.g. "hmac-sha256" */
     char secret[ENS_STORE_SECRET_MAX];     /* base64 */
+    /* What DNS UPDATEs signed with the key may change ("" = anything the zone allows): the
+     * names at or below a node with one of these labels (comma-separated, e.g.
+     * "_acme-challenge"), records of these types (comma-separated mnemonics, e.g. "TXT"). */
+    char scope_labels[ENS_STORE_SCOPE_MAX];
+    char scope_types[ENS_STORE_SCOPE_MAX];
 };
 
 /* Creates a TSIG key (name canonicalised in place). ENS_EEXIST, ENS_EINVAL. */

@@ -573,8 +573,202 @@ static void test_safety_refusals_name_keys_and_last_key_stays(void **state)
     assert_non_null(a->sigs); /* served, and signed */
 }
 
+/* ---- DNS UPDATE (RFC 2136) ---- */
+
+static const uint8_t LOOP4[4] = {127, 0, 0, 1};
+static const uint8_t OTHER4[4] = {10, 0, 0, 1};
+
+/* A record of an UPDATE message: owner text, type, class, TTL, rdata. */
+struct urr {
+    uint8_t owner[ENS_NAME_MAXLEN];
+    uint8_t rd[64];
+    struct ens_rr rr;
+};
+
+static void urr(struct urr *u, const char *owner, uint16_t type, uint16_t cls, uint32_t ttl,
+                const void *rd, size_t rdlen)
+{
+    wire(owner, u->owner);
+    memcpy(u->rd, rd, rdlen);
+    u->rr = (struct ens_rr){.owner = u->owner,
+                            .type = type,
+                            .rclass = cls,
+                            .ttl = ttl,
+                            .rdlen = (uint16_t)rdlen,
+                            .rdata = u->rd};
+}
+
+static void meta(struct fixture *f, const char *kind, const char *value)
+{
+    struct ens_ctl_result res = {0};
+    assert_int_equal(
+        ens_ctl_meta_set(f->ctl, "example.test.", kind, &value, value ? 1 : 0, NULL, NOW, &res), 0);
+}
+
+/* Sends one UPDATE: prerequisites p[np], updates u[nu], from addr, signed by key (or NULL). */
+static unsigned update(struct fixture *f, struct urr *p, size_t np, struct urr *u, size_t nu,
+                       const uint8_t *addr, const char *key, struct ens_ctl_result *res)
+{
+    struct ens_rr pr[8], up[8];
+    for (size_t i = 0; i < np; i++) {
+        pr[i] = p[i].rr;
+    }
+    for (size_t i = 0; i < nu; i++) {
+        up[i] = u[i].rr;
+    }
+    struct ens_ctl_update m = {.prereq = pr,
+                               .nprereq = np,
+                               .upd = up,
+                               .nupd = nu,
+                               .key = key,
+                               .addr = addr,
+                               .addrlen = 4,
+                               .client = "127.0.0.1"};
+    memset(res, 0, sizeof *res);
+    return ens_ctl_update(f->ctl, "example.test", &m, NOW, res);
+}
+
+static const uint8_t A1[4] = {192, 0, 2, 10}, A2[4] = {192, 0, 2, 11};
+
+static void test_update_refused_unless_the_zone_allows(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    uint32_t s0 = serial(f);
+    struct urr u;
+    struct ens_ctl_result res;
+    urr(&u, "www.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, &u, 1, LOOP4, NULL, &res), ENS_RCODE_REFUSED);
+    assert_non_null(strstr(res.error, "ALLOW-DNSUPDATE-FROM"));
+    meta(f, "ALLOW-DNSUPDATE-FROM", "127.0.0.0/8");
+    assert_int_equal(update(f, NULL, 0, &u, 1, OTHER4, NULL, &res), ENS_RCODE_REFUSED);
+    assert_null(find(f, "www.example.test.", ENS_T_A));
+    assert_int_equal(serial(f), s0);
+    assert_int_equal(update(f, NULL, 0, &u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_non_null(find(f, "www.example.test.", ENS_T_A));
+    assert_true(serial(f) > s0);
+    /* a zone that names keys wants one of them, whatever the address */
+    struct ens_store_tsig t = {
+        .name = "k1.", .algorithm = "hmac-sha256", .secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0"};
+    assert_int_equal(ens_ctl_tsig_put(f->ctl, &t, true, NOW, &res), 0);
+    meta(f, "TSIG-ALLOW-DNSUPDATE", "k1.");
+    urr(&u, "www.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A2, 4);
+    assert_int_equal(update(f, NULL, 0, &u, 1, LOOP4, NULL, &res), ENS_RCODE_REFUSED);
+    assert_int_equal(update(f, NULL, 0, &u, 1, LOOP4, "other.", &res), ENS_RCODE_REFUSED);
+    assert_int_equal(update(f, NULL, 0, &u, 1, OTHER4, "k1", &res), ENS_RCODE_REFUSED);
+    assert_int_equal(update(f, NULL, 0, &u, 1, LOOP4, "K1.", &res), ENS_RCODE_NOERROR);
+    assert_int_equal(find(f, "www.example.test.", ENS_T_A)->count, 2);
+}
+
+static void test_update_prerequisites_all_or_nothing(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    meta(f, "ALLOW-DNSUPDATE-FROM", "127.0.0.1");
+    struct urr p[2], u[2];
+    struct ens_ctl_result res;
+    urr(&u[0], "www.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    uint32_t s0 = serial(f);
+    urr(&u[0], "new.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    /* name in use / not in use */
+    urr(&p[0], "nothere.example.test.", ENS_T_ANY, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, p, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_NXDOMAIN);
+    urr(&p[0], "www.example.test.", ENS_T_ANY, ENS_CLASS_NONE, 0, "", 0);
+    assert_int_equal(update(f, p, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_YXDOMAIN);
+    /* RRset exists / does not exist */
+    urr(&p[0], "www.example.test.", ENS_T_TXT, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, p, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_NXRRSET);
+    urr(&p[0], "www.example.test.", ENS_T_A, ENS_CLASS_NONE, 0, "", 0);
+    assert_int_equal(update(f, p, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_YXRRSET);
+    /* value-dependent: the exact RRset */
+    urr(&p[0], "www.example.test.", ENS_T_A, ENS_CLASS_IN, 0, A2, 4);
+    assert_int_equal(update(f, p, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_NXRRSET);
+    urr(&p[1], "www.example.test.", ENS_T_A, ENS_CLASS_IN, 0, A1, 4);
+    assert_int_equal(update(f, p, 2, u, 1, LOOP4, NULL, &res), ENS_RCODE_NXRRSET);
+    assert_int_equal(update(f, p + 1, 1, u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_non_null(find(f, "new.example.test.", ENS_T_A));
+    s0 = serial(f);
+    /* a refused record after a good one: neither is applied */
+    urr(&u[0], "two.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    urr(&u[1], "two.example.test.", ENS_T_DNSKEY, ENS_CLASS_IN, 300, "\x01\x01\x03\x0d\x00", 5);
+    assert_int_equal(update(f, NULL, 0, u, 2, LOOP4, NULL, &res), ENS_RCODE_REFUSED);
+    urr(&u[1], "www.other.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, u, 2, LOOP4, NULL, &res), ENS_RCODE_NOTZONE);
+    urr(&u[1], "two.example.test.", ENS_T_A, ENS_CLASS_ANY, 300, "", 0);
+    assert_int_equal(update(f, NULL, 0, u, 2, LOOP4, NULL, &res), ENS_RCODE_FORMERR);
+    assert_null(find(f, "two.example.test.", ENS_T_A));
+    assert_int_equal(serial(f), s0);
+}
+
+static void test_update_deletes_keep_the_apex(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    meta(f, "ALLOW-DNSUPDATE-FROM", "127.0.0.1/32");
+    struct urr u[3];
+    struct ens_ctl_result res;
+    uint8_t ns1[ENS_NAME_MAXLEN];
+    wire("ns1.example.test.", ns1);
+    urr(&u[0], "example.test.", ENS_T_ANY, ENS_CLASS_ANY, 0, "", 0);
+    urr(&u[1], "example.test.", ENS_T_NS, ENS_CLASS_NONE, 0, ns1, ens_name_len(ns1));
+    urr(&u[2], "example.test.", ENS_T_SOA, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, NULL, 0, u, 3, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_non_null(find(f, "example.test.", ENS_T_SOA));
+    assert_non_null(find(f, "example.test.", ENS_T_NS));
+    /* a CNAME beside other data is ignored; a name's records go with ANY ANY */
+    urr(&u[0], "ns1.example.test.", ENS_T_CNAME, ENS_CLASS_IN, 300, ns1, ens_name_len(ns1));
+    urr(&u[1], "www.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, u, 2, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_null(find(f, "ns1.example.test.", ENS_T_CNAME));
+    /* a delete matches the record in canonical form (case of names in rdata aside) */
+    uint8_t mx[2 + ENS_NAME_MAXLEN] = {0, 10};
+    wire("Mail.Example.Test.", mx + 2);
+    size_t mxlen = 2 + ens_name_len(mx + 2);
+    urr(&u[0], "www.example.test.", ENS_T_MX, ENS_CLASS_IN, 300, mx, mxlen);
+    assert_int_equal(update(f, NULL, 0, u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    wire("mail.example.test.", mx + 2);
+    urr(&u[0], "www.example.test.", ENS_T_MX, ENS_CLASS_NONE, 0, mx, mxlen);
+    assert_int_equal(update(f, NULL, 0, u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_null(find(f, "www.example.test.", ENS_T_MX));
+    urr(&u[0], "www.example.test.", ENS_T_ANY, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, NULL, 0, u, 1, LOOP4, NULL, &res), ENS_RCODE_NOERROR);
+    assert_null(find(f, "www.example.test.", ENS_T_A));
+}
+
+static void test_update_key_scope(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f);
+    struct ens_ctl_result res;
+    struct ens_store_tsig t = {.name = "acme.",
+                               .algorithm = "hmac-sha256",
+                               .secret = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
+                               .scope_labels = "_acme-challenge",
+                               .scope_types = "TXT"};
+    assert_int_equal(ens_ctl_tsig_put(f->ctl, &t, true, NOW, &res), 0);
+    meta(f, "TSIG-ALLOW-DNSUPDATE", "acme.");
+    struct urr u[2];
+    urr(&u[0], "_acme-challenge.www.example.test.", ENS_T_TXT, ENS_CLASS_IN, 60, "\x03tok", 4);
+    urr(&u[1], "www.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, u, 2, OTHER4, "acme.", &res), ENS_RCODE_REFUSED);
+    assert_non_null(strstr(res.error, "scope"));
+    urr(&u[1], "_acme-challenge.example.test.", ENS_T_A, ENS_CLASS_IN, 300, A1, 4);
+    assert_int_equal(update(f, NULL, 0, u, 2, OTHER4, "acme.", &res), ENS_RCODE_REFUSED);
+    urr(&u[1], "x._acme-challenge.example.test.", ENS_T_TXT, ENS_CLASS_IN, 60, "\x03tok", 4);
+    assert_int_equal(update(f, NULL, 0, u, 2, OTHER4, "acme.", &res), ENS_RCODE_NOERROR);
+    assert_non_null(find(f, "_acme-challenge.www.example.test.", ENS_T_TXT));
+    /* deleting every type of a name is more than TXT */
+    urr(&u[0], "_acme-challenge.www.example.test.", ENS_T_ANY, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, NULL, 0, u, 1, OTHER4, "acme.", &res), ENS_RCODE_REFUSED);
+    urr(&u[0], "_acme-challenge.www.example.test.", ENS_T_TXT, ENS_CLASS_ANY, 0, "", 0);
+    assert_int_equal(update(f, NULL, 0, u, 1, OTHER4, "acme.", &res), ENS_RCODE_NOERROR);
+    assert_null(find(f, "_acme-challenge.www.example.test.", ENS_T_TXT));
+}
+
 int main(void)
 {
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_ctl_create_publishes_with_default_soa),
@@ -594,6 +788,10 @@ int main(void)
         T(test_safety_dnskey_ttl_is_the_policy_one),
         T(test_safety_restart_renews_before_serving),
         T(test_safety_refusals_name_keys_and_last_key_stays),
+        T(test_update_refused_unless_the_zone_allows),
+        T(test_update_prerequisites_all_or_nothing),
+        T(test_update_deletes_keep_the_apex),
+        T(test_update_key_scope),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
