@@ -46,6 +46,8 @@ int api_soa_edit_parse(const char *s, enum ens_store_serial *out);
 void api_audit(struct api_req *rq, const char *action, const char *zone, const char *detail);
 /* A time as RFC 3339 UTC text, null when unset (0 or ENS_STORE_NOTIME). */
 json_t *api_time_json(int64_t t);
+/* Tells the transfer side that the zone's metadata (zone NULL: the TSIG keys) changed. */
+void api_xfr_changed(struct api_req *rq, const char *zone);
 /* api_audit with a JSON object as the detail (taken over; NULL: none). */
 void api_audit_json(struct api_req *rq, const char *action, const char *zone, json_t *detail);
 

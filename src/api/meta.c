@@ -524,6 +524,7 @@ static int meta_write(struct api_req *rq, struct api_resp *r, struct ens_store_z
             return api_error(r, code, "store", "%s", ens_store_error(st));
         }
     }
+    api_xfr_changed(rq, z->name);
     json_t *detail = json_pack("{s:s}", "kind", kind);
     char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
     api_audit(rq, action, z->name, text);

@@ -28,6 +28,86 @@ static void zone_metric(struct ens_str *o, const char *metric, const uint8_t *zo
     ens_str_printf(o, "\"} %" PRIu64 "\n", value);
 }
 
+/* Transfers, TSIG, NOTIFY and the secondaries of every zone, as the DNS server counts them. */
+static void xfr_metrics(struct ens_str *o, struct ens_ctl *c, const struct ens_api_xfr *x)
+{
+    if (x == NULL || x->stats == NULL) {
+        return;
+    }
+    struct ens_api_xfr_stats st;
+    x->stats(x->ctx, &st);
+    ens_str_printf(o,
+                   "# HELP ensign_xfr_total Zone transfers sent, by what was sent.\n"
+                   "# TYPE ensign_xfr_total counter\n"
+                   "ensign_xfr_total{type=\"axfr\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr-udp\"} %" PRIu64 "\n"
+                   "# HELP ensign_xfr_refused_total Transfer requests refused (not allowed, zone"
+                   " not served, bad TSIG) or turned away (every transfer thread busy).\n"
+                   "# TYPE ensign_xfr_refused_total counter\n"
+                   "ensign_xfr_refused_total{reason=\"denied\"} %" PRIu64 "\n"
+                   "ensign_xfr_refused_total{reason=\"busy\"} %" PRIu64 "\n"
+                   "# HELP ensign_xfr_failed_total Transfers ended early (the peer stopped"
+                   " reading, or an error).\n"
+                   "# TYPE ensign_xfr_failed_total counter\n"
+                   "ensign_xfr_failed_total %" PRIu64 "\n"
+                   "# HELP ensign_tsig_errors_total Signed requests refused, by TSIG error.\n"
+                   "# TYPE ensign_tsig_errors_total counter\n"
+                   "ensign_tsig_errors_total{error=\"BADKEY\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADSIG\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADTIME\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADTRUNC\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"FORMERR\"} %" PRIu64 "\n"
+                   "# HELP ensign_notify_received_total NOTIFY messages received.\n"
+                   "# TYPE ensign_notify_received_total counter\n"
+                   "ensign_notify_received_total{result=\"accepted\"} %" PRIu64 "\n"
+                   "ensign_notify_received_total{result=\"refused\"} %" PRIu64 "\n"
+                   "# HELP ensign_notify_sent_total NOTIFY messages sent (every try).\n"
+                   "# TYPE ensign_notify_sent_total counter\n"
+                   "ensign_notify_sent_total %" PRIu64 "\n"
+                   "# HELP ensign_notify_answered_total NOTIFY answered by the secondary, or"
+                   " given up after the last try.\n"
+                   "# TYPE ensign_notify_answered_total counter\n"
+                   "ensign_notify_answered_total{result=\"acknowledged\"} %" PRIu64 "\n"
+                   "ensign_notify_answered_total{result=\"failed\"} %" PRIu64 "\n",
+                   st.axfr, st.ixfr, st.ixfr_udp, st.refused, st.overload, st.failed,
+                   st.tsig_badkey, st.tsig_badsig, st.tsig_badtime, st.tsig_badtrunc,
+                   st.tsig_formerr, st.notify_in, st.notify_in_refused, st.notify_out,
+                   st.notify_acked, st.notify_failed);
+    if (x->secondaries == NULL) {
+        return;
+    }
+    enum { MAX = 256 };
+    struct ens_api_secondary *v = calloc(MAX, sizeof *v);
+    if (v == NULL) {
+        return;
+    }
+    for (int m = 0; m < 2; m++) {
+        ens_str_puts(o, m == 0 ? "# HELP ensign_secondary_serial Serial a secondary last asked"
+                                 " from, was sent or acknowledged.\n"
+                                 "# TYPE ensign_secondary_serial gauge\n"
+                               : "# HELP ensign_secondary_last_seen_seconds When a secondary"
+                                 " was last seen (Unix time).\n"
+                                 "# TYPE ensign_secondary_last_seen_seconds gauge\n");
+        struct ens_ctl_zone_stats zs;
+        for (size_t i = 0; ens_ctl_zone_stats(c, i, &zs) == 0; i++) {
+            struct ens_str zone = {0};
+            ens_name_to_text(zs.origin, &zone);
+            size_t n = zone.s != NULL ? x->secondaries(x->ctx, zone.s, v, MAX) : 0;
+            ens_str_clear(&zone);
+            for (size_t k = 0; k < n; k++) {
+                ens_str_printf(o, "%s{zone=\"",
+                               m == 0 ? "ensign_secondary_serial"
+                                      : "ensign_secondary_last_seen_seconds");
+                label(o, zs.origin);
+                ens_str_printf(o, "\",address=\"%s\"} %" PRIu64 "\n", v[k].address,
+                               m == 0 ? (uint64_t)v[k].serial : (uint64_t)v[k].last_seen);
+            }
+        }
+    }
+    free(v);
+}
+
 int api_metrics(struct api_req *rq, struct api_resp *r)
 {
     struct ens_ctl *c = api_opts(rq->api)->ctl;
@@ -73,6 +153,7 @@ int api_metrics(struct api_req *rq, struct api_resp *r)
             zone_metric(&o, names[m], zs.origin, v);
         }
     }
+    xfr_metrics(&o, c, api_opts(rq->api)->xfr);
     if (o.err != 0) {
         ens_str_clear(&o);
         return api_error(r, 500, "internal", "out of memory");

@@ -177,6 +177,7 @@ static int key_of(struct api_req *rq, struct api_resp *r, struct ens_store *st,
 /* Audits a TSIG key change (the name, never the secret). */
 static void audit(struct api_req *rq, const char *action, const char *name)
 {
+    api_xfr_changed(rq, NULL); /* every audited action changed a key */
     api_audit_json(rq, action, NULL, json_pack("{s:s}", "name", name));
 }
 

@@ -2,6 +2,7 @@
 #include "cli/servecmd.h"
 #include "cli/cli.h"
 #include "cli/servecp.h"
+#include "cli/xfrwire.h"
 #include "dns/dns.h"
 #include "server/server.h"
 #include "zone/tree.h"
@@ -33,6 +34,7 @@ struct serve_args {
     size_t nzones;
     struct ens_server_opts o;
     struct ens_cli_cp_opts cp; /* the control plane: with --data */
+    struct ens_cli_xfr_opts xo;
 };
 
 /* What the main thread and the control plane's publications share. mu orders the building
@@ -42,6 +44,7 @@ struct serve_state {
     struct serve_args *a;
     struct ens_server *srv;
     struct ens_cli_cp *cp;
+    struct ens_cli_xfrwire *wire; /* with --data */
 };
 
 static void serve_usage(FILE *out)
@@ -53,6 +56,7 @@ static void serve_usage(FILE *out)
           "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
           "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n",
           out);
+    fputs(ens_cli_xfr_usage, out);
 }
 
 /* Parses a decimal number in [min, max]; false on anything else. */
@@ -205,6 +209,8 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         } else {
             a->cp.sig_refresh = (uint32_t)v;
         }
+    } else if (ens_cli_xfr_option_known(opt)) {
+        return ens_cli_xfr_option(&a->xo, opt, val) < 0 ? -1 : 0;
     } else if (strcmp(opt, "--root-hints") == 0) {
         return parse_root_hints(a, val);
     } else if (strcmp(opt, "--query-port") == 0) {
@@ -246,7 +252,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
         } else {
             snprintf(opt, sizeof opt, "%s", arg);
         }
-        bool known = false;
+        bool known = ens_cli_xfr_option_known(opt);
         for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
             known = known || strcmp(opt, with_value[k]) == 0;
         }
@@ -280,6 +286,11 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
     }
     a->o.listen = a->listen;
     a->o.nlisten = a->nlisten;
+    a->o.xfr_max = a->xo.xfr_max;
+    a->o.xfr_timeout_ms = a->xo.xfr_timeout_ms;
+    a->o.notify_port = a->xo.notify_port;
+    a->cp.journal_max_entries = a->xo.journal_max_entries;
+    a->cp.journal_max_bytes = a->xo.journal_max_bytes;
     return 0;
 }
 
@@ -463,6 +474,11 @@ int ens_cli_serve(int argc, char **argv)
     }
     /* Publications of the control plane reach the server only after ens_cli_cp_running; the
      * set published then covers any made while the server was starting. */
+    if (a.cp.data_dir != NULL && ens_cli_xfrwire_new(a.cp.data_dir, &st.wire) != 0) {
+        goto out;
+    }
+    a.cp.wire = st.wire;
+    a.o.hooks = st.wire != NULL ? ens_cli_xfrwire_hooks(st.wire) : NULL;
     if (a.cp.data_dir != NULL && ens_cli_cp_start(&a.cp, on_cp_change, &st, &st.cp) != 0) {
         goto out;
     }
@@ -479,13 +495,20 @@ int ens_cli_serve(int argc, char **argv)
         ens_cli_cp_running(st.cp);
         on_cp_change(&st);
     }
+    if (st.wire != NULL) {
+        ens_cli_xfrwire_set_server(st.wire, st.srv);
+    }
     say_listening(&a, st.srv);
     run(sfd, &st);
     fprintf(stderr, "ensign: stopping\n");
     rc = ENS_EXIT_OK;
 out:
     ens_cli_cp_stop(st.cp); /* no publication after this */
+    if (st.wire != NULL) {
+        ens_cli_xfrwire_set_server(st.wire, NULL);
+    }
     ens_server_free(st.srv);
+    ens_cli_xfrwire_free(st.wire); /* the server's hooks: after the server */
     for (size_t i = 0; a.zones != NULL && i < a.nzones; i++) {
         ens_ztree_free(a.zones[i].tree);
     }

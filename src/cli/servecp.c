@@ -31,6 +31,7 @@ struct ens_cli_cp {
     bool tick_stop, tick_running;
     pthread_t tick;
     struct ens_webhook *hooks; /* deliveries of key manager events */
+    struct ens_cli_xfrwire *wire;
 };
 
 /* Key manager events go to the webhooks configured for them (the store's webhooks table);
@@ -141,6 +142,9 @@ static void on_publish(void *ctx, const uint8_t *origin, struct ens_ztree *t)
     if (started && cp->on_change != NULL) {
         cp->on_change(cp->ctx);
     }
+    if (cp->wire != NULL) {
+        ens_cli_xfrwire_published(cp->wire, origin, t != NULL); /* settings, then NOTIFY */
+    }
 }
 
 static int64_t wall_clock(void)
@@ -162,6 +166,7 @@ int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ct
     pthread_cond_init(&cp->tick_cv, NULL);
     cp->on_change = on_change;
     cp->ctx = ctx;
+    cp->wire = o->wire;
     struct ens_ctl_opts co = {.data_dir = o->data_dir,
                               .publish = on_publish,
                               .publish_ctx = cp,
@@ -172,7 +177,9 @@ int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ct
                               .event_ctx = cp,
                               .root_hints = o->root_hints,
                               .nroot_hints = o->nroot_hints,
-                              .query_port = o->query_port};
+                              .query_port = o->query_port,
+                              .journal_max_entries = o->journal_max_entries,
+                              .journal_max_bytes = o->journal_max_bytes};
     struct ens_webhook_opts wo = {.report = on_delivery};
     if (ens_webhook_new(&wo, &cp->hooks) != 0) {
         fprintf(stderr, "ensign serve: warning: webhooks unavailable\n");
@@ -194,7 +201,8 @@ int ens_cli_cp_start(const struct ens_cli_cp_opts *o, void (*on_change)(void *ct
                                   .now = wall_clock,
                                   .openapi = ens_cli_openapi,
                                   .openapi_len = ens_cli_openapi_len,
-                                  .ctl_lock = &cp->ctl_mu};
+                                  .ctl_lock = &cp->ctl_mu,
+                                  .xfr = o->wire != NULL ? ens_cli_xfrwire_api(o->wire) : NULL};
         if (ens_api_start(&ao, &cp->api, err, sizeof err) != 0) {
             fprintf(stderr, "ensign serve: %s\n", err[0] ? err : "cannot start the API");
             ens_cli_cp_stop(cp);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli/xfrwire.h"
 #include "keys/probe.h"
 #include "server/answer.h"
 
@@ -27,7 +28,10 @@ struct ens_cli_cp_opts {
     /* root servers for looking up the parent's servers of zones without parentServers */
     struct ens_probe_target root_hints[ENS_PROBE_MAXSERVERS];
     size_t nroot_hints;
-    uint16_t query_port; /* port of the servers found on the way; 0: 53 */
+    uint16_t query_port;          /* port of the servers found on the way; 0: 53 */
+    struct ens_cli_xfrwire *wire; /* transfer settings kept for the server; NULL: none */
+    size_t journal_max_entries;   /* 0: the ctl's defaults */
+    uint64_t journal_max_bytes;
 };
 
 /* Opens the store (publishing its zones into the control plane's list) and starts the API.

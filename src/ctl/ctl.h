@@ -40,6 +40,9 @@ struct ens_ctl_opts {
     const struct ens_probe_target *root_hints;
     size_t nroot_hints;
     uint16_t query_port;
+    /* IXFR journal limits per zone: differences kept (0: 1000), their bytes (0: 64 MiB). */
+    size_t journal_max_entries;
+    uint64_t journal_max_bytes;
 };
 
 /* Opens the store and publishes every zone it holds (signed zones are signed afresh).
