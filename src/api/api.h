@@ -22,7 +22,7 @@ struct ens_api_secondary {
     const char *via;   /* "ixfr", "axfr", "notify", "soa" */
 };
 struct ens_api_xfr_stats {
-    uint64_t axfr, ixfr, ixfr_udp, refused, overload, failed;
+    uint64_t axfr, ixfr, ixfr_full, ixfr_udp, refused, overload, failed;
     uint64_t tsig_badkey, tsig_badsig, tsig_badtime, tsig_badtrunc, tsig_formerr;
     uint64_t notify_in, notify_in_refused, notify_out, notify_acked, notify_failed;
 };

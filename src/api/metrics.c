@@ -37,10 +37,13 @@ static void xfr_metrics(struct ens_str *o, struct ens_ctl *c, const struct ens_a
     struct ens_api_xfr_stats st;
     x->stats(x->ctx, &st);
     ens_str_printf(o,
-                   "# HELP ensign_xfr_total Zone transfers sent, by what was sent.\n"
+                   "# HELP ensign_xfr_total Zone transfers sent: AXFR, IXFR answered with a"
+                   " difference (or the SOA alone), IXFR answered with the whole zone, IXFR over"
+                   " UDP.\n"
                    "# TYPE ensign_xfr_total counter\n"
                    "ensign_xfr_total{type=\"axfr\"} %" PRIu64 "\n"
                    "ensign_xfr_total{type=\"ixfr\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr-full\"} %" PRIu64 "\n"
                    "ensign_xfr_total{type=\"ixfr-udp\"} %" PRIu64 "\n"
                    "# HELP ensign_xfr_refused_total Transfer requests refused (not allowed, zone"
                    " not served, bad TSIG) or turned away (every transfer thread busy).\n"
@@ -70,7 +73,7 @@ static void xfr_metrics(struct ens_str *o, struct ens_ctl *c, const struct ens_a
                    "# TYPE ensign_notify_answered_total counter\n"
                    "ensign_notify_answered_total{result=\"acknowledged\"} %" PRIu64 "\n"
                    "ensign_notify_answered_total{result=\"failed\"} %" PRIu64 "\n",
-                   st.axfr, st.ixfr, st.ixfr_udp, st.refused, st.overload, st.failed,
+                   st.axfr, st.ixfr, st.ixfr_full, st.ixfr_udp, st.refused, st.overload, st.failed,
                    st.tsig_badkey, st.tsig_badsig, st.tsig_badtime, st.tsig_badtrunc,
                    st.tsig_formerr, st.notify_in, st.notify_in_refused, st.notify_out,
                    st.notify_acked, st.notify_failed);

@@ -379,6 +379,7 @@ static void api_stats(void *ctx, struct ens_api_xfr_stats *st)
     ens_server_stats(s, &v);
     *st = (struct ens_api_xfr_stats){.axfr = v.axfr,
                                      .ixfr = v.ixfr,
+                                     .ixfr_full = v.ixfr_full,
                                      .ixfr_udp = v.ixfr_udp,
                                      .refused = v.xfr_refused,
                                      .overload = v.xfr_overload,

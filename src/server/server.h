@@ -106,7 +106,9 @@ size_t ens_server_secondaries(struct ens_server *s, const uint8_t *origin,
 
 /* Counters since the start. */
 struct ens_server_stats {
-    uint64_t axfr, ixfr;   /* transfers completed (IXFR answered as AXFR counts as AXFR) */
+    uint64_t axfr;         /* AXFR requests answered */
+    uint64_t ixfr;         /* IXFR answered with a difference (or the SOA: up to date) */
+    uint64_t ixfr_full;    /* IXFR answered with the whole zone (journal too short, ...) */
     uint64_t ixfr_udp;     /* IXFR over UDP answered with the SOA */
     uint64_t xfr_refused;  /* transfers refused: address, key, or no zone */
     uint64_t xfr_overload; /* refused because xfr_max were running */

@@ -440,6 +440,7 @@ void ens_server_stats(struct ens_server *s, struct ens_server_stats *st)
     *st = (struct ens_server_stats){
         .axfr = atomic_load(&x->axfr),
         .ixfr = atomic_load(&x->ixfr),
+        .ixfr_full = atomic_load(&x->ixfr_full),
         .ixfr_udp = atomic_load(&x->ixfr_udp),
         .xfr_refused = atomic_load(&x->refused),
         .xfr_overload = atomic_load(&x->overload),

@@ -175,7 +175,11 @@ static bool transfer(struct ens_srv_xfr *x, struct xfr_job *j)
         ok = false;
         goto out;
     }
-    atomic_fetch_add(how[0] == 'a' ? &x->axfr : &x->ixfr, 1);
+    if (qtype == ENS_T_AXFR) {
+        atomic_fetch_add(&x->axfr, 1);
+    } else {
+        atomic_fetch_add(how[0] == 'a' ? &x->ixfr_full : &x->ixfr, 1);
+    }
     xfr_watch(x, qname, &j->c->peer, true, ens_ztree_serial(j->t), how);
 out:
     ens_xfr_conf_free(conf);

@@ -90,7 +90,7 @@ struct ens_srv_xfr {
     size_t nns;
     struct xfr_notifier *notifier;
     /* counters */
-    atomic_uint_fast64_t axfr, ixfr, ixfr_udp, refused, overload, failed;
+    atomic_uint_fast64_t axfr, ixfr, ixfr_full, ixfr_udp, refused, overload, failed;
     atomic_uint_fast64_t badkey, badsig, badtime, badtrunc, tsig_formerr;
     atomic_uint_fast64_t notify_in, notify_in_refused, notify_out, notify_acked, notify_failed;
 };
