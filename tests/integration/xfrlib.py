@@ -260,3 +260,78 @@ logging {{
 }};
 {zones}""")
         return self._start(["named", "-f", "-c", conf, "-n", "1"])
+
+
+# --- raw exchanges, for answers dnspython would refuse to parse -----------------------------
+
+def tcp_exchange(port, wire, addr=ADDR, source=None, timeout=10.0, count=1):
+    """Sends one message over TCP (length-prefixed) and returns the next `count` messages."""
+    import socket
+    import struct
+
+    with socket.create_connection((addr, port), timeout=timeout,
+                                  source_address=(source, 0) if source else None) as s:
+        s.sendall(struct.pack("!H", len(wire)) + wire)
+        out = []
+        for _ in range(count):
+            n = struct.unpack("!H", _recv_exact(s, 2))[0]
+            out.append(_recv_exact(s, n))
+        return out if count > 1 else out[0]
+
+
+def _recv_exact(s, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = s.recv(n - len(buf))
+        if not chunk:
+            raise EOFError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += chunk
+    return buf
+
+
+def udp_exchange(port, wire, addr=ADDR, timeout=5.0):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        s.sendto(wire, (addr, port))
+        return s.recvfrom(65535)[0]
+
+
+def rcode(wire):
+    return wire[3] & 0x0F
+
+
+def split_tsig(wire):
+    """(message without its TSIG record and with ARCOUNT one less, the TSIG rdata, the key
+    name) of a signed message."""
+    import struct
+
+    import dns.rdata
+
+    qd, an, ns, ar = struct.unpack("!HHHH", wire[4:12])
+    off = 12
+    for _ in range(qd):
+        _, used = dns.name.from_wire(wire, off)
+        off += used + 4
+    start = None
+    for _ in range(an + ns + ar):
+        start = off
+        name, used = dns.name.from_wire(wire, off)
+        off += used
+        rtype, _, _, rdlen = struct.unpack("!HHIH", wire[off:off + 10])
+        off += 10 + rdlen
+    assert rtype == dns.rdatatype.TSIG, "the last record is not a TSIG"
+    rd = dns.rdata.from_wire(dns.rdataclass.ANY, dns.rdatatype.TSIG, wire, off - rdlen, rdlen)
+    head = wire[:10] + struct.pack("!H", ar - 1) + wire[12:start]
+    return head, rd, name
+
+
+def check_signed(wire, key, request_mac):
+    """dnspython's own TSIG code checks the MAC of a signed answer whatever its Error field
+    (dns.tsig.validate refuses to look at the MAC of an error answer)."""
+    head, rd, name = split_tsig(wire)
+    assert name == key.name and rd.mac, "not signed"
+    ctx = dns.tsig._digest(head, key, rd, None, request_mac)
+    ctx.verify(rd.mac)  # raises dns.tsig.BadSignature
+    return rd
