@@ -1,14 +1,16 @@
 /* ensign server: IXFR (RFC 1995) from the journal.
  *
- * The client gives its serial in the authority section. When it has ours, the answer is our
- * SOA alone. When the journal holds the chain of differences from its serial to the version
+ * The client gives its serial in the authority section. When it has ours, or one newer than ours
+ * (RFC 1982), the answer is our SOA alone (RFC 1995 §2; BIND and Knot do the same, and clients
+ * such as dnspython take it as "up to date": a whole zone with an older serial would be ignored
+ * by BIND and Knot secondaries anyway). When the journal holds the chain of differences from
+ * its serial to the version
  * served, they are condensed into one (RFC 1995 §5: a record deleted and added again, or added
  * and deleted again, on the way cancels out) and sent as a single difference:
  *     SOA(new) SOA(old) deleted... SOA(new) added... SOA(new)
- * Otherwise (the journal does not reach back that far, the chain is broken, or the client's
- * serial is newer than ours, so its copy is not one we made) the whole zone is sent, AXFR
- * style (RFC 1995 §4). The condensed difference is held in memory while it is sent: its size
- * is bounded by the journal's limits (--journal-max-bytes). */
+ * Otherwise (the journal does not reach back that far, or the chain is broken) the whole zone
+ * is sent, AXFR style (RFC 1995 §4). The condensed difference is held in memory while it is sent:
+ * its size is bounded by the journal's limits (--journal-max-bytes). */
 #include "server/xfr_int.h"
 
 #include <stdlib.h>
@@ -259,13 +261,13 @@ int xfr_ixfr_stream(struct ens_srv_xfr *x, struct xfr_out *o, const struct ens_z
     }
     uint32_t cur = ens_ztree_serial(t);
     *how = "ixfr";
-    if (from == cur) {
-        /* up to date: our SOA alone (RFC 1995 §2) */
+    if (from == cur || serial_gt(from, cur)) {
+        /* up to date, or newer than us: our SOA alone (RFC 1995 §2) */
         return xfr_out_rr(o, soa.owner, soa.type, soa.ttl, soa.rdata, soa.rdlen);
     }
     struct cond c = {.from = from, .to = cur, .at = from};
     int rc = ENS_ENOENT;
-    if (!serial_gt(from, cur) && x->has_hooks && x->hooks.journal != NULL) {
+    if (x->has_hooks && x->hooks.journal != NULL) {
         rc = x->hooks.journal(x->hooks.ctx, ens_ztree_origin(t), from, take, &c);
         if (rc == 1) {
             rc = 0;
