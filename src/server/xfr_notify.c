@@ -187,6 +187,11 @@ static void resolve(const uint8_t *name, uint16_t port, struct addrs *out)
     if (text.s == NULL) {
         return;
     }
+    /* Without the final dot, as resolvers and /etc/hosts spell names ("localhost."
+     * is not found in the hosts file, "localhost" is). */
+    if (text.len > 1 && text.s[text.len - 1] == '.') {
+        text.s[--text.len] = '\0';
+    }
     struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_ADDRCONFIG};
     struct addrinfo *res = NULL;
     if (getaddrinfo(text.s, NULL, &hints, &res) == 0) {
