@@ -7,7 +7,7 @@ BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-d
 libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev"
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
 ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
-unbound knot nsd dnsperf python3-yaml"
+unbound knot nsd bind9 dnsperf python3-yaml"
 PKGS="$BUILD $TEST"
 
 missing=""

@@ -150,6 +150,7 @@ class NsdSecondary(_Proc):
             f"    pidfile: {w}/nsd.pid",
             f"    logfile: {self.log_path}",
             "    verbosity: 2",
+            "    xfrd-reload-timeout: 0",  # apply each transfer at once, not once a second
             "    rrl-ratelimit: 0",
             "remote-control:",
             "    control-enable: no",
