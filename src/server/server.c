@@ -288,8 +288,7 @@ void ens_server_free(struct ens_server *s)
         return;
     }
     /* Transfers first: their connections are closed, none is given back after this. */
-    ens_srv_xfr_free(s->xfr);
-    s->xfr = NULL;
+    ens_srv_xfr_stop(s->xfr);
     stop_workers(s);
     if (s->workers != NULL) {
         close_udp(s, s->nlis);
@@ -319,6 +318,7 @@ void ens_server_free(struct ens_server *s)
         close(s->stop.fd);
     }
     /* The workers are gone: nobody reads the set any more. */
+    ens_srv_xfr_free(s->xfr);
     ens_zoneset_free(s->zs);
     free(s->workers);
     free(s->lis);

@@ -761,9 +761,9 @@ int ens_srv_xfr_start(struct ens_srv_xfr *x)
     return rc;
 }
 
-void ens_srv_xfr_free(struct ens_srv_xfr *x)
+void ens_srv_xfr_stop(struct ens_srv_xfr *x)
 {
-    if (x == NULL) {
+    if (x == NULL || x->threads == NULL) {
         return;
     }
     xfr_notifier_stop(x);
@@ -778,6 +778,7 @@ void ens_srv_xfr_free(struct ens_srv_xfr *x)
     for (unsigned i = 0; i < x->nthreads; i++) {
         pthread_join(x->threads[i], NULL);
     }
+    x->nthreads = 0;
     /* Jobs never started. */
     while (x->head != NULL) {
         struct xfr_job *j = x->head;
@@ -787,6 +788,16 @@ void ens_srv_xfr_free(struct ens_srv_xfr *x)
         free(j->query);
         free(j);
     }
+    x->tail = NULL;
+}
+
+void ens_srv_xfr_free(struct ens_srv_xfr *x)
+{
+    if (x == NULL) {
+        return;
+    }
+    ens_srv_xfr_stop(x);
+    xfr_notifier_stop(x);
     free(x->threads);
     for (size_t i = 0; i < x->nns; i++) {
         free(x->ns[i].addr);

@@ -99,7 +99,10 @@ struct ens_srv_xfr {
 int ens_srv_xfr_new(struct ens_server *s, const struct ens_server_opts *o);
 /* Starts the transfer and notifier threads. */
 int ens_srv_xfr_start(struct ens_srv_xfr *x);
-/* Ends every transfer (their connections are closed) and the threads, frees. NULL: no-op. */
+/* Ends every transfer (their connections are closed), the transfer threads and the notifier;
+ * queries go on (a transfer asked for now gets SERVFAIL). NULL is a no-op. */
+void ens_srv_xfr_stop(struct ens_srv_xfr *x);
+/* Stops (if not yet) and frees. The workers must be stopped. NULL is a no-op. */
 void ens_srv_xfr_free(struct ens_srv_xfr *x);
 /* The version of the zone of exactly origin served now, with a reference for the caller, or
  * NULL. The one place transfer code takes zone versions. */
