@@ -32,8 +32,9 @@ struct zconf {
 
 struct ens_cli_xfrwire {
     char *data_dir;
-    pthread_mutex_t mu; /* guards everything below */
+    pthread_mutex_t st_mu; /* guards the store handle: reads are made under it alone */
     struct ens_store *st;
+    pthread_mutex_t mu; /* guards everything below, held only to look up or swap */
     struct zconf *z;
     size_t nz;
     struct ens_tsig_key *keys;
@@ -125,7 +126,7 @@ static int meta_value(void *ctx, const char *kind, const char *value)
 }
 
 /* Reads the settings of zone (canonical text) from the store; NULL when it does not exist.
- * Called with w->mu held. */
+ * Called with w->st_mu held. */
 static struct ens_xfr_conf *read_conf(struct ens_cli_xfrwire *w, const char *zone)
 {
     struct ens_store_zone z;
@@ -180,23 +181,32 @@ static void put_conf(struct ens_cli_xfrwire *w, const uint8_t *origin, struct en
     w->nz++;
 }
 
-/* Reads the zone of origin again. With w->mu held. */
+/* Reads the zone of origin again; the lookups wait only for the swap. */
 static void refresh_zone(struct ens_cli_xfrwire *w, const uint8_t *origin)
 {
     struct ens_str text = {0};
     ens_name_to_text(origin, &text);
     if (text.s != NULL) {
-        put_conf(w, origin, read_conf(w, text.s));
+        pthread_mutex_lock(&w->st_mu);
+        struct ens_xfr_conf *c = read_conf(w, text.s);
+        pthread_mutex_unlock(&w->st_mu);
+        pthread_mutex_lock(&w->mu);
+        put_conf(w, origin, c);
+        pthread_mutex_unlock(&w->mu);
     }
     ens_str_clear(&text);
 }
 
+/* One zone of the first reading (w->st_mu held). */
 static int each_zone(void *ctx, const struct ens_store_zone *z)
 {
     struct ens_cli_xfrwire *w = ctx;
     uint8_t origin[ENS_NAME_MAXLEN];
     if (origin_of(z->name, origin)) {
-        put_conf(w, origin, read_conf(w, z->name));
+        struct ens_xfr_conf *c = read_conf(w, z->name);
+        pthread_mutex_lock(&w->mu);
+        put_conf(w, origin, c);
+        pthread_mutex_unlock(&w->mu);
     }
     return 0;
 }
@@ -236,17 +246,24 @@ static void free_keys(struct ens_tsig_key *v, size_t n)
     free(v);
 }
 
-/* Reads every key again. With w->mu held. */
+/* Reads every key again; the lookups wait only for the swap. */
 static void refresh_keys(struct ens_cli_xfrwire *w)
 {
     struct key_read r = {0};
-    if (ens_store_tsig_list(w->st, each_key, &r) != 0 || r.err != 0) {
+    pthread_mutex_lock(&w->st_mu);
+    int rc = ens_store_tsig_list(w->st, each_key, &r);
+    pthread_mutex_unlock(&w->st_mu);
+    if (rc != 0 || r.err != 0) {
         free_keys(r.v, r.n);
         return; /* the keys known so far stay */
     }
-    free_keys(w->keys, w->nkeys);
+    pthread_mutex_lock(&w->mu);
+    struct ens_tsig_key *old = w->keys;
+    size_t nold = w->nkeys;
     w->keys = r.v;
     w->nkeys = r.n;
+    pthread_mutex_unlock(&w->mu);
+    free_keys(old, nold);
 }
 
 /* ---- the server's hooks ---- */
@@ -400,13 +417,11 @@ static void api_changed(void *ctx, const char *zone)
 {
     struct ens_cli_xfrwire *w = ctx;
     uint8_t origin[ENS_NAME_MAXLEN];
-    pthread_mutex_lock(&w->mu);
     if (zone == NULL) {
         refresh_keys(w);
     } else if (origin_of(zone, origin)) {
         refresh_zone(w, origin);
     }
-    pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- life cycle ---- */
@@ -421,16 +436,17 @@ int ens_cli_xfrwire_new(const char *data_dir, struct ens_cli_xfrwire **out)
         return -1;
     }
     pthread_mutex_init(&w->mu, NULL);
+    pthread_mutex_init(&w->st_mu, NULL);
     char err[512];
     if (ens_store_open(data_dir, &w->st, err, sizeof err) != 0) {
         fprintf(stderr, "ensign serve: %s: %s\n", data_dir, err);
         ens_cli_xfrwire_free(w);
         return -1;
     }
-    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&w->st_mu);
     ens_store_zone_list(w->st, NULL, 0, NULL, each_zone, w);
+    pthread_mutex_unlock(&w->st_mu);
     refresh_keys(w);
-    pthread_mutex_unlock(&w->mu);
     w->hooks = (struct ens_server_hooks){
         .ctx = w, .zone_conf = hook_conf, .tsig_key = hook_key, .journal = hook_journal};
     w->api = (struct ens_api_xfr){.ctx = w,
@@ -471,10 +487,8 @@ void ens_cli_xfrwire_set_server(struct ens_cli_xfrwire *w, struct ens_server *sr
 
 void ens_cli_xfrwire_published(struct ens_cli_xfrwire *w, const uint8_t *origin, bool served)
 {
-    pthread_mutex_lock(&w->mu);
     refresh_zone(w, origin);
-    struct ens_server *s = w->srv;
-    pthread_mutex_unlock(&w->mu);
+    struct ens_server *s = server_of(w);
     if (served && s != NULL) {
         ens_server_notify(s, origin);
     }
@@ -492,6 +506,7 @@ void ens_cli_xfrwire_free(struct ens_cli_xfrwire *w)
     free_keys(w->keys, w->nkeys);
     ens_store_close(w->st);
     pthread_mutex_destroy(&w->mu);
+    pthread_mutex_destroy(&w->st_mu);
     free(w->data_dir);
     free(w);
 }
