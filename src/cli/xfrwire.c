@@ -10,9 +10,9 @@
  * per request means a query never waits on SQLite, and a change is seen by the next request
  * because the API calls back before it answers.
  *
- * The journal is the exception: an IXFR runs on a transfer thread, and reading the journal
- * there opens a store handle for that transfer (handles are per thread; SQLite's WAL lets it
- * read while the control plane writes). */
+ * The journal is the exception: an IXFR runs on a transfer thread and reads the journal there,
+ * on a store handle of a small pool (one per transfer running at once, opened on first need and
+ * kept: opening a handle takes the write lock for a moment, reading never does in WAL mode). */
 #include "cli/xfrwire.h"
 #include "api/api.h"
 #include "server/server.h"
@@ -40,6 +40,9 @@ struct ens_cli_xfrwire {
     struct ens_tsig_key *keys;
     size_t nkeys;
     struct ens_server *srv;
+    pthread_mutex_t pool_mu; /* the journal readers' handles not in use */
+    struct ens_store **pool;
+    size_t npool, poolcap;
     struct ens_server_hooks hooks;
     struct ens_api_xfr api;
 };
@@ -437,6 +440,7 @@ int ens_cli_xfrwire_new(const char *data_dir, struct ens_cli_xfrwire **out)
     }
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->st_mu, NULL);
+    pthread_mutex_init(&w->pool_mu, NULL);
     char err[512];
     if (ens_store_open(data_dir, &w->st, err, sizeof err) != 0) {
         fprintf(stderr, "ensign serve: %s: %s\n", data_dir, err);
@@ -505,8 +509,13 @@ void ens_cli_xfrwire_free(struct ens_cli_xfrwire *w)
     free(w->z);
     free_keys(w->keys, w->nkeys);
     ens_store_close(w->st);
+    for (size_t i = 0; i < w->npool; i++) {
+        ens_store_close(w->pool[i]);
+    }
+    free(w->pool);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->st_mu);
+    pthread_mutex_destroy(&w->pool_mu);
     free(w->data_dir);
     free(w);
 }
