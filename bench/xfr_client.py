@@ -168,7 +168,7 @@ def main():
                       f" server RSS at rest "
                       f"{rest / 2**20:.0f} MiB, peak during the transfer {peak / 2**20:.0f} "
                       f"MiB (+{(peak - rest) / 2**20:.1f}); kdig: {count}")
-        knot, kport = knot_serving(os.path.join(work, "knot"), signed)
+        knot, kport = knot_serving(os.path.join(work, "knotd-primary"), signed)
         try:
             krest = proc_status(knot.pid, "VmRSS")
             kt, kcpu, kpeak, kcount = kdig_axfr(kport, knot.pid, runs)
