@@ -13,8 +13,12 @@
 #define XFR_TSIG_MIN_MAC 16
 /* Most secondaries remembered (all zones); the least recently seen one makes room. */
 #define XFR_WATCH_MAX 4096
-/* Largest answer message of a transfer (RFC 1035 §4.2.2: the TCP length field). */
-#define XFR_MSG_MAX 65535u
+/* Largest answer message of a transfer (RFC 1035 §4.2.2: the TCP length field), and the size
+ * messages are filled to: a compression pointer reaches only the first 16 KiB of a message, so
+ * beyond that names could not point at the owners before them (a record too big for such a
+ * message gets one of its own, up to the largest). */
+#define XFR_MSG_MAX  65535u
+#define XFR_MSG_FILL 16384u
 
 /* One ALLOW-AXFR-FROM prefix. */
 struct xfr_prefix {
@@ -145,6 +149,7 @@ struct xfr_out {
     uint8_t *buf; /* 2 + XFR_MSG_MAX: the length prefix and one message */
     size_t len;   /* message bytes so far (after the prefix) */
     size_t limit; /* what records may fill: XFR_MSG_MAX less the OPT and TSIG */
+    size_t fill;  /* what they fill as a rule: XFR_MSG_FILL less the same */
     uint16_t ancount;
     bool question_done;
     /* compression: the labels of the last owner written and where each begins */

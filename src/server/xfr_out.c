@@ -1,6 +1,9 @@
 /* ensign server: the messages of a zone transfer (RFC 5936 §2.2), written one at a time into a
  * 64 KiB buffer and sent on the (blocking) connection as soon as the next record would not
- * fit, so a transfer holds one message in memory whatever the size of the zone.
+ * fit, so a transfer holds one message in memory whatever the size of the zone. Messages are
+ * filled to 16 KiB, as Knot does: a compression pointer reaches only the first 16 KiB of a
+ * message, and past that owners could no longer point at the names before them (a record
+ * bigger than that gets a message of its own, up to 64 KiB).
  *
  * Every message has the header (ID of the query, QR and AA), the question in the first one
  * only (§2.2.1 allows the later ones to leave it out), the records, an OPT when the query had
@@ -76,10 +79,9 @@ int xfr_out_init(struct xfr_out *o, int fd, uint16_t id, const uint8_t *qname, u
     if (o->buf == NULL) {
         return ENS_ENOMEM;
     }
-    o->limit = XFR_MSG_MAX - (edns ? ENS_EDNS_FIXLEN : 0);
-    if (tsig != NULL) {
-        o->limit -= ENS_TSIG_RR_MAX;
-    }
+    size_t room = (edns ? ENS_EDNS_FIXLEN : 0) + (tsig != NULL ? ENS_TSIG_RR_MAX : 0);
+    o->limit = XFR_MSG_MAX - room;
+    o->fill = XFR_MSG_FILL - room;
     start_message(o);
     return 0;
 }
@@ -250,19 +252,17 @@ int xfr_out_rr(struct xfr_out *o, const uint8_t *owner, uint16_t type, uint32_t 
     if (o->err != 0) {
         return o->err;
     }
-    /* Compression only shrinks: the uncompressed size bounds what the record takes. */
+    /* Compression only shrinks: the uncompressed size bounds what the record takes. A record
+     * that does not fit the usual fill of an empty message makes it larger. */
     size_t worst = ens_name_len(owner) + 10 + rdlen;
-    if (o->len + worst > o->limit) {
-        if (o->ancount == 0) {
-            return o->err = ENS_ELIMIT;
-        }
+    if (o->len + worst > o->fill && o->ancount > 0) {
         int rc = flush(o);
         if (rc != 0) {
             return rc;
         }
-        if (o->len + worst > o->limit) {
-            return o->err = ENS_ELIMIT;
-        }
+    }
+    if (o->len + worst > o->limit) {
+        return o->err = ENS_ELIMIT;
     }
     put_name(o, owner, true, true);
     uint8_t *f = msg(o) + o->len;
