@@ -7,7 +7,7 @@ BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-d
 libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libp11-kit-dev"
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
 ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
-unbound knot nsd dnsperf python3-yaml chromium chromium-driver python3-selenium softhsm2 opensc"
+unbound knot nsd bind9 dnsperf python3-yaml chromium chromium-driver python3-selenium softhsm2 opensc"
 # the real API clients the tests run: lego against a local pebble ACME server, libcloud's
 # PowerDNS driver, and node for the npm client (tests/clients, installed by scripts/clients.sh)
 CLIENTS="lego pebble python3-libcloud nodejs"

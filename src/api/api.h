@@ -15,6 +15,30 @@ struct ens_api;
 struct ens_ctl;
 struct ens_log;
 
+/* What the API shows and asks of zone transfers (the DNS server is not the API's to reach:
+ * the program that runs both passes these). */
+struct ens_api_secondary {
+    char address[64]; /* "192.0.2.1", "2001:db8::1" */
+    uint32_t serial;
+    int64_t last_seen; /* Unix seconds */
+    const char *via;   /* "ixfr", "axfr", "notify", "soa" */
+};
+struct ens_api_xfr_stats {
+    uint64_t axfr, ixfr, ixfr_full, ixfr_udp, refused, overload, failed;
+    uint64_t tsig_badkey, tsig_badsig, tsig_badtime, tsig_badtrunc, tsig_formerr;
+    uint64_t notify_in, notify_in_refused, notify_out, notify_acked, notify_failed;
+};
+struct ens_api_xfr {
+    void *ctx;
+    /* Sends NOTIFY for the zone (canonical name) now: 0, or ENS_ENOENT when not served. */
+    int (*notify)(void *ctx, const char *zone);
+    /* The zone's secondaries, most recently seen first; returns how many went into out. */
+    size_t (*secondaries)(void *ctx, const char *zone, struct ens_api_secondary *out, size_t cap);
+    void (*stats)(void *ctx, struct ens_api_xfr_stats *st);
+    /* The zone's metadata changed (zone NULL: the TSIG keys did); called after the write. */
+    void (*changed)(void *ctx, const char *zone);
+};
+
 struct ens_api_opts {
     const char *listen;        /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
     const char *api_key;       /* the administrator key; NULL: every request is refused (401) */
@@ -34,6 +58,7 @@ struct ens_api_opts {
      * and administrator key only. Called without ctl_lock. */
     int (*test_clock)(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
     void *test_ctx;
+    const struct ens_api_xfr *xfr; /* transfers and NOTIFY; NULL: none (notify is a no-op) */
 };
 
 /* Starts the listener. On failure nothing runs and err holds a sentence naming the address.

@@ -48,5 +48,7 @@ int api_soa_edit_parse(const char *s, enum ens_store_serial *out);
 
 /* A time as RFC 3339 UTC text, null when unset (0 or ENS_STORE_NOTIME). */
 json_t *api_time_json(int64_t t);
+/* Tells the transfer side that the zone's metadata (zone NULL: the TSIG keys) changed. */
+void api_xfr_changed(struct api_req *rq, const char *zone);
 
 #endif

@@ -534,6 +534,7 @@ static int meta_write(struct api_req *rq, struct api_resp *r, struct ens_store_z
         }
     }
     (void)st;
+    api_xfr_changed(rq, z->name);
     if (status == 204) {
         r->status = 204;
         return 0;

@@ -47,6 +47,101 @@ static void one_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
     zone_metric(x->out, x->name, zs->origin, v);
 }
 
+struct secondary_ctx {
+    struct ens_str *out;
+    const struct ens_api_xfr *x;
+    struct ens_api_secondary *v;
+    size_t cap;
+    int m;
+};
+
+static void one_secondary_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
+{
+    struct secondary_ctx *sc = ctx;
+    struct ens_str zone = {0};
+    ens_name_to_text(zs->origin, &zone);
+    size_t n = zone.s != NULL ? sc->x->secondaries(sc->x->ctx, zone.s, sc->v, sc->cap) : 0;
+    ens_str_clear(&zone);
+    for (size_t k = 0; k < n; k++) {
+        ens_str_printf(sc->out, "%s{zone=\"",
+                       sc->m == 0 ? "ensign_secondary_serial"
+                                  : "ensign_secondary_last_seen_seconds");
+        label(sc->out, zs->origin);
+        ens_str_printf(sc->out, "\",address=\"%s\"} %" PRIu64 "\n", sc->v[k].address,
+                       sc->m == 0 ? (uint64_t)sc->v[k].serial : (uint64_t)sc->v[k].last_seen);
+    }
+}
+
+/* Transfers, TSIG, NOTIFY and the secondaries of every zone, as the DNS server counts them. */
+static void xfr_metrics(struct ens_str *o, struct ens_ctl *c, const struct ens_api_xfr *x)
+{
+    if (x == NULL || x->stats == NULL) {
+        return;
+    }
+    struct ens_api_xfr_stats st;
+    x->stats(x->ctx, &st);
+    ens_str_printf(o,
+                   "# HELP ensign_xfr_total Zone transfers sent: AXFR, IXFR answered with a"
+                   " difference (or the SOA alone), IXFR answered with the whole zone, IXFR over"
+                   " UDP.\n"
+                   "# TYPE ensign_xfr_total counter\n"
+                   "ensign_xfr_total{type=\"axfr\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr-full\"} %" PRIu64 "\n"
+                   "ensign_xfr_total{type=\"ixfr-udp\"} %" PRIu64 "\n"
+                   "# HELP ensign_xfr_refused_total Transfer requests refused (not allowed, zone"
+                   " not served, bad TSIG) or turned away (every transfer thread busy).\n"
+                   "# TYPE ensign_xfr_refused_total counter\n"
+                   "ensign_xfr_refused_total{reason=\"denied\"} %" PRIu64 "\n"
+                   "ensign_xfr_refused_total{reason=\"busy\"} %" PRIu64 "\n"
+                   "# HELP ensign_xfr_failed_total Transfers ended early (the peer stopped"
+                   " reading, or an error).\n"
+                   "# TYPE ensign_xfr_failed_total counter\n"
+                   "ensign_xfr_failed_total %" PRIu64 "\n"
+                   "# HELP ensign_tsig_errors_total Signed requests refused, by TSIG error.\n"
+                   "# TYPE ensign_tsig_errors_total counter\n"
+                   "ensign_tsig_errors_total{error=\"BADKEY\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADSIG\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADTIME\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"BADTRUNC\"} %" PRIu64 "\n"
+                   "ensign_tsig_errors_total{error=\"FORMERR\"} %" PRIu64 "\n"
+                   "# HELP ensign_notify_received_total NOTIFY messages received.\n"
+                   "# TYPE ensign_notify_received_total counter\n"
+                   "ensign_notify_received_total{result=\"accepted\"} %" PRIu64 "\n"
+                   "ensign_notify_received_total{result=\"refused\"} %" PRIu64 "\n"
+                   "# HELP ensign_notify_sent_total NOTIFY messages sent (every try).\n"
+                   "# TYPE ensign_notify_sent_total counter\n"
+                   "ensign_notify_sent_total %" PRIu64 "\n"
+                   "# HELP ensign_notify_answered_total NOTIFY answered by the secondary, or"
+                   " given up after the last try.\n"
+                   "# TYPE ensign_notify_answered_total counter\n"
+                   "ensign_notify_answered_total{result=\"acknowledged\"} %" PRIu64 "\n"
+                   "ensign_notify_answered_total{result=\"failed\"} %" PRIu64 "\n",
+                   st.axfr, st.ixfr, st.ixfr_full, st.ixfr_udp, st.refused, st.overload, st.failed,
+                   st.tsig_badkey, st.tsig_badsig, st.tsig_badtime, st.tsig_badtrunc,
+                   st.tsig_formerr, st.notify_in, st.notify_in_refused, st.notify_out,
+                   st.notify_acked, st.notify_failed);
+    if (x->secondaries == NULL) {
+        return;
+    }
+    enum { MAX = 256 };
+    struct ens_api_secondary *v = calloc(MAX, sizeof *v);
+    if (v == NULL) {
+        return;
+    }
+    for (int m = 0; m < 2; m++) {
+        ens_str_puts(o, m == 0 ? "# HELP ensign_secondary_serial Serial a secondary last asked"
+                                 " from, was sent or acknowledged.\n"
+                                 "# TYPE ensign_secondary_serial gauge\n"
+                               : "# HELP ensign_secondary_last_seen_seconds When a secondary"
+                                 " was last seen (Unix time).\n"
+                                 "# TYPE ensign_secondary_last_seen_seconds gauge\n");
+        struct secondary_ctx sc = {.out = o, .x = x, .v = v, .cap = MAX, .m = m};
+        ens_ctl_zone_stats_each(c, one_secondary_zone, &sc);
+    }
+    free(v);
+}
+
 int api_metrics(struct api_req *rq, struct api_resp *r)
 {
     struct ens_ctl *c = api_opts(rq->api)->ctl;
@@ -83,6 +178,7 @@ int api_metrics(struct api_req *rq, struct api_resp *r)
         struct metric_ctx x = {.out = &o, .m = m, .name = names[m]};
         ens_ctl_zone_stats_each(c, one_zone, &x);
     }
+    xfr_metrics(&o, c, api_opts(rq->api)->xfr);
     if (o.err != 0) {
         ens_str_clear(&o);
         return api_error(r, 500, "internal", "out of memory");

@@ -5,8 +5,9 @@
  * final dot (escaped as zone ids are), name is without it, key is the secret in base64. The
  * secret is never listed; it is given when a key is created, changed, or read by the
  * administrator key (as PowerDNS gives it), never to scoped tokens. Algorithms are
- * hmac-sha256, hmac-sha384 and hmac-sha512; HMAC-MD5 and HMAC-SHA1 are refused (RFC 8945 §6
- * says MD5 must not be used and SHA-1 is not recommended). A key left out is generated with
+ * hmac-sha256, hmac-sha384 and hmac-sha512, and hmac-sha1 for old secondaries, with a "warning"
+ * in every object of such a key (RFC 8945 §6: SHA-1 is not recommended); HMAC-MD5 is refused
+ * (RFC 8945 §6: it must not be used). A key left out is generated with
  * RAND_bytes, as long as the hash output. Renaming is refused; a key named by a zone's
  * TSIG-ALLOW-AXFR cannot be deleted. */
 #include <openssl/crypto.h>
@@ -26,8 +27,14 @@
 
 static const struct {
     const char *name;
-    size_t genlen; /* bytes of a generated secret: the hash output length */
-} algs[] = {{"hmac-sha256", 32}, {"hmac-sha384", 48}, {"hmac-sha512", 64}};
+    size_t genlen;       /* bytes of a generated secret: the hash output length */
+    const char *warning; /* shown with every key of the algorithm, NULL: none */
+} algs[] = {{"hmac-sha256", 32, NULL},
+            {"hmac-sha384", 48, NULL},
+            {"hmac-sha512", 64, NULL},
+            {"hmac-sha1", 20,
+             "HMAC-SHA1 is not recommended (RFC 8945 section 6): accepted for old secondaries; "
+             "use hmac-sha256"}};
 
 /* The JSON object of a key; the secret only when with_secret. */
 static json_t *tsig_object(const struct ens_store_tsig *t, bool with_secret)
@@ -41,6 +48,11 @@ static json_t *tsig_object(const struct ens_store_tsig *t, bool with_secret)
                           name, "algorithm", t->algorithm);
     if (o != NULL && with_secret) {
         json_object_set_new(o, "key", json_string(t->secret));
+    }
+    for (size_t i = 0; o != NULL && i < sizeof algs / sizeof algs[0]; i++) {
+        if (algs[i].warning != NULL && strcmp(t->algorithm, algs[i].name) == 0) {
+            json_object_set_new(o, "warning", json_string(algs[i].warning));
+        }
     }
     ens_str_clear(&id);
     return o;
@@ -58,8 +70,8 @@ static int alg_parse(struct api_resp *r, const char *text, struct ens_store_tsig
     }
     if (n == 0 || n >= sizeof a) {
         return api_error(r, 422, "invalid-field",
-                         "algorithm: not a TSIG algorithm (hmac-sha256, hmac-sha384 or "
-                         "hmac-sha512)"),
+                         "algorithm: not a TSIG algorithm (hmac-sha256, hmac-sha384, "
+                         "hmac-sha512 or hmac-sha1)"),
                -1;
     }
     memcpy(a, text, n);
@@ -77,18 +89,12 @@ static int alg_parse(struct api_resp *r, const char *text, struct ens_store_tsig
                          "hmac-sha256"),
                -1;
     }
-    if (strcasecmp(a, "hmac-sha1") == 0) {
-        return api_error(r, 422, "weak-algorithm",
-                         "algorithm: HMAC-SHA1 is not recommended (RFC 8945 §6); use "
-                         "hmac-sha256"),
-               -1;
-    }
     for (char *p = a; *p != '\0'; p++) {
         *p = (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f ? *p : '?';
     }
     return api_error(r, 422, "invalid-field",
-                     "algorithm: '%s' is not supported (hmac-sha256, hmac-sha384 or "
-                     "hmac-sha512)",
+                     "algorithm: '%s' is not supported (hmac-sha256, hmac-sha384, hmac-sha512 "
+                     "or hmac-sha1)",
                      a),
            -1;
 }
@@ -241,6 +247,7 @@ int api_tsig_create(struct api_req *rq, struct api_resp *r)
         api_error(r, rc == ENS_EINVAL ? 422 : 500, "store", "%s", res.error);
         goto out;
     }
+    api_xfr_changed(rq, NULL);
     api_json(r, 201, tsig_object(&t, true));
 out:
     OPENSSL_cleanse(&t, sizeof t);
@@ -296,6 +303,7 @@ int api_tsig_put(struct api_req *rq, struct api_resp *r)
         api_error(r, status, "store", "%s", res.error);
         goto out;
     }
+    api_xfr_changed(rq, NULL);
     api_json(r, 200, tsig_object(&t, true));
 out:
     OPENSSL_cleanse(&t, sizeof t);
@@ -394,6 +402,7 @@ int api_tsig_delete(struct api_req *rq, struct api_resp *r)
         api_ctl_status(&status, rc);
         return api_error(r, status, "store", "%s", res.error[0] ? res.error : ens_store_error(st));
     }
+    api_xfr_changed(rq, NULL);
     r->status = 204;
     return 0;
 }

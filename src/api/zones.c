@@ -278,6 +278,27 @@ static int rrset_json(void *ctx, const struct ens_store_rrset *rs)
     return json_array_append_new(x->arr, o) == 0 ? 0 : ENS_ENOMEM;
 }
 
+/* The secondaries the DNS server has seen for the zone, most recently seen first. */
+static json_t *secondaries_json(struct api_req *rq, const char *zone)
+{
+    enum { MAX = 256 };
+    json_t *arr = json_array();
+    const struct ens_api_xfr *x = api_opts(rq->api)->xfr;
+    if (x == NULL || x->secondaries == NULL) {
+        return arr;
+    }
+    struct ens_api_secondary *v = calloc(MAX, sizeof *v);
+    size_t n = v != NULL ? x->secondaries(x->ctx, zone, v, MAX) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:o, s:s}", "address", v[i].address,
+                                             "serial", (json_int_t)v[i].serial, "lastSeen",
+                                             api_time_json(v[i].last_seen), "via",
+                                             v[i].via != NULL ? v[i].via : ""));
+    }
+    free(v);
+    return arr;
+}
+
 int api_zone_get(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
@@ -292,6 +313,7 @@ int api_zone_get(struct api_req *rq, struct api_resp *r)
                                 : api_error(r, 500, "store", "%s", ens_store_error(st));
     }
     json_t *o = zone_detail(st, &z);
+    json_object_set_new(o, "secondaries", secondaries_json(rq, z.name));
     const char *want = api_query(rq, "rrsets");
     if (want == NULL || strcmp(want, "false") != 0) {
         struct ens_store_rrfilter f = {0};
@@ -350,6 +372,16 @@ int api_zone_export(struct api_req *rq, struct api_resp *r)
     return 0;
 }
 
+void api_xfr_changed(struct api_req *rq, const char *zone)
+{
+    const struct ens_api_xfr *x = api_opts(rq->api)->xfr;
+    if (x != NULL && x->changed != NULL) {
+        x->changed(x->ctx, zone);
+    }
+}
+
+/* PowerDNS's answer text, kept for its clients; the NOTIFY really goes out (to the zone's
+ * ALSO-NOTIFY addresses and, for a Master zone, its NS targets). */
 int api_zone_notify(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
@@ -359,6 +391,11 @@ int api_zone_notify(struct api_req *rq, struct api_resp *r)
     struct ens_store_zone z;
     if (ens_store_zone_get(ens_ctl_store(api_opts(rq->api)->ctl), name, &z) != 0) {
         return api_error(r, 404, "not-found", "no zone %s", name);
+    }
+    const struct ens_api_xfr *x = api_opts(rq->api)->xfr;
+    if (x != NULL && x->notify != NULL && x->notify(x->ctx, z.name) != 0) {
+        return api_error(r, 409, "not-served",
+                         "zone %s is not served (yet): there is no serial to notify", z.name);
     }
     return api_json(r, 200, json_pack("{s:s}", "result", "Notification queued"));
 }

@@ -37,8 +37,10 @@ static void serve_usage(FILE *out)
         "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
         "                    [--data DIR [--api-listen ADDR:PORT] [--api-key-file FILE]\n"
         "                    [--api-max-body N] [--api-rate N]\n"
-        "                    [--sig-validity SECONDS] [--sig-refresh SECONDS] [--journal-max N]\n"
+        "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
+        "                    [--journal-max-entries N] [--journal-max-bytes N]\n"
         "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n"
+        "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
         "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
         "\n"
         "The API key: --api-key-file FILE (its first line), or the ENSIGN_API_KEY environment\n"
@@ -243,12 +245,38 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
             return read_api_key_file(a, val);
         }
         a->o.api_key = val;
-    } else if (strcmp(opt, "--journal-max") == 0) {
+    } else if (strcmp(opt, "--journal-max-entries") == 0) {
         if (!parse_uint(val, 1, 1000000ul, &v)) {
-            fprintf(stderr, "ensign serve: --journal-max wants a number from 1 to 1000000\n");
+            fprintf(stderr, "ensign serve: --journal-max-entries wants a number from 1 to "
+                            "1000000\n");
             return -1;
         }
-        a->o.journal_max = v;
+        a->o.journal_max_entries = v;
+    } else if (strcmp(opt, "--journal-max-bytes") == 0) {
+        if (!parse_uint(val, 4096, 1ul << 40, &v)) {
+            fprintf(stderr, "ensign serve: --journal-max-bytes wants a number from 4096 to "
+                            "1099511627776\n");
+            return -1;
+        }
+        a->o.journal_max_bytes = v;
+    } else if (strcmp(opt, "--xfr-max") == 0) {
+        if (!parse_uint(val, 1, 1024, &v)) {
+            fprintf(stderr, "ensign serve: --xfr-max wants a number from 1 to 1024\n");
+            return -1;
+        }
+        a->o.server.xfr_max = (unsigned)v;
+    } else if (strcmp(opt, "--xfr-timeout-ms") == 0) {
+        if (!parse_uint(val, 1, 3600000ul, &v)) {
+            fprintf(stderr, "ensign serve: --xfr-timeout-ms wants a number from 1 to 3600000\n");
+            return -1;
+        }
+        a->o.server.xfr_timeout_ms = (unsigned)v;
+    } else if (strcmp(opt, "--notify-port") == 0) {
+        if (!parse_uint(val, 1, 65535, &v)) {
+            fprintf(stderr, "ensign serve: --notify-port wants a number from 1 to 65535\n");
+            return -1;
+        }
+        a->o.server.notify_port = (uint16_t)v;
     } else if (strcmp(opt, "--log-format") == 0) {
         if (ens_log_format_parse(val, &a->o.log_format) != 0) {
             fprintf(stderr, "ensign serve: --log-format wants text or json\n");
@@ -314,11 +342,30 @@ static const char *const default_listen = "127.0.0.1:53";
 /* Fills a (arrays sized for argc) from argv; returns -1 after printing a message. */
 static int parse_args(int argc, char **argv, struct serve_args *a)
 {
-    static const char *const with_value[] = {
-        "--listen",          "--zone",         "--threads",     "--edns-max",   "--tcp-idle-ms",
-        "--tcp-max-clients", "--data",         "--api-listen",  "--api-key",    "--api-max-body",
-        "--api-rate",        "--sig-validity", "--sig-refresh", "--root-hints", "--query-port",
-        "--api-key-file",    "--journal-max",  "--log-format",  "--log-level",  "--test-clock"};
+    static const char *const with_value[] = {"--listen",
+                                             "--zone",
+                                             "--threads",
+                                             "--edns-max",
+                                             "--tcp-idle-ms",
+                                             "--tcp-max-clients",
+                                             "--data",
+                                             "--api-listen",
+                                             "--api-key",
+                                             "--api-max-body",
+                                             "--api-rate",
+                                             "--sig-validity",
+                                             "--sig-refresh",
+                                             "--root-hints",
+                                             "--query-port",
+                                             "--api-key-file",
+                                             "--log-format",
+                                             "--log-level",
+                                             "--test-clock",
+                                             "--journal-max-entries",
+                                             "--journal-max-bytes",
+                                             "--xfr-max",
+                                             "--xfr-timeout-ms",
+                                             "--notify-port"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {

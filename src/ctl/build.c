@@ -114,7 +114,8 @@ static int persist_diff(struct ens_ctl *c, const struct ens_store_zone *sz, uint
         rc = ens_store_journal_append(c->st, sz->name, from, to, now, jd.v, jd.n, ja.v, ja.n);
     }
     if (rc == 0) {
-        rc = ens_store_journal_trim(c->st, sz->name, c->o.journal_max);
+        rc = ens_store_journal_limit(c->st, sz->name, c->o.journal_max_entries,
+                                     c->o.journal_max_bytes);
     }
     free(gd.v);
     free(ga.v);

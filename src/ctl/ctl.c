@@ -222,11 +222,14 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     if (c->o.sig_backdate == 0) {
         c->o.sig_backdate = 3600;
     }
+    if (c->o.journal_max_entries == 0) {
+        c->o.journal_max_entries = 1000;
+    }
+    if (c->o.journal_max_bytes == 0) {
+        c->o.journal_max_bytes = (uint64_t)64 << 20;
+    }
     if (c->o.sign_threads == 0) {
         c->o.sign_threads = 1;
-    }
-    if (c->o.journal_max == 0) {
-        c->o.journal_max = 1000;
     }
     c->actor = ENS_CTL_ACTOR_DAEMON;
     c->nhints = o->nroot_hints < ENS_PROBE_MAXSERVERS ? o->nroot_hints : ENS_PROBE_MAXSERVERS;

@@ -38,7 +38,6 @@ struct ens_ctl_opts {
     uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
     const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
     uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 3 */
-    size_t journal_max;      /* journal entries kept per zone; 0: 1000 */
     /* Events ("dnssec.rotation_start", "zone.published", ...) with a JSON body; may be NULL.
      * Called on the calling thread. */
     void (*event)(void *ctx, const char *zone, const char *event, const char *body);
@@ -49,6 +48,9 @@ struct ens_ctl_opts {
     const struct ens_probe_target *root_hints;
     size_t nroot_hints;
     uint16_t query_port;
+    /* IXFR journal limits per zone: differences kept (0: 1000), their bytes (0: 64 MiB). */
+    size_t journal_max_entries;
+    uint64_t journal_max_bytes;
 };
 
 /* Opens the store and publishes every zone it holds. A zone stored with signatures is served

@@ -72,7 +72,8 @@ static int start_control_plane(struct ens_daemon *d)
                               .sign_threads = o->sign_threads,
                               .sig_validity = o->sig_validity,
                               .sig_refresh = o->sig_refresh,
-                              .journal_max = o->journal_max,
+                              .journal_max_entries = o->journal_max_entries,
+                              .journal_max_bytes = o->journal_max_bytes,
                               .event = ens_daemon_on_event,
                               .event_ctx = d,
                               .root_hints = o->root_hints,
@@ -84,6 +85,13 @@ static int start_control_plane(struct ens_daemon *d)
         d->hooks = NULL;
     }
     char err[512] = "";
+    /* before the control plane: its first publications refresh the transfer settings */
+    if (ens_daemon_xfr_new(o->data_dir, &d->xfr, err, sizeof err) != 0) {
+        ens_log(d->log, ENS_LOG_ERROR, "store.open-failed", NULL, "data=%s msg=%s", o->data_dir,
+                err);
+        return ENS_EIO;
+    }
+    d->server_opts.hooks = ens_daemon_xfr_hooks(d->xfr);
     pthread_mutex_lock(&d->ctl_mu);
     int rc = ens_ctl_open(&co, ens_clock_now(&d->clock), &d->ctl, err, sizeof err);
     pthread_mutex_unlock(&d->ctl_mu);
@@ -109,6 +117,7 @@ static int start_control_plane(struct ens_daemon *d)
                               .openapi = o->openapi,
                               .openapi_len = o->openapi_len,
                               .ctl_lock = &d->ctl_mu,
+                              .xfr = ens_daemon_xfr_api(d->xfr),
                               .test_clock = o->test_clock ? ens_daemon_test_clock : NULL,
                               .test_ctx = d};
     rc = ens_api_start(&ao, &d->api, err, sizeof err);
@@ -150,7 +159,7 @@ static int files_init(struct ens_daemon *d)
 
 int ens_daemon_run(const struct ens_daemon_opts *o)
 {
-    struct ens_daemon d = {.o = o};
+    struct ens_daemon d = {.o = o, .server_opts = o->server};
     int rc = 1, sfd = -1;
     ens_clock_init(&d.clock, o->test_clock, o->test_clock_start);
     struct ens_log_opts lo = {
@@ -189,9 +198,12 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         goto out;
     }
     char err[256];
-    if (ens_server_start(&o->server, d.zones, &d.srv, err, sizeof err) != 0) {
+    if (ens_server_start(&d.server_opts, d.zones, &d.srv, err, sizeof err) != 0) {
         ens_log(d.log, ENS_LOG_ERROR, "server.start-failed", NULL, "msg=%s", err);
         goto out;
+    }
+    if (d.xfr != NULL) {
+        ens_daemon_xfr_set_server(d.xfr, d.srv); /* secondaries may have missed changes */
     }
     say_listening(&d);
     if (d.ctl != NULL && ens_daemon_runner_start(&d) != 0) {
@@ -203,7 +215,11 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
 out:
     ens_api_free(d.api); /* no request runs after this */
     ens_daemon_runner_stop(&d);
-    ens_server_free(d.srv); /* no query reads the set after this */
+    if (d.xfr != NULL) {
+        ens_daemon_xfr_set_server(d.xfr, NULL);
+    }
+    ens_server_free(d.srv);     /* no query reads the set after this */
+    ens_daemon_xfr_free(d.xfr); /* the server's hooks: after the server */
     ens_ctl_close(d.ctl);
     ens_webhook_free(d.hooks);
     ens_zoneset_free(d.zones);

@@ -37,7 +37,9 @@ struct ens_daemon_opts {
     unsigned sign_threads;
     uint32_t sig_validity; /* RRSIG validity in seconds; 0: 14 days */
     uint32_t sig_refresh;  /* renew with less than this left; 0: a third of the validity */
-    size_t journal_max;    /* journal entries kept per zone; 0: 1000 */
+    /* IXFR journal per zone: differences kept (0: 1000), their bytes (0: 64 MiB) */
+    size_t journal_max_entries;
+    uint64_t journal_max_bytes;
     /* root servers for looking up the parent's servers of zones without parentServers */
     struct ens_probe_target root_hints[ENS_PROBE_MAXSERVERS];
     size_t nroot_hints;

@@ -28,6 +28,24 @@ struct dfile {
     uint8_t origin[ENS_NAME_MAXLEN];
 };
 
+/* xfr.c: what the DNS server and the API need to know about zone transfers, kept in memory
+ * from the store: every zone's transfer settings and every TSIG key (refreshed when a zone is
+ * published and when the API changes metadata or keys), and the journal read on a pool of
+ * store handles for IXFR. */
+struct ens_daemon_xfr;
+/* Opens a store handle of its own on data_dir and reads every zone's settings and every TSIG
+ * key. 0, or -1 with a sentence in err. */
+int ens_daemon_xfr_new(const char *data_dir, struct ens_daemon_xfr **out, char *err, size_t errlen);
+/* The hooks the server calls and the calls the API makes (valid as long as w). */
+const struct ens_server_hooks *ens_daemon_xfr_hooks(struct ens_daemon_xfr *w);
+const struct ens_api_xfr *ens_daemon_xfr_api(struct ens_daemon_xfr *w);
+/* The server is running (NOTIFY goes out for every zone), or gone (srv NULL). */
+void ens_daemon_xfr_set_server(struct ens_daemon_xfr *w, struct ens_server *srv);
+/* A version of the zone of origin was published (served false: it is no longer served): its
+ * settings are read again and, when served, NOTIFY goes out. */
+void ens_daemon_xfr_published(struct ens_daemon_xfr *w, const uint8_t *origin, bool served);
+void ens_daemon_xfr_free(struct ens_daemon_xfr *w);
+
 struct ens_daemon {
     const struct ens_daemon_opts *o;
     struct ens_clock clock;
@@ -41,6 +59,8 @@ struct ens_daemon {
     struct ens_webhook *hooks;
     struct ens_api *api;
     struct ens_server *srv;
+    struct ens_server_opts server_opts; /* o->server with the transfer hooks */
+    struct ens_daemon_xfr *xfr;         /* with a data directory */
     /* the maintenance runner (runner.c): one pass at a time (pass_mu) */
     pthread_mutex_t pass_mu;
     pthread_mutex_t run_mu;

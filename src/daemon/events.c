@@ -16,6 +16,9 @@ void ens_daemon_on_published(void *ctx, const uint8_t *origin, uint32_t serial)
     } else {
         ens_log(d->log, ENS_LOG_INFO, "zone.published", name.s, "serial=%u", (unsigned)serial);
     }
+    if (d->xfr != NULL) {
+        ens_daemon_xfr_published(d->xfr, origin, serial != 0); /* settings, then NOTIFY */
+    }
     ens_str_clear(&name);
 }
 

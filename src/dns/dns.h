@@ -9,5 +9,6 @@
 #include "dns/msg.h"
 #include "dns/zonefile.h"
 #include "dns/addr.h"
+#include "dns/tsig.h"
 
 #endif

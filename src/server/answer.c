@@ -14,7 +14,8 @@
  *    answer (the answer then ends without TC, as Knot DNS does);
  *  - RRSIGs are written after the RRsets of their section, each with its original TTL (the
  *    SOA of a negative answer and its RRSIGs: at most the SOA MINIMUM, RFC 2308 §3).
- * TSIG records in queries are not verified: such queries are answered like others. */
+ * TSIG records are not looked at here: the server checks them before (src/server/xfr.c) and
+ * signs what this writes, in the room the caller reserves. */
 #include "server/answer_int.h"
 
 #include <stdlib.h>
@@ -217,6 +218,12 @@ int ens_answer(const struct ens_zoneset *zs, const struct ens_answer_opts *o, co
     }
     if (aq.max > cap) {
         aq.max = cap;
+    }
+    /* Room for what the caller appends (a TSIG record), never below a header and a
+     * question's worth. */
+    if (o->reserve > 0) {
+        aq.max =
+            aq.max > o->reserve + ENS_MSG_HDRLEN + 260 ? aq.max - o->reserve : ENS_MSG_HDRLEN + 260;
     }
     if (m.qdcount == 1 && m.nqd == 1) {
         aq.q = &m.qd[0];

@@ -12,6 +12,7 @@
 struct ens_answer_opts {
     bool tcp;          /* over TCP: the answer may use up to 65535 bytes */
     uint16_t edns_max; /* largest UDP answer we send with EDNS (default 1232, RFC 6891 §6.2.5) */
+    size_t reserve;    /* bytes kept free at the end (for a TSIG record added afterwards) */
 };
 
 /* Answers one query (RFC 1034 §4.3.2, RFC 4035 §3.1, RFC 6891) into out (cap bytes; cap must be

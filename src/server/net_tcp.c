@@ -7,8 +7,10 @@
  * reading, so a client that does not read holds a bounded amount of memory and never blocks the
  * worker. Connections idle for the idle timeout are closed (RFC 7766 §6.2.3); at the connection
  * limit a new connection makes room by closing the least recently active one of its worker, or
- * is closed itself when the worker has none. */
-#include "server/server_int.h"
+ * is closed itself when the worker has none. A transfer request (AXFR, IXFR) takes the
+ * connection out of the worker to a transfer thread, which gives it back when done; the
+ * queries read after it wait in the read buffer meanwhile. */
+#include "server/xfr_int.h"
 #include "dns/dns.h"
 
 #include <errno.h>
@@ -164,22 +166,74 @@ static bool append_answer(struct ens_srv_conn *c, const uint8_t *a, size_t alen)
     return true;
 }
 
-/* Answers the complete queries in the read buffer while the output has room. Returns false
- * when out of memory. */
-static bool answer_queries(struct ens_srv_worker *w, struct ens_srv_conn *c)
+/* What answering the buffered queries came to. */
+enum answered { ANSWERED, FAILED, HANDED_OVER };
+
+/* Takes c out of the worker for a transfer thread: out of the epoll set and the idle list
+ * (still counted as a client). Returns false, with c untouched, when epoll refuses. */
+static bool detach(struct ens_srv_worker *w, struct ens_srv_conn *c)
+{
+    if (epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->ev.fd, NULL) != 0) {
+        return false;
+    }
+    c->events = 0;
+    list_unlink(w, c);
+    w->nconns--;
+    return true;
+}
+
+/* Answers the complete queries in the read buffer while the output has room. A transfer query
+ * hands the connection over (and nothing may touch it afterwards). */
+static enum answered answer_queries(struct ens_srv_worker *w, struct ens_srv_conn *c)
 {
     uint32_t off = 0;
-    bool ok = true;
+    enum answered res = ANSWERED;
     while (c->rlen - off >= 2 && pending(c) < ENS_SRV_TCP_OUT_HIGH) {
         uint32_t qlen = ens_get16(c->rbuf + off);
         if (c->rlen - off < 2 + qlen) {
             break;
         }
+        const uint8_t *q = c->rbuf + off + 2;
         size_t alen = 0;
-        ens_srv_answer(w, true, c->rbuf + off + 2, qlen, w->tanswer, ENS_MSG_TCPMAX, &alen);
+        if (ens_srv_is_transfer(q, qlen)) {
+            /* The transfer thread copies the query; what follows it stays buffered. */
+            uint8_t *copy = malloc(qlen ? qlen : 1);
+            if (copy != NULL) {
+                memcpy(copy, q, qlen);
+                off += 2 + qlen;
+                memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+                c->rlen -= off;
+                off = 0;
+                if (detach(w, c)) {
+                    if (xfr_hand_over(w, c, copy, qlen)) {
+                        return HANDED_OVER;
+                    }
+                    /* every transfer thread is busy: back in the loop, SERVFAIL */
+                    struct epoll_event e = {.events = EPOLLIN, .data.ptr = c};
+                    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->ev.fd, &e) != 0) {
+                        list_append(w, c);
+                        w->nconns++;
+                        free(copy);
+                        return FAILED;
+                    }
+                    c->events = EPOLLIN;
+                    list_append(w, c);
+                    w->nconns++;
+                }
+                alen = xfr_reply_rcode(copy, qlen, ENS_RCODE_SERVFAIL, false, NULL, w->tanswer,
+                                       ENS_MSG_TCPMAX);
+                free(copy);
+                if (alen > 0 && !append_answer(c, w->tanswer, alen)) {
+                    res = FAILED;
+                    break;
+                }
+                continue;
+            }
+        }
+        ens_srv_answer(w, true, &c->peer, q, qlen, w->tanswer, ENS_MSG_TCPMAX, &alen);
         off += 2 + qlen;
         if (alen > 0 && !append_answer(c, w->tanswer, alen)) {
-            ok = false;
+            res = FAILED;
             break;
         }
     }
@@ -187,7 +241,7 @@ static bool answer_queries(struct ens_srv_worker *w, struct ens_srv_conn *c)
         memmove(c->rbuf, c->rbuf + off, c->rlen - off);
         c->rlen -= off;
     }
-    return ok;
+    return res;
 }
 
 /* Makes room for the next read: the whole message being received must fit. */
@@ -215,17 +269,20 @@ static bool has_query(const struct ens_srv_conn *c)
     return c->rlen >= 2 && c->rlen >= 2u + ens_get16(c->rbuf);
 }
 
-/* Answers and writes until the output is stuck on the socket or no complete query is left.
- * Returns false when the connection must close (write error, out of memory). */
-static bool pump(struct ens_srv_worker *w, struct ens_srv_conn *c)
+/* Answers and writes until the output is stuck on the socket or no complete query is left. */
+static enum answered pump(struct ens_srv_worker *w, struct ens_srv_conn *c)
 {
     for (;;) {
-        if (!answer_queries(w, c) || !flush(w, c)) {
-            return false;
+        enum answered a = answer_queries(w, c);
+        if (a != ANSWERED) {
+            return a;
+        }
+        if (!flush(w, c)) {
+            return FAILED;
         }
         /* Each round that gets here with nothing pending has answered at least one query. */
         if (pending(c) > 0 || !has_query(c)) {
-            return true;
+            return ANSWERED;
         }
     }
 }
@@ -251,22 +308,10 @@ static bool conn_read(struct ens_srv_worker *w, struct ens_srv_conn *c)
     return true;
 }
 
-void ens_srv_tcp_event(struct ens_srv_worker *w, struct ens_srv_conn *c, uint32_t ev)
+/* After a batch of work on c: closes it when the client is gone and everything is answered,
+ * gives back unused read memory, and registers the interest its state calls for. */
+static void settle(struct ens_srv_worker *w, struct ens_srv_conn *c, bool ok)
 {
-    if (c->dead) {
-        return;
-    }
-    bool ok = true;
-    if ((ev & EPOLLOUT) != 0) {
-        /* Room again in the output: queries left waiting in the read buffer go now. */
-        ok = pump(w, c);
-    }
-    if (ok && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && (c->events & EPOLLIN) != 0) {
-        ok = conn_read(w, c);
-    } else if (ok && (ev & (EPOLLHUP | EPOLLERR)) != 0) {
-        ok = false; /* the peer is gone while we only wanted to write */
-    }
-    ok = ok && pump(w, c);
     /* The client has closed its side and everything it sent has been answered and written
      * (a query cut short by the close is dropped): close. */
     if (ok && c->eof && pending(c) == 0) {
@@ -282,6 +327,95 @@ void ens_srv_tcp_event(struct ens_srv_worker *w, struct ens_srv_conn *c, uint32_
     if (!ok || !update_interest(w, c)) {
         conn_close(w, c);
     }
+}
+
+void ens_srv_tcp_event(struct ens_srv_worker *w, struct ens_srv_conn *c, uint32_t ev)
+{
+    if (c->dead) {
+        return;
+    }
+    enum answered a = ANSWERED;
+    if ((ev & EPOLLOUT) != 0) {
+        /* Room again in the output: queries left waiting in the read buffer go now. */
+        a = pump(w, c);
+    }
+    if (a == HANDED_OVER) {
+        return;
+    }
+    bool ok = a == ANSWERED;
+    if (ok && (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0 && (c->events & EPOLLIN) != 0) {
+        ok = conn_read(w, c);
+    } else if (ok && (ev & (EPOLLHUP | EPOLLERR)) != 0) {
+        ok = false; /* the peer is gone while we only wanted to write */
+    }
+    if (ok) {
+        a = pump(w, c);
+        if (a == HANDED_OVER) {
+            return;
+        }
+        ok = a == ANSWERED;
+    }
+    settle(w, c, ok);
+}
+
+void ens_srv_tcp_give_back(struct ens_srv_worker *w, struct ens_srv_conn *c, bool ok)
+{
+    /* A failed connection comes back with dead set: the worker closes it. */
+    c->dead = !ok;
+    pthread_mutex_lock(&w->ret_mu);
+    c->next = w->returned;
+    w->returned = c;
+    pthread_mutex_unlock(&w->ret_mu);
+    uint64_t one = 1;
+    ssize_t r;
+    do {
+        r = write(w->ret.fd, &one, sizeof one);
+    } while (r < 0 && errno == EINTR);
+}
+
+void ens_srv_tcp_take_back(struct ens_srv_worker *w)
+{
+    uint64_t n;
+    ssize_t r;
+    do {
+        r = read(w->ret.fd, &n, sizeof n);
+    } while (r < 0 && errno == EINTR);
+    pthread_mutex_lock(&w->ret_mu);
+    struct ens_srv_conn *list = w->returned;
+    w->returned = NULL;
+    pthread_mutex_unlock(&w->ret_mu);
+    while (list != NULL) {
+        struct ens_srv_conn *c = list;
+        list = c->next;
+        bool ok = !c->dead;
+        c->dead = false;
+        c->prev = c->next = NULL;
+        list_append(w, c);
+        w->nconns++;
+        c->last_ms = ens_srv_now_ms();
+        struct epoll_event e = {.events = 0, .data.ptr = c};
+        if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->ev.fd, &e) != 0) {
+            ok = false;
+        }
+        if (!ok) {
+            conn_close(w, c);
+            continue;
+        }
+        /* Queries that came behind the transfer are answered now. */
+        enum answered a = pump(w, c);
+        if (a != HANDED_OVER) {
+            settle(w, c, a == ANSWERED);
+        }
+    }
+}
+
+void ens_srv_tcp_drop(struct ens_server *s, struct ens_srv_conn *c)
+{
+    close(c->ev.fd);
+    atomic_fetch_sub(&s->nclients, 1);
+    free(c->rbuf);
+    free(c->obuf);
+    free(c);
 }
 
 /* Takes one connection slot, closing this worker's least recently active connection when the
@@ -312,7 +446,9 @@ static void pause_accept(struct ens_srv_worker *w)
 void ens_srv_tcp_accept(struct ens_srv_worker *w, struct ens_srv_ev *lis)
 {
     for (int k = 0; k < ACCEPTS_PER_EVENT && !w->accept_paused; k++) {
-        int fd = accept4(lis->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t plen = sizeof peer;
+        int fd = accept4(lis->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) {
                 continue;
@@ -334,6 +470,7 @@ void ens_srv_tcp_accept(struct ens_srv_worker *w, struct ens_srv_ev *lis)
             continue;
         }
         c->ev = (struct ens_srv_ev){.kind = ENS_SRV_EV_CONN, .fd = fd};
+        c->peer = peer;
         int one = 1;
         /* Answers are written whole; waiting for more data would only delay them. */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -369,4 +506,14 @@ void ens_srv_tcp_close_all(struct ens_srv_worker *w)
         conn_close(w, w->head);
     }
     ens_srv_tcp_reap(w);
+    /* Given back after the loop ended. */
+    pthread_mutex_lock(&w->ret_mu);
+    struct ens_srv_conn *list = w->returned;
+    w->returned = NULL;
+    pthread_mutex_unlock(&w->ret_mu);
+    while (list != NULL) {
+        struct ens_srv_conn *c = list;
+        list = c->next;
+        ens_srv_tcp_drop(w->s, c);
+    }
 }

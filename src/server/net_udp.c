@@ -95,7 +95,7 @@ void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u)
             }
             uint8_t *ans = w->uanswer + (size_t)ns * cap;
             size_t alen = 0;
-            ens_srv_answer(w, false, b->query[i], b->rmsg[i].msg_len, ans, cap, &alen);
+            ens_srv_answer(w, false, &b->peer[i], b->query[i], b->rmsg[i].msg_len, ans, cap, &alen);
             if (alen == 0) {
                 continue;
             }

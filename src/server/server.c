@@ -7,7 +7,7 @@
  * connection counter and the set of served zones (zone/tree.h), which is read under RCU
  * (liburcu, memb flavor): publishing a zone swaps one pointer and frees the old version after a
  * grace period, so queries are never paused and never see a freed version. */
-#include "server/server_int.h"
+#include "server/xfr_int.h"
 #include "dns/dns.h"
 
 #include <urcu/urcu-memb.h>
@@ -38,17 +38,6 @@ uint64_t ens_srv_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
-                    size_t cap, size_t *outlen)
-{
-    struct ens_answer_opts o = {.tcp = tcp, .edns_max = w->s->edns_max};
-    urcu_memb_read_lock();
-    if (ens_answer(w->s->zs, &o, q, qlen, out, cap, outlen) != 0 && *outlen > cap) {
-        *outlen = 0;
-    }
-    urcu_memb_read_unlock();
 }
 
 static int say(char *err, size_t errlen, const struct sockaddr *sa, const char *proto,
@@ -193,7 +182,7 @@ static int setup_worker(struct ens_server *s, struct ens_srv_worker *w)
     if (w->epfd < 0) {
         return -1;
     }
-    if (watch(w->epfd, &s->stop, EPOLLIN) != 0) {
+    if (watch(w->epfd, &s->stop, EPOLLIN) != 0 || watch(w->epfd, &w->ret, EPOLLIN) != 0) {
         return -1;
     }
     for (size_t i = 0; i < s->nlis; i++) {
@@ -261,6 +250,9 @@ static void *worker_main(void *arg)
             case ENS_SRV_EV_CONN:
                 ens_srv_tcp_event(w, (struct ens_srv_conn *)ev, evs[i].events);
                 break;
+            case ENS_SRV_EV_RETURN:
+                ens_srv_tcp_take_back(w);
+                break;
             }
             if (stop) {
                 break;
@@ -295,6 +287,8 @@ void ens_server_free(struct ens_server *s)
     if (s == NULL) {
         return;
     }
+    /* Transfers first: their connections are closed, none is given back after this. */
+    ens_srv_xfr_stop(s->xfr);
     stop_workers(s);
     if (s->workers != NULL) {
         close_udp(s, s->nlis);
@@ -302,6 +296,12 @@ void ens_server_free(struct ens_server *s)
             struct ens_srv_worker *w = &s->workers[i];
             if (w->epfd >= 0) {
                 close(w->epfd);
+            }
+            if (w->ret.fd >= 0) {
+                close(w->ret.fd);
+            }
+            if (w->ret_mu_init) {
+                pthread_mutex_destroy(&w->ret_mu);
             }
             free(w->udp);
             free(w->batch);
@@ -317,6 +317,8 @@ void ens_server_free(struct ens_server *s)
     if (s->stop.fd >= 0) {
         close(s->stop.fd);
     }
+    /* The workers are gone. */
+    ens_srv_xfr_free(s->xfr);
     free(s->workers);
     free(s->lis);
     free(s);
@@ -361,6 +363,7 @@ static int alloc_server(const struct ens_server_opts *o, struct ens_server *s)
     for (unsigned i = 0; i < s->nworkers; i++) {
         s->workers[i].s = s;
         s->workers[i].epfd = -1;
+        s->workers[i].ret = (struct ens_srv_ev){.kind = ENS_SRV_EV_RETURN, .fd = -1};
     }
     for (unsigned i = 0; i < s->nworkers; i++) {
         struct ens_srv_worker *w = &s->workers[i];
@@ -371,6 +374,12 @@ static int alloc_server(const struct ens_server_opts *o, struct ens_server *s)
         for (size_t j = 0; j < s->nlis; j++) {
             w->udp[j].ev = (struct ens_srv_ev){.kind = ENS_SRV_EV_UDP, .fd = -1};
         }
+        pthread_mutex_init(&w->ret_mu, NULL);
+        w->ret_mu_init = true;
+        w->ret.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (w->ret.fd < 0) {
+            return ENS_EIO;
+        }
         w->batch = calloc(1, sizeof *w->batch);
         w->uanswer = malloc(ENS_SRV_UDP_BATCH * s->udp_cap);
         w->tanswer = malloc(ENS_MSG_TCPMAX);
@@ -379,7 +388,10 @@ static int alloc_server(const struct ens_server_opts *o, struct ens_server *s)
         }
     }
     s->stop.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    return s->stop.fd < 0 ? ENS_EIO : 0;
+    if (s->stop.fd < 0) {
+        return ENS_EIO;
+    }
+    return ens_srv_xfr_new(s, o);
 }
 
 /* Starts the worker threads with every signal blocked: signals are the program's business. */
@@ -442,6 +454,9 @@ int ens_server_start(const struct ens_server_opts *o, const struct ens_zoneset *
         }
     }
     rc = start_workers(s);
+    if (rc == 0) {
+        rc = ens_srv_xfr_start(s->xfr);
+    }
     if (rc != 0) {
         snprintf(err, errlen, "cannot start the worker threads");
         goto fail;

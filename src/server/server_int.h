@@ -28,7 +28,13 @@
 #define ENS_SRV_ACCEPT_PAUSE_MS 100u
 
 /* What an epoll event points to; every kind starts with this. */
-enum ens_srv_evkind { ENS_SRV_EV_STOP, ENS_SRV_EV_UDP, ENS_SRV_EV_LISTEN, ENS_SRV_EV_CONN };
+enum ens_srv_evkind {
+    ENS_SRV_EV_STOP,
+    ENS_SRV_EV_UDP,
+    ENS_SRV_EV_LISTEN,
+    ENS_SRV_EV_CONN,
+    ENS_SRV_EV_RETURN, /* connections given back by transfer threads */
+};
 struct ens_srv_ev {
     enum ens_srv_evkind kind;
     int fd;
@@ -61,6 +67,7 @@ struct ens_srv_conn {
     uint32_t events; /* the epoll interest currently registered */
     bool eof;        /* the client closed its side: finish writing, then close */
     bool dead;       /* closed; freed once the current batch of events is handled */
+    struct sockaddr_storage peer;
 };
 
 /* Buffers of one UDP batch. */
@@ -87,6 +94,12 @@ struct ens_srv_worker {
     struct ens_srv_batch *batch;
     uint8_t *uanswer; /* ENS_SRV_UDP_BATCH answers of s->udp_cap bytes */
     uint8_t *tanswer; /* one TCP answer: 65535 bytes */
+    /* Connections a transfer thread is done with wait here (chained by next) until the
+     * worker takes them back into its event loop; ret is an eventfd in that loop. */
+    struct ens_srv_ev ret;
+    pthread_mutex_t ret_mu;
+    bool ret_mu_init;
+    struct ens_srv_conn *returned;
 };
 
 struct ens_server {
@@ -100,15 +113,21 @@ struct ens_server {
     size_t udp_cap; /* bytes of one UDP answer buffer: max(512, edns_max) */
     unsigned idle_ms;
     unsigned max_clients;
-    atomic_uint nclients; /* TCP connections open, all workers together */
+    atomic_uint nclients;    /* TCP connections open, all workers together */
+    struct ens_srv_xfr *xfr; /* transfers, TSIG, NOTIFY (xfr_int.h) */
 };
 
 /* Monotonic milliseconds. */
 uint64_t ens_srv_now_ms(void);
 
-/* Answers one query from the zone set published now, inside an RCU read-side section. */
-void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
-                    size_t cap, size_t *outlen);
+/* Answers one query from peer with the zone set published now (xfr.c): TSIG checked and the
+ * answer signed, NOTIFY, IXFR over UDP, everything else through ens_answer inside an RCU
+ * read-side section. */
+void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_storage *peer,
+                    const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *outlen);
+/* True when q is a transfer request (AXFR or IXFR, opcode QUERY): over TCP such a query goes to
+ * a transfer thread. */
+bool ens_srv_is_transfer(const uint8_t *q, size_t qlen);
 
 /* Reads and answers what waits on a UDP socket (a few batches, then back to the event loop). */
 void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u);
@@ -125,5 +144,12 @@ int ens_srv_tcp_sweep(struct ens_srv_worker *w, uint64_t now);
 void ens_srv_tcp_reap(struct ens_srv_worker *w);
 /* Closes and frees every connection of the worker. */
 void ens_srv_tcp_close_all(struct ens_srv_worker *w);
+/* Takes back the connections transfer threads are done with (their read buffers may hold
+ * further queries) and closes those that failed. */
+void ens_srv_tcp_take_back(struct ens_srv_worker *w);
+/* Gives c back to its worker w (from a transfer thread); with ok false it is closed there. */
+void ens_srv_tcp_give_back(struct ens_srv_worker *w, struct ens_srv_conn *c, bool ok);
+/* Closes and frees a connection that is in no worker's list (a transfer's, at shutdown). */
+void ens_srv_tcp_drop(struct ens_server *s, struct ens_srv_conn *c);
 
 #endif

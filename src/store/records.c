@@ -507,3 +507,28 @@ int ens_store_journal_trim(struct ens_store *st, const char *zone, size_t keep)
                              " LIMIT ?2)",
                              "II", zid, (int64_t)keep);
 }
+
+int ens_store_journal_limit(struct ens_store *st, const char *zone, size_t max_entries,
+                            uint64_t max_bytes)
+{
+    int64_t zid;
+    int rc = st_zone_id(st, zone, &zid, NULL);
+    if (rc == 0 && max_entries > 0) {
+        rc = ens_store_journal_trim(st, zone, max_entries);
+    }
+    if (rc != 0 || max_bytes == 0) {
+        return rc;
+    }
+    /* The newest differences whose records add up to at most max_bytes are kept: the
+     * cumulative size from the newest down, and everything from the first row past the limit
+     * on is deleted (its records by cascade). */
+    return st_exec(st,
+                   "WITH sz AS (SELECT j.id AS id, (SELECT COALESCE(SUM(length(r.owner)"
+                   " + length(r.rdata) + 10), 0) FROM journal_records r"
+                   " WHERE r.change_id = j.id) AS b FROM journal j WHERE j.zone_id = ?1),"
+                   " cum AS (SELECT id, SUM(b) OVER (ORDER BY id DESC ROWS UNBOUNDED PRECEDING)"
+                   " AS c FROM sz)"
+                   " DELETE FROM journal WHERE zone_id = ?1 AND id <="
+                   " (SELECT MAX(id) FROM cum WHERE c > ?2)",
+                   "II", zid, (int64_t)(max_bytes > INT64_MAX ? INT64_MAX : max_bytes));
+}

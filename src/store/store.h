@@ -226,6 +226,11 @@ int ens_store_journal_read(struct ens_store *st, const char *zone, uint32_t sinc
                            ens_store_journal_cb cb, void *ctx);
 /* Keeps the newest `keep` differences of the zone and deletes the older ones. */
 int ens_store_journal_trim(struct ens_store *st, const char *zone, size_t keep);
+/* Keeps the newest differences of the zone within both limits: at most max_entries of them
+ * (0: no limit) whose records take at most max_bytes (owner, rdata and 10 octets a record;
+ * 0: no limit); the older ones are deleted. */
+int ens_store_journal_limit(struct ens_store *st, const char *zone, size_t max_entries,
+                            uint64_t max_bytes);
 
 /* ---- DNSSEC keys (metadata; the private key is in the keystore at `locator`) ---- */
 

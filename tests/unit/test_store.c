@@ -906,6 +906,37 @@ static void test_store_journal_chain_read_and_trim(void **state)
     ens_str_clear(&s);
 }
 
+/* Limits by entries and by bytes (owner + rdata + 10 a record): the oldest go first. */
+static void test_store_journal_limit_drops_the_oldest(void **state)
+{
+    struct fixture *f = *state;
+    make_zone(f->st, "example.com");
+    uint8_t ow[ENS_NAME_MAXLEN];
+    wire("www.example.com.", ow); /* 17 octets: each record below takes 17 + 1 + 10 = 28 */
+    struct ens_rr r = {ow, ENS_T_TXT, ENS_CLASS_IN, 60, 1, (const uint8_t *)"x"};
+    for (uint32_t i = 1; i <= 10; i++) {
+        assert_int_equal(
+            ens_store_journal_append(f->st, "example.com", i, i + 1, i, NULL, 0, &r, 1), 0);
+    }
+    assert_int_equal(ens_store_journal_limit(f->st, "example.com", 8, 0), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM journal"), 8);
+    struct ens_str s = {0};
+    assert_int_equal(ens_store_journal_read(f->st, "example.com", 2, collect_diff, &s), ENS_ENOENT);
+    /* 5 records take 140 bytes: 150 keeps 5, 139 keeps 4 */
+    assert_int_equal(ens_store_journal_limit(f->st, "example.com", 1000, 150), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM journal"), 5);
+    assert_int_equal(ens_store_journal_limit(f->st, "example.com", 1000, 139), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM journal"), 4);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM journal_records"), 4);
+    assert_int_equal(ens_store_journal_read(f->st, "example.com", 7, collect_diff, &s), 0);
+    assert_string_equal(s.s, "7>8@7 +x;8>9@8 +x;9>10@9 +x;10>11@10 +x;");
+    /* a limit below the newest difference leaves nothing */
+    assert_int_equal(ens_store_journal_limit(f->st, "example.com", 0, 10), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM journal"), 0);
+    assert_int_equal(ens_store_journal_limit(f->st, "nosuch.example", 1, 1), ENS_ENOENT);
+    ens_str_clear(&s);
+}
+
 static void test_store_name_canon(void **state)
 {
     (void)state;
@@ -1193,6 +1224,7 @@ int main(void)
         T(test_store_policies_and_refusal_while_used),
         T(test_store_tsig_keys),
         T(test_store_journal_chain_read_and_trim),
+        T(test_store_journal_limit_drops_the_oldest),
         T(test_store_policy_margins_and_csk_lifetime_round_trip),
         T(test_store_policy_to_kasp_and_back_keeps_every_field),
         T(test_store_migration_3_upgrades_an_older_database),
