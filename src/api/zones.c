@@ -717,6 +717,7 @@ int api_zone_put(struct api_req *rq, struct api_resp *r)
             api_ctl_error(r, rc, &res);
             goto out;
         }
+        api_xfr_changed(rq, z.name); /* the kind decides who is notified */
     }
     if (dnssec != NULL && json_is_true(dnssec) != z.dnssec) {
         struct ens_ctl_dnssec_opts dopts;
