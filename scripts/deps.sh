@@ -8,9 +8,10 @@ libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
 ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
 unbound knot nsd bind9 dnsperf python3-yaml chromium chromium-driver python3-selenium softhsm2 opensc"
-# the real API clients the tests run: lego against a local pebble ACME server, libcloud's
-# PowerDNS driver, and node for the npm client (tests/clients, installed by scripts/clients.sh)
-CLIENTS="lego pebble python3-libcloud nodejs"
+# the real API clients the tests run: lego (pdns and rfc2136 providers) and certbot with its
+# rfc2136 plugin against a local pebble ACME server, libcloud's PowerDNS driver, and node for
+# the npm client (tests/clients, installed by scripts/clients.sh)
+CLIENTS="lego pebble certbot python3-certbot-dns-rfc2136 python3-libcloud nodejs"
 PKGS="$BUILD $TEST $CLIENTS"
 
 missing=""

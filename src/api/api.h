@@ -27,6 +27,7 @@ struct ens_api_xfr_stats {
     uint64_t axfr, ixfr, ixfr_full, ixfr_udp, refused, overload, failed;
     uint64_t tsig_badkey, tsig_badsig, tsig_badtime, tsig_badtrunc, tsig_formerr;
     uint64_t notify_in, notify_in_refused, notify_out, notify_acked, notify_failed;
+    uint64_t update_ok, update_refused, update_prereq, update_formerr, update_failed;
 };
 struct ens_api_xfr {
     void *ctx;

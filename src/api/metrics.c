@@ -121,6 +121,19 @@ static void xfr_metrics(struct ens_str *o, struct ens_ctl *c, const struct ens_a
                    st.tsig_badkey, st.tsig_badsig, st.tsig_badtime, st.tsig_badtrunc,
                    st.tsig_formerr, st.notify_in, st.notify_in_refused, st.notify_out,
                    st.notify_acked, st.notify_failed);
+    ens_str_printf(o,
+                   "# HELP ensign_dns_update_total DNS UPDATE requests answered, by outcome:"
+                   " applied, refused (not allowed, no such zone, a signer's type, an unsafe"
+                   " step), prerequisite failed, malformed (FORMERR, NOTZONE), failed (SERVFAIL,"
+                   " busy).\n"
+                   "# TYPE ensign_dns_update_total counter\n"
+                   "ensign_dns_update_total{result=\"applied\"} %" PRIu64 "\n"
+                   "ensign_dns_update_total{result=\"refused\"} %" PRIu64 "\n"
+                   "ensign_dns_update_total{result=\"prerequisite\"} %" PRIu64 "\n"
+                   "ensign_dns_update_total{result=\"malformed\"} %" PRIu64 "\n"
+                   "ensign_dns_update_total{result=\"failed\"} %" PRIu64 "\n",
+                   st.update_ok, st.update_refused, st.update_prereq, st.update_formerr,
+                   st.update_failed);
     if (x->secondaries == NULL) {
         return;
     }

@@ -245,6 +245,7 @@ static int list_audit(void *ctx, const struct ens_store_audit *a)
         snprintf(actor, sizeof actor, "%s",
                  a->token_id == 0                      ? "admin"
                  : a->token_id == ENS_CTL_ACTOR_KEYMGR ? "key-manager"
+                 : a->token_id == ENS_CTL_ACTOR_UPDATE ? "dns-update"
                                                        : "ensign");
     }
     json_object_set_new(o, "actor", json_string(actor));

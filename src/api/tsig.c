@@ -9,7 +9,10 @@
  * in every object of such a key (RFC 8945 §6: SHA-1 is not recommended); HMAC-MD5 is refused
  * (RFC 8945 §6: it must not be used). A key left out is generated with
  * RAND_bytes, as long as the hash output. Renaming is refused; a key named by a zone's
- * TSIG-ALLOW-AXFR cannot be deleted. */
+ * TSIG-ALLOW-AXFR or TSIG-ALLOW-DNSUPDATE cannot be deleted. "updateScope" limits the DNS
+ * UPDATEs the key may sign to names at or below a node with one of its labels and to its
+ * types (e.g. {"labels": ["_acme-challenge"], "types": ["TXT"]}), as tokens are limited to
+ * zones. */
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <stdio.h>
@@ -36,6 +39,93 @@ static const struct {
              "HMAC-SHA1 is not recommended (RFC 8945 section 6): accepted for old secondaries; "
              "use hmac-sha256"}};
 
+/* A comma-separated list as a JSON array of strings. */
+static json_t *split_list(const char *list)
+{
+    json_t *a = json_array();
+    for (const char *p = list; *p != '\0';) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n + (p[n] == ',');
+    }
+    return a;
+}
+
+/* Reads "updateScope": {"labels": [...], "types": [...]} (null or {} : no scope) into t. A
+ * label is one DNS label (no dot or comma), a type a record type clients may update. On
+ * refusal r is a 422 naming the field and the return is -1; absent leaves t alone. */
+static int scope_parse(struct api_resp *r, json_t *body, struct ens_store_tsig *t)
+{
+    json_t *sc = json_object_get(body, "updateScope");
+    if (sc == NULL) {
+        return 0;
+    }
+    t->scope_labels[0] = t->scope_types[0] = '\0';
+    if (json_is_null(sc)) {
+        return 0;
+    }
+    if (!json_is_object(sc)) {
+        return api_error(r, 422, "invalid-field",
+                         "updateScope: an object {\"labels\": [...], \"types\": [...]}"),
+               -1;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach(sc, key, v)
+    {
+        bool labels = strcmp(key, "labels") == 0;
+        if (!labels && strcmp(key, "types") != 0) {
+            return api_error(r, 422, "invalid-field",
+                             "updateScope.%s: unknown field (labels, types)",
+                             strlen(key) < 32 ? key : "?"),
+                   -1;
+        }
+        if (!json_is_array(v)) {
+            return api_error(r, 422, "invalid-field", "updateScope.%s: a list of strings", key), -1;
+        }
+        char *out = labels ? t->scope_labels : t->scope_types;
+        size_t len = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            const char *text = json_string_value(e);
+            size_t n = text != NULL ? strlen(text) : 0;
+            bool ok = n > 0 && n <= 63 && strpbrk(text, ".,\\ ") == NULL;
+            uint16_t type = 0;
+            if (ok && !labels) {
+                ok = ens_type_from_text(text, n, &type) == 0 && !ens_type_is_meta(type) &&
+                     type != ENS_T_ANY && type != ENS_T_DNSKEY && type != ENS_T_RRSIG &&
+                     type != ENS_T_NSEC && type != ENS_T_NSEC3 && type != ENS_T_NSEC3PARAM &&
+                     type != ENS_T_CDS && type != ENS_T_CDNSKEY;
+                if (ok) {
+                    text = ens_type_name(type);
+                    n = strlen(text);
+                }
+            }
+            if (!ok) {
+                return api_error(r, 422, "invalid-field",
+                                 labels ? "updateScope.labels[%zu]: one DNS label such as "
+                                          "_acme-challenge (no dot, comma or space)"
+                                        : "updateScope.types[%zu]: a record type clients may "
+                                          "update, such as TXT",
+                                 i),
+                       -1;
+            }
+            if (len + n + 2 > ENS_STORE_SCOPE_MAX) {
+                return api_error(r, 422, "invalid-field", "updateScope.%s: too long", key), -1;
+            }
+            if (len > 0) {
+                out[len++] = ',';
+            }
+            memcpy(out + len, text, n);
+            len += n;
+            out[len] = '\0';
+        }
+    }
+    return 0;
+}
+
 /* The JSON object of a key; the secret only when with_secret. */
 static json_t *tsig_object(const struct ens_store_tsig *t, bool with_secret)
 {
@@ -48,6 +138,12 @@ static json_t *tsig_object(const struct ens_store_tsig *t, bool with_secret)
                           name, "algorithm", t->algorithm);
     if (o != NULL && with_secret) {
         json_object_set_new(o, "key", json_string(t->secret));
+    }
+    if (o != NULL && (t->scope_labels[0] != '\0' || t->scope_types[0] != '\0')) {
+        json_t *sc = json_object();
+        json_object_set_new(sc, "labels", split_list(t->scope_labels));
+        json_object_set_new(sc, "types", split_list(t->scope_types));
+        json_object_set_new(o, "updateScope", sc);
     }
     for (size_t i = 0; o != NULL && i < sizeof algs / sizeof algs[0]; i++) {
         if (algs[i].warning != NULL && strcmp(t->algorithm, algs[i].name) == 0) {
@@ -234,7 +330,8 @@ int api_tsig_create(struct api_req *rq, struct api_resp *r)
     }
     if (alg_parse(r, json_is_string(alg) ? json_string_value(alg) : "hmac-sha256", &t, &genlen) !=
             0 ||
-        key_field(r, body, &key) != 0 || secret_set(r, key, genlen, &t) != 0) {
+        key_field(r, body, &key) != 0 || secret_set(r, key, genlen, &t) != 0 ||
+        scope_parse(r, body, &t) != 0) {
         goto out;
     }
     struct ens_ctl_result res = {0};
@@ -284,7 +381,7 @@ int api_tsig_put(struct api_req *rq, struct api_resp *r)
         }
         goto out;
     }
-    if (key_field(r, body, &key) != 0) {
+    if (key_field(r, body, &key) != 0 || scope_parse(r, body, &t) != 0) {
         goto out;
     }
     json_t *k = json_object_get(body, "key");
@@ -341,8 +438,8 @@ static int use_one(void *ctx, const char *kind, const char *value)
     return 0;
 }
 
-/* Finds a zone whose TSIG-ALLOW-AXFR names key: 1 with its name in zone, 0 when none, or an
- * ens_err code. */
+/* Finds a zone whose TSIG-ALLOW-AXFR or TSIG-ALLOW-DNSUPDATE names key: 1 with its name in zone, 0
+ * when none, or an ens_err code. */
 static int key_user(struct ens_store *st, const char *key, char *zone, size_t cap)
 {
     struct zone_page p = {.names = malloc(ZONE_PAGE * sizeof *p.names)};
@@ -362,6 +459,9 @@ static int key_user(struct ens_store *st, const char *key, char *zone, size_t ca
         for (size_t i = 0; i < p.n && found == 0; i++) {
             struct use_ctx u = {.key = key};
             rc = ens_store_meta_get(st, p.names[i], "TSIG-ALLOW-AXFR", use_one, &u);
+            if (rc == 0 && !u.used) {
+                rc = ens_store_meta_get(st, p.names[i], "TSIG-ALLOW-DNSUPDATE", use_one, &u);
+            }
             if (rc != 0 && rc != ENS_ENOENT) {
                 found = rc;
             } else if (u.used) {
@@ -391,8 +491,8 @@ int api_tsig_delete(struct api_req *rq, struct api_resp *r)
     int rc = key_user(st, name, zone, sizeof zone);
     if (rc == 1) {
         return api_error(r, 409, "in-use",
-                         "TSIG key %s is named by TSIG-ALLOW-AXFR of zone %s; remove it there "
-                         "first",
+                         "TSIG key %s is named by TSIG-ALLOW-AXFR or TSIG-ALLOW-DNSUPDATE of "
+                         "zone %s; remove it there first",
                          name, zone);
     }
     struct ens_ctl_result res = {0};

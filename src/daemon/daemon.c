@@ -86,7 +86,7 @@ static int start_control_plane(struct ens_daemon *d)
     }
     char err[512] = "";
     /* before the control plane: its first publications refresh the transfer settings */
-    if (ens_daemon_xfr_new(o->data_dir, &d->xfr, err, sizeof err) != 0) {
+    if (ens_daemon_xfr_new(d, &d->xfr, err, sizeof err) != 0) {
         ens_log(d->log, ENS_LOG_ERROR, "store.open-failed", NULL, "data=%s msg=%s", o->data_dir,
                 err);
         return ENS_EIO;

@@ -33,9 +33,10 @@ struct dfile {
  * published and when the API changes metadata or keys), and the journal read on a pool of
  * store handles for IXFR. */
 struct ens_daemon_xfr;
-/* Opens a store handle of its own on data_dir and reads every zone's settings and every TSIG
- * key. 0, or -1 with a sentence in err. */
-int ens_daemon_xfr_new(const char *data_dir, struct ens_daemon_xfr **out, char *err, size_t errlen);
+/* Opens a store handle of its own on the data directory and reads every zone's settings and
+ * every TSIG key. 0, or -1 with a sentence in err. DNS UPDATEs go to d's control plane. */
+struct ens_daemon;
+int ens_daemon_xfr_new(struct ens_daemon *d, struct ens_daemon_xfr **out, char *err, size_t errlen);
 /* The hooks the server calls and the calls the API makes (valid as long as w). */
 const struct ens_server_hooks *ens_daemon_xfr_hooks(struct ens_daemon_xfr *w);
 const struct ens_api_xfr *ens_daemon_xfr_api(struct ens_daemon_xfr *w);

@@ -17,6 +17,7 @@
 #include "server/server.h"
 #include "store/store.h"
 
+#include <arpa/inet.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,6 +30,7 @@ struct zconf {
 };
 
 struct ens_daemon_xfr {
+    struct ens_daemon *d;
     char *data_dir;
     pthread_mutex_t st_mu; /* guards the store handle: reads are made under it alone */
     struct ens_store *st;
@@ -309,6 +311,74 @@ static int hook_journal(void *ctx, const uint8_t *origin, uint32_t from, ens_ser
     return rc;
 }
 
+/* The response code's mnemonic (RFC 2136 §2.2). */
+static const char *rcode_name(unsigned rcode)
+{
+    static const char *const names[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                        "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
+                                        "NXRRSET", "NOTAUTH", "NOTZONE"};
+    return rcode < sizeof names / sizeof names[0] ? names[rcode] : "?";
+}
+
+/* A DNS UPDATE, applied by the control plane under its lock, and logged. */
+static unsigned hook_update(void *ctx, const uint8_t *origin, const struct ens_rr *prereq,
+                            size_t nprereq, const struct ens_rr *upd, size_t nupd,
+                            const uint8_t *key, const struct sockaddr_storage *peer)
+{
+    struct ens_daemon_xfr *w = ctx;
+    struct ens_daemon *d = w->d;
+    struct ens_str zone = {0}, keyname = {0};
+    ens_name_to_text(origin, &zone);
+    if (key != NULL) {
+        ens_name_to_text(key, &keyname);
+    }
+    char client[ENS_ADDR_TEXTMAX] = "";
+    const uint8_t *addr = NULL;
+    size_t alen = 0;
+    if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+        addr = (const uint8_t *)&in->sin_addr;
+        alen = 4;
+        inet_ntop(AF_INET, addr, client, sizeof client);
+    } else if (peer->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)peer;
+        addr = (const uint8_t *)&in6->sin6_addr;
+        alen = 16;
+        inet_ntop(AF_INET6, addr, client, sizeof client);
+    }
+    if (zone.s == NULL || (key != NULL && keyname.s == NULL) || d->ctl == NULL) {
+        ens_str_clear(&zone);
+        ens_str_clear(&keyname);
+        return ENS_RCODE_SERVFAIL;
+    }
+    struct ens_ctl_update u = {.prereq = prereq,
+                               .nprereq = nprereq,
+                               .upd = upd,
+                               .nupd = nupd,
+                               .key = keyname.s,
+                               .addr = addr,
+                               .addrlen = alen,
+                               .client = client};
+    struct ens_ctl_result res = {0};
+    pthread_mutex_lock(&d->ctl_mu);
+    unsigned rcode = ens_ctl_update(d->ctl, zone.s, &u, ens_clock_now(&d->clock), &res);
+    pthread_mutex_unlock(&d->ctl_mu);
+    if (rcode == ENS_RCODE_NOERROR) {
+        ens_log(d->log, ENS_LOG_INFO, "zone.update", zone.s,
+                "client=%s key=%s changed=%s serial=%u", client,
+                keyname.s != NULL ? keyname.s : "-", res.changed ? "yes" : "no",
+                (unsigned)res.new_serial);
+    } else {
+        ens_log(d->log, ENS_LOG_WARN, "zone.update-refused", zone.s,
+                "client=%s key=%s rcode=%s code=%s msg=%s", client,
+                keyname.s != NULL ? keyname.s : "-", rcode_name(rcode),
+                res.code != NULL ? res.code : "-", res.error[0] ? res.error : "-");
+    }
+    ens_str_clear(&zone);
+    ens_str_clear(&keyname);
+    return rcode;
+}
+
 /* ---- the API's calls ---- */
 
 static struct ens_server *server_of(struct ens_daemon_xfr *w)
@@ -390,7 +460,12 @@ static void api_stats(void *ctx, struct ens_api_xfr_stats *st)
                                      .notify_in_refused = v.notify_in_refused,
                                      .notify_out = v.notify_out,
                                      .notify_acked = v.notify_acked,
-                                     .notify_failed = v.notify_failed};
+                                     .notify_failed = v.notify_failed,
+                                     .update_ok = v.update_ok,
+                                     .update_refused = v.update_refused,
+                                     .update_prereq = v.update_prereq,
+                                     .update_formerr = v.update_formerr,
+                                     .update_failed = v.update_failed};
 }
 
 static void api_changed(void *ctx, const char *zone)
@@ -406,15 +481,17 @@ static void api_changed(void *ctx, const char *zone)
 
 /* ---- life cycle ---- */
 
-int ens_daemon_xfr_new(const char *data_dir, struct ens_daemon_xfr **out, char *err, size_t errlen)
+int ens_daemon_xfr_new(struct ens_daemon *d, struct ens_daemon_xfr **out, char *err, size_t errlen)
 {
     *out = NULL;
     struct ens_daemon_xfr *w = calloc(1, sizeof *w);
+    const char *data_dir = d->o->data_dir;
     if (w == NULL || (w->data_dir = strdup(data_dir)) == NULL) {
         free(w);
         snprintf(err, errlen, "%s", ens_strerror(ENS_ENOMEM));
         return -1;
     }
+    w->d = d;
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->st_mu, NULL);
     pthread_mutex_init(&w->pool_mu, NULL);
@@ -426,8 +503,11 @@ int ens_daemon_xfr_new(const char *data_dir, struct ens_daemon_xfr **out, char *
     ens_store_zone_list(w->st, NULL, 0, NULL, each_zone, w);
     pthread_mutex_unlock(&w->st_mu);
     refresh_keys(w);
-    w->hooks = (struct ens_server_hooks){
-        .ctx = w, .zone_conf = hook_conf, .tsig_key = hook_key, .journal = hook_journal};
+    w->hooks = (struct ens_server_hooks){.ctx = w,
+                                         .zone_conf = hook_conf,
+                                         .tsig_key = hook_key,
+                                         .journal = hook_journal,
+                                         .update = hook_update};
     w->api = (struct ens_api_xfr){.ctx = w,
                                   .notify = api_notify,
                                   .secondaries = api_secondaries,

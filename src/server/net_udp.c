@@ -1,5 +1,5 @@
 /* ensign server: UDP queries in batches (recvmmsg, ens_answer, sendmmsg). */
-#include "server/server_int.h"
+#include "server/xfr_int.h"
 #include "dns/dns.h"
 
 #include <errno.h>
@@ -95,7 +95,20 @@ void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u)
             }
             uint8_t *ans = w->uanswer + (size_t)ns * cap;
             size_t alen = 0;
-            ens_srv_answer(w, false, &b->peer[i], b->query[i], b->rmsg[i].msg_len, ans, cap, &alen);
+            if (ens_srv_is_update(b->query[i], b->rmsg[i].msg_len) && w->s->xfr->has_hooks) {
+                /* a change through the control plane: a transfer thread answers it */
+                size_t cl = u->pktinfo ? reply_control(rh, b->sctl[ns], u->family) : 0;
+                if (xfr_hand_over_udp(w, u->ev.fd, &b->peer[i], rh->msg_namelen, b->sctl[ns], cl,
+                                      b->query[i], b->rmsg[i].msg_len)) {
+                    continue;
+                }
+                xfr_count_update(w->s->xfr, ENS_RCODE_SERVFAIL);
+                alen = xfr_reply_rcode(b->query[i], b->rmsg[i].msg_len, ENS_RCODE_SERVFAIL, false,
+                                       NULL, ans, cap);
+            } else {
+                ens_srv_answer(w, false, &b->peer[i], b->query[i], b->rmsg[i].msg_len, ans, cap,
+                               &alen);
+            }
             if (alen == 0) {
                 continue;
             }

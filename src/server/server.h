@@ -59,6 +59,13 @@ struct ens_server_hooks {
      * `from`. Transfer threads only. */
     int (*journal)(void *ctx, const uint8_t *origin, uint32_t from, ens_server_journal_fn fn,
                    void *fnctx);
+    /* Applies a DNS UPDATE (RFC 2136) to the zone of origin: its prerequisite and update
+     * sections (owners and rdata uncompressed, classes as on the wire), the name of the TSIG
+     * key that signed it (wire form, its MAC verified) or NULL, and the client's address.
+     * Returns the response code. Transfer threads only; may block. NULL: UPDATE is NOTIMP. */
+    unsigned (*update)(void *ctx, const uint8_t *origin, const struct ens_rr *prereq,
+                       size_t nprereq, const struct ens_rr *upd, size_t nupd, const uint8_t *key,
+                       const struct sockaddr_storage *peer);
 };
 
 struct ens_server_opts {
@@ -115,6 +122,10 @@ struct ens_server_stats {
     uint64_t notify_in;         /* NOTIFY received and answered NOERROR */
     uint64_t notify_in_refused; /* NOTIFY for a zone not served (NOTAUTH), or malformed */
     uint64_t notify_out, notify_acked, notify_failed; /* sent (tries), answered, given up */
+    /* DNS UPDATE answered, by outcome: applied (NOERROR), refused (REFUSED, NOTAUTH: not
+     * allowed, no such zone, a signer's type, an unsafe step), prerequisite failed (YXDOMAIN,
+     * YXRRSET, NXDOMAIN, NXRRSET), malformed (FORMERR, NOTZONE), failed (SERVFAIL, busy) */
+    uint64_t update_ok, update_refused, update_prereq, update_formerr, update_failed;
 };
 void ens_server_stats(struct ens_server *s, struct ens_server_stats *st);
 

@@ -125,9 +125,11 @@ uint64_t ens_srv_now_ms(void);
  * read-side section. */
 void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_storage *peer,
                     const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *outlen);
-/* True when q is a transfer request (AXFR or IXFR, opcode QUERY): over TCP such a query goes to
- * a transfer thread. */
+/* True when q is a transfer request (AXFR or IXFR, opcode QUERY) or a DNS UPDATE: over TCP such
+ * a request goes to a transfer thread. */
 bool ens_srv_is_transfer(const uint8_t *q, size_t qlen);
+/* True when q is a DNS UPDATE request (over UDP it goes to a transfer thread too). */
+bool ens_srv_is_update(const uint8_t *q, size_t qlen);
 
 /* Reads and answers what waits on a UDP socket (a few batches, then back to the event loop). */
 void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u);

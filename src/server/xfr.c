@@ -455,6 +455,11 @@ void ens_server_stats(struct ens_server *s, struct ens_server_stats *st)
         .notify_out = atomic_load(&x->notify_out),
         .notify_acked = atomic_load(&x->notify_acked),
         .notify_failed = atomic_load(&x->notify_failed),
+        .update_ok = atomic_load(&x->update_ok),
+        .update_refused = atomic_load(&x->update_refused),
+        .update_prereq = atomic_load(&x->update_prereq),
+        .update_formerr = atomic_load(&x->update_formerr),
+        .update_failed = atomic_load(&x->update_failed),
     };
 }
 
@@ -595,8 +600,17 @@ size_t xfr_reply_rcode(const uint8_t *q, size_t qlen, unsigned rcode, bool aa,
 
 /* ---- the dispatch of one query ---- */
 
+bool ens_srv_is_update(const uint8_t *q, size_t qlen)
+{
+    return qlen >= ENS_MSG_HDRLEN && (ens_get16(q + 2) & ENS_FLAG_QR) == 0 &&
+           ens_flags_opcode(ens_get16(q + 2)) == ENS_OPCODE_UPDATE;
+}
+
 bool ens_srv_is_transfer(const uint8_t *q, size_t qlen)
 {
+    if (ens_srv_is_update(q, qlen)) {
+        return true;
+    }
     if (qlen < ENS_MSG_HDRLEN || (ens_get16(q + 2) & ENS_FLAG_QR) != 0 ||
         ens_flags_opcode(ens_get16(q + 2)) != ENS_OPCODE_QUERY) {
         return false;

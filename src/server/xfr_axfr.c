@@ -32,12 +32,20 @@ bool xfr_hand_over(struct ens_srv_worker *w, struct ens_srv_conn *c, const uint8
     j->c = c;
     j->query = (uint8_t *)q;
     j->qlen = qlen;
+    if (!xfr_queue(x, j)) {
+        ens_ztree_free(j->t);
+        free(j);
+        return false;
+    }
+    return true;
+}
+
+bool xfr_queue(struct ens_srv_xfr *x, struct xfr_job *j)
+{
     pthread_mutex_lock(&x->mu);
     if (x->stop || x->busy >= x->max) {
         pthread_mutex_unlock(&x->mu);
         atomic_fetch_add(&x->overload, 1);
-        ens_ztree_free(j->t);
-        free(j);
         return false;
     }
     x->busy++;
@@ -116,10 +124,40 @@ static bool reply(struct xfr_job *j, unsigned rcode, struct ens_tsig_ctx *c)
     return xfr_send(j->c->ev.fd, buf, 2 + len) == 0;
 }
 
+/* Answers the DNS UPDATE of job j, over TCP (false: close the connection) or UDP. */
+static bool update(struct ens_srv_xfr *x, struct xfr_job *j)
+{
+    uint8_t *buf = malloc(2 + XFR_MSG_MAX);
+    if (buf == NULL) {
+        return false;
+    }
+    const struct sockaddr_storage *peer = j->c != NULL ? &j->c->peer : &j->peer;
+    size_t len = xfr_update(x, j->query, j->qlen, peer, buf + 2, XFR_MSG_MAX);
+    bool ok = true;
+    if (len > 0 && j->c != NULL) {
+        ens_put16(buf, (uint16_t)len);
+        ok = xfr_send(j->c->ev.fd, buf, 2 + len) == 0;
+    } else if (len > 0) {
+        struct iovec iov = {.iov_base = buf + 2, .iov_len = len};
+        struct msghdr mh = {.msg_name = &j->peer,
+                            .msg_namelen = j->peerlen,
+                            .msg_iov = &iov,
+                            .msg_iovlen = 1,
+                            .msg_control = j->ctllen > 0 ? j->ctl : NULL,
+                            .msg_controllen = j->ctllen};
+        ok = sendmsg(j->udp_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len;
+    }
+    free(buf);
+    return ok;
+}
+
 /* Answers the transfer of job j. Returns false when the connection must be closed. */
 static bool transfer(struct ens_srv_xfr *x, struct xfr_job *j)
 {
     const uint8_t *q = j->query;
+    if (ens_srv_is_update(q, j->qlen)) {
+        return update(x, j);
+    }
     uint8_t qname[ENS_NAME_MAXLEN];
     uint16_t qtype, qclass;
     xfr_question(q, j->qlen, qname, &qtype, &qclass);
@@ -192,6 +230,9 @@ out:
 /* Serves job j on its connection, blocking with the send timeout. */
 static bool serve(struct ens_srv_xfr *x, struct xfr_job *j)
 {
+    if (j->c == NULL) {
+        return update(x, j); /* over UDP */
+    }
     struct ens_srv_conn *c = j->c;
     int fd = c->ev.fd;
     int fl = fcntl(fd, F_GETFL);
@@ -244,7 +285,9 @@ void *xfr_thread_main(void *arg)
         x->busy--;
         bool stopping = x->stop;
         pthread_mutex_unlock(&x->mu);
-        if (stopping) {
+        if (j->c == NULL) {
+            (void)ok; /* a UDP answer that could not be sent is the client's to retry */
+        } else if (stopping) {
             ens_srv_tcp_drop(x->s, j->c);
         } else {
             ens_srv_tcp_give_back(j->w, j->c, ok);

@@ -61,7 +61,12 @@ struct xfr_nsaddrs {
 struct xfr_job {
     struct xfr_job *next;
     struct ens_srv_worker *w;
-    struct ens_srv_conn *c;
+    struct ens_srv_conn *c; /* NULL: a DNS UPDATE over UDP, answered on udp_fd */
+    int udp_fd;
+    struct sockaddr_storage peer;
+    socklen_t peerlen;
+    _Alignas(struct cmsghdr) uint8_t ctl[ENS_SRV_CMSG_SPACE]; /* the reply's source address */
+    size_t ctllen;
     uint8_t *query;
     size_t qlen;
     struct ens_ztree *t; /* the version served when the request arrived (a reference), or NULL */
@@ -97,6 +102,7 @@ struct ens_srv_xfr {
     atomic_uint_fast64_t axfr, ixfr, ixfr_full, ixfr_udp, refused, overload, failed;
     atomic_uint_fast64_t badkey, badsig, badtime, badtrunc, tsig_formerr;
     atomic_uint_fast64_t notify_in, notify_in_refused, notify_out, notify_acked, notify_failed;
+    atomic_uint_fast64_t update_ok, update_refused, update_prereq, update_formerr, update_failed;
 };
 
 /* xfr.c */
@@ -179,6 +185,8 @@ int xfr_send(int fd, const uint8_t *msg, size_t len);
  * Returns false when every thread is busy (the caller answers SERVFAIL itself). */
 bool xfr_hand_over(struct ens_srv_worker *w, struct ens_srv_conn *c, const uint8_t *q, size_t qlen);
 void *xfr_thread_main(void *arg);
+/* Queues job j for a transfer thread; false (counted as overload) when every one is busy. */
+bool xfr_queue(struct ens_srv_xfr *x, struct xfr_job *j);
 /* Streams the whole zone t (AXFR, RFC 5936 §2.2) through o: SOA, every other record with its
  * RRSIGs, the NSEC3 records, SOA. */
 int xfr_axfr_stream(struct xfr_out *o, const struct ens_ztree *t);
@@ -194,6 +202,22 @@ int xfr_ixfr_stream(struct ens_srv_xfr *x, struct xfr_out *o, const struct ens_z
 /* The serial of the SOA in the authority section of an IXFR query for origin: 0, or
  * ENS_EFORMAT (missing, another owner, more than one record, records elsewhere). */
 int xfr_ixfr_serial(const uint8_t *q, size_t qlen, const uint8_t *origin, uint32_t *serial);
+
+/* xfr_update.c */
+/* Most records in the prerequisite and update sections of one UPDATE; beyond: REFUSED. */
+#define XFR_UPDATE_MAX_RRS 1000
+/* Answers the DNS UPDATE q (RFC 2136) from peer into out: the TSIG checked, the message and its
+ * zone section checked, the change applied through the update hook, the answer signed when the
+ * request was. Returns the answer's length (0: none). Transfer threads only. */
+size_t xfr_update(struct ens_srv_xfr *x, const uint8_t *q, size_t qlen,
+                  const struct sockaddr_storage *peer, uint8_t *out, size_t cap);
+/* Hands a DNS UPDATE received over UDP to a transfer thread, which answers it on fd to peer
+ * (from the address in ctl). False when every thread is busy (the caller answers SERVFAIL). */
+bool xfr_hand_over_udp(struct ens_srv_worker *w, int fd, const struct sockaddr_storage *peer,
+                       socklen_t peerlen, const uint8_t *ctl, size_t ctllen, const uint8_t *q,
+                       size_t qlen);
+/* Counts an UPDATE answered with rcode. */
+void xfr_count_update(struct ens_srv_xfr *x, unsigned rcode);
 
 /* xfr_notify.c */
 int xfr_notifier_start(struct ens_srv_xfr *x);

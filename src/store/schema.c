@@ -267,7 +267,7 @@ static const char MIGRATION_1[] =
 /* tsig_keys gain the scope of the DNS UPDATEs they may sign: scope_labels, a comma-separated
  * list of labels (an updated name must be at or below a node with one of them, such as
  * "_acme-challenge"), and scope_types, a comma-separated list of type mnemonics; '' = any. */
-#define MIGRATION_6                                                                                \
+#define MIGRATION_5                                                                                \
     "ALTER TABLE tsig_keys ADD COLUMN scope_labels TEXT NOT NULL DEFAULT '';"                      \
     "ALTER TABLE tsig_keys ADD COLUMN scope_types TEXT NOT NULL DEFAULT '';"
 
@@ -276,6 +276,6 @@ const struct st_migration st_migrations[] = {
     {2, "signed records", MIGRATION_2},
     {3, "policy margins and CSK lifetime, webhooks", MIGRATION_3},
     {4, "token permission metrics", MIGRATION_4},
-    {6, "TSIG key update scopes", MIGRATION_6},
+    {5, "TSIG key update scopes", MIGRATION_5},
 };
 const size_t st_nmigrations = sizeof(st_migrations) / sizeof(st_migrations[0]);

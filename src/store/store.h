@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 6
+#define ENS_STORE_SCHEMA_VERSION 5
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst

@@ -168,7 +168,7 @@ def test_sign_fixed_window_is_reproducible(tmp_path, small_zone):
     assert b"20500101000000 20240101000000" in outs[0]
 
 
-def test_sign_output_does_not_depend_on_threads(tmp_path):
+def test_sign_many_names_does_not_depend_on_threads(tmp_path):
     """Enough names for several signing batches and several formatting chunks: 1, 3 and the
     default (all cores) give the same bytes with a deterministic algorithm, and the result
     verifies."""

@@ -1053,6 +1053,8 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
                     "ALTER TABLE policies DROP COLUMN csk_lifetime;"
                     "ALTER TABLE policies DROP COLUMN publish_safety;"
                     "ALTER TABLE policies DROP COLUMN retire_safety;"
+                    "ALTER TABLE tsig_keys DROP COLUMN scope_labels;"
+                    "ALTER TABLE tsig_keys DROP COLUMN scope_types;"
                     "DELETE FROM schema_version WHERE version >= 3;"
                     "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
                     " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay, parent_ds_ttl,"
@@ -1068,6 +1070,28 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
     assert_int_equal(g.publish_safety, 3600);
     assert_int_equal(g.retire_safety, 3600);
     assert_int_equal(count_rows(f, "SELECT count(*) FROM webhooks"), 0);
+}
+
+/* A database of schema 4 keeps its TSIG keys, which get an empty update scope (any name, any
+ * type); a scope is then kept. */
+static void test_store_migration_5_gives_tsig_keys_a_scope(void **state)
+{
+    struct fixture *f = *state;
+    reopen_after(f, "ALTER TABLE tsig_keys DROP COLUMN scope_labels;"
+                    "ALTER TABLE tsig_keys DROP COLUMN scope_types;"
+                    "INSERT INTO tsig_keys (name, algorithm, secret) VALUES"
+                    " ('old.', 'hmac-sha256', 'c2VjcmV0c2VjcmV0c2VjcmV0');"
+                    "DELETE FROM schema_version WHERE version >= 5;");
+    struct ens_store_tsig t;
+    assert_int_equal(ens_store_tsig_get(f->st, "old.", &t), 0);
+    assert_string_equal(t.scope_labels, "");
+    assert_string_equal(t.scope_types, "");
+    snprintf(t.scope_labels, sizeof t.scope_labels, "_acme-challenge");
+    snprintf(t.scope_types, sizeof t.scope_types, "TXT");
+    assert_int_equal(ens_store_tsig_update(f->st, &t), 0);
+    assert_int_equal(ens_store_tsig_get(f->st, "old", &t), 0);
+    assert_string_equal(t.scope_labels, "_acme-challenge");
+    assert_string_equal(t.scope_types, "TXT");
 }
 
 /* A database of schema 3 (tokens read or update only) gets the permission metrics: its tokens
@@ -1089,7 +1113,9 @@ static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
                     "INSERT INTO tokens VALUES (7, 'old', x'AA', 'update', 1, 5, NULL);"
                     "INSERT INTO tokens VALUES (9, 'gone', x'BB', 'read', 0, 6, 8);"
                     "INSERT INTO token_zones VALUES (7, 'example.com.');"
-                    "DELETE FROM schema_version WHERE version = 4;");
+                    "ALTER TABLE tsig_keys DROP COLUMN scope_labels;"
+                    "ALTER TABLE tsig_keys DROP COLUMN scope_types;"
+                    "DELETE FROM schema_version WHERE version >= 4;");
     uint8_t h = 0xAA;
     struct ens_store_token g;
     assert_int_equal(ens_store_token_lookup(f->st, &h, 1, &g), 0);
@@ -1229,6 +1255,7 @@ int main(void)
         T(test_store_policy_to_kasp_and_back_keeps_every_field),
         T(test_store_migration_3_upgrades_an_older_database),
         T(test_store_migration_4_keeps_tokens_and_takes_metrics),
+        T(test_store_migration_5_gives_tsig_keys_a_scope),
         T(test_store_webhooks_create_get_list_delete),
         T(test_store_webhook_refuses_bad_fields),
         cmocka_unit_test(test_store_name_canon),
