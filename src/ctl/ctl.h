@@ -360,7 +360,7 @@ void ens_ctl_zone_stats_each(struct ens_ctl *c,
  * phase "manual" and no actions). ENS_ENOENT when there is no such zone. */
 int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct ens_km_plan *p);
 /* The key events planned from now to now + horizon (a dry run; no key is touched); as
- * ens_km_timeline. */
+ * ens_km_timeline. A zone keyed by hand has none (*n 0). */
 int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_t horizon,
                         struct ens_km_event *ev, size_t cap, size_t *n);
 

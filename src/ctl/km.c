@@ -602,11 +602,9 @@ int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct e
     }
     if (rc == 0 && sz.policy[0] == '\0' && !z->disabling) {
         /* zones without a policy are run by hand: nothing happens by itself */
-        static const char pre[] = "keys are managed by hand (no policy); ";
-        size_t keep = sizeof p->message - sizeof pre;
-        memmove(p->message + sizeof pre - 1, p->message, keep);
-        p->message[sizeof p->message - 1] = '\0';
-        memcpy(p->message, pre, sizeof pre - 1);
+        snprintf(p->message, sizeof p->message,
+                 "keys are managed by hand (no policy): ensign changes none of them by itself; "
+                 "give the zone a policy to have its keys rolled");
         p->nactions = 0;
         p->next = 0;
         p->rollover = ENS_KM_ROLL_NONE;
@@ -623,9 +621,10 @@ int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_
     struct ens_store_zone sz;
     struct ens_km_zone *z;
     int rc = view_of_name(c, name, &sz, &z);
-    if (rc == 0) {
+    *n = 0;
+    if (rc == 0 && (sz.policy[0] != '\0' || z->disabling)) {
         rc = ens_km_timeline(z, now, horizon, ev, cap, n);
-    }
+    } /* a zone keyed by hand: nothing is planned */
     free(z);
     return rc;
 }
