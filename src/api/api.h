@@ -49,6 +49,8 @@ struct ens_api_opts {
     const char *version;       /* what the server reports as its version */
     struct ens_ctl *ctl;       /* the change pipeline and its store; NULL: no zone routes (404) */
     int64_t (*now)(void *ctx); /* the clock; NULL: time() */
+    /* milliseconds for intervals (the rate limiter); NULL: the monotonic clock */
+    int64_t (*now_ms)(void *ctx);
     void *now_ctx;
     struct ens_log *log;          /* one line per request (never a secret); NULL: none */
     const unsigned char *openapi; /* the OpenAPI description served at /api/v1/openapi.yaml */

@@ -22,3 +22,13 @@ void ens_clock_set(struct ens_clock *c, int64_t t)
         atomic_store(&c->t, t);
     }
 }
+
+int64_t ens_clock_now_ms(const struct ens_clock *c)
+{
+    if (c->test) {
+        return atomic_load(&((struct ens_clock *)c)->t) * 1000;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -16,6 +16,11 @@ static int64_t clock_now(void *ctx)
     return ens_clock_now(ctx);
 }
 
+static int64_t clock_now_ms(void *ctx)
+{
+    return ens_clock_now_ms(ctx);
+}
+
 static void say_listening(struct ens_daemon *d)
 {
     const struct ens_server_opts *so = &d->o->server;
@@ -112,6 +117,7 @@ static int start_control_plane(struct ens_daemon *d)
                               .version = o->version,
                               .ctl = d->ctl,
                               .now = clock_now,
+                              .now_ms = clock_now_ms,
                               .now_ctx = &d->clock,
                               .log = d->log,
                               .openapi = o->openapi,

@@ -19,6 +19,9 @@ struct ens_clock {
 };
 void ens_clock_init(struct ens_clock *c, bool test, int64_t start);
 int64_t ens_clock_now(const struct ens_clock *c);
+/* Milliseconds for measuring intervals (rate limits): the monotonic clock, or the test
+ * clock's time. */
+int64_t ens_clock_now_ms(const struct ens_clock *c);
 /* Moves the test clock to t (never backwards). */
 void ens_clock_set(struct ens_clock *c, int64_t t);
 
