@@ -222,18 +222,15 @@ static int check_reshape(struct ctl_txn *tx, const struct enable_plan *p,
                       now.csk ? "CSK" : "KSK+ZSK", what);
 }
 
-/* The keys of an enable: made (or o->existing_key linked as the CSK or KSK) when the zone has
- * no signing key; a keystore or existing key given for a zone that has them is checked and
- * otherwise left alone (the same existing key again is fine: PUT is idempotent). */
-static int enable_keys(struct ctl_txn *tx, const struct enable_plan *p,
-                       const struct ens_ctl_dnssec_opts *o)
+static int enable_keys_of(struct ctl_txn *tx, const struct ens_store_zone *zz,
+                          const struct enable_plan *p, const struct ens_ctl_dnssec_opts *o)
 {
     struct ens_ctl *c = tx->c;
     if (o->keystore != NULL && !ens_ctl_keystore_known(c, o->keystore)) {
         struct ctl_keystore *k;
-        return ctl_keystore_pick(c, &tx->sz, ENS_KEY_ZSK, o->keystore, tx->now, &k, tx->res);
+        return ctl_keystore_pick(c, zz, ENS_KEY_ZSK, o->keystore, tx->now, &k, tx->res);
     }
-    if (ctl_signing_keys(c, tx->sz.name, 0) != 0) {
+    if (ctl_signing_keys(c, zz->name, 0) != 0) {
         if (o->existing_key == NULL) {
             return 0;
         }
@@ -247,7 +244,7 @@ static int enable_keys(struct ctl_txn *tx, const struct enable_plan *p,
                                       .active = true};
         int64_t id;
         char made[ENS_STORE_LOCATOR_MAX];
-        int rc = ctl_new_key(c, &tx->sz, tx->origin, &ks, tx->now, &id, made, tx->res);
+        int rc = ctl_new_key(c, zz, tx->origin, &ks, tx->now, &id, made, tx->res);
         if (rc == ENS_EEXIST) {
             tx->res->code = NULL;
             tx->res->error[0] = '\0';
@@ -270,15 +267,33 @@ static int enable_keys(struct ctl_txn *tx, const struct enable_plan *p,
                                      .active = true};
     char made[2][ENS_STORE_LOCATOR_MAX] = {"", ""};
     int64_t id;
-    int rc = ctl_new_key(c, &tx->sz, tx->origin, &first, tx->now, &id, made[0], tx->res);
+    int rc = ctl_new_key(c, zz, tx->origin, &first, tx->now, &id, made[0], tx->res);
     if (rc == 0 && !p->csk) {
         struct ens_ctl_key_spec zsk = first;
         zsk.role = ENS_KEY_ZSK;
         zsk.existing_key = NULL;
-        rc = ctl_new_key(c, &tx->sz, tx->origin, &zsk, tx->now, &id, made[1], tx->res);
+        rc = ctl_new_key(c, zz, tx->origin, &zsk, tx->now, &id, made[1], tx->res);
     }
     ctl_txn_made(tx, made[0]);
     ctl_txn_made(tx, made[1]);
+    return rc;
+}
+
+/* The keys of an enable: made (or o->existing_key linked as the CSK or KSK) when the zone has
+ * no signing key; a keystore or existing key given for a zone that has them is checked and
+ * otherwise left alone (the same existing key again is fine: PUT is idempotent). */
+static int enable_keys(struct ctl_txn *tx, const struct enable_plan *p,
+                       const struct ens_ctl_dnssec_opts *o)
+{
+    /* the zone as it will be: its keys go where its (new) policy says */
+    struct ens_store_zone *zz = malloc(sizeof *zz);
+    if (zz == NULL) {
+        return ctl_refuse(tx->res, ENS_ENOMEM, "internal", "out of memory");
+    }
+    *zz = tx->sz;
+    snprintf(zz->policy, sizeof zz->policy, "%s", p->policy);
+    int rc = enable_keys_of(tx, zz, p, o);
+    free(zz);
     return rc;
 }
 
