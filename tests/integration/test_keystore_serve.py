@@ -346,10 +346,15 @@ def test_existing_key_pair_is_linked_not_made(token, tmp_path):
         assert key["pkcs11Uri"] == "pkcs11:token=ensign;id=BB;type=private", key
         assert key["dnskey"].split()[-1] == ec_point_of(token, "4242", tmp_path), key
         assert token.objects() == before  # nothing made, nothing renamed
-        # the same PUT again changes nothing
+        # the same PUT again changes nothing; another key pair on a signed zone is refused,
+        # and the refused change, rolled back, leaves the linked key pair on the token
         r = live.req("PUT", f"{ZONES}/{zone}/dnssec",
                      json={"enabled": True, "existingKey": "pkcs11:token=ensign;object=ext-key"})
         assert r.status_code == 200 and len(keys_of(live, zone)) == 1, r.text
+        r = live.req("PUT", f"{ZONES}/{zone}/dnssec",
+                     json={"enabled": True, "existingKey": "pkcs11:token=ensign;object=known"})
+        assert r.status_code == 409 and "existingKey" in r.json()["error"], r.text
+        assert len(keys_of(live, zone)) == 1 and token.objects() == before
         # the known key linked as a ZSK through cryptokeys (the token named by keystore)
         r = live.req("POST", f"{ZONES}/{zone}/cryptokeys",
                      json={"keytype": "zsk", "algorithm": "ecdsa-p256", "keystore": "hsm",
@@ -534,4 +539,16 @@ def test_keystore_configuration_and_a_module_that_does_not_load(token, tmp_path)
         r = live.req("POST", "/api/v1/servers/localhost/policies",
                      json={"name": "p", "kskKeystore": "nope"})
         assert r.status_code == 422 and r.json()["field"] == "kskKeystore", r.text
+        # a policy whose KSK goes to the token and ZSK to the keystore that does not load: the
+        # KSK is made on the token, the ZSK fails, the change is rolled back and the KSK made
+        # for it is destroyed again (nothing refers to it)
+        r = live.req("POST", "/api/v1/servers/localhost/policies",
+                     json={"name": "half", "scheme": "ksk-zsk", "keystore": "bad",
+                           "kskKeystore": "hsm"})
+        assert r.status_code == 201, r.text
+        before = token.objects()
+        r = live.req("PUT", f"{ZONES}/{zone}/dnssec", json={"enabled": True, "policy": "half"})
+        assert r.status_code == 500 and "cannot load the PKCS#11 module" in r.text, r.text
+        assert token.objects() == before and keys_of(live, zone) == []
+        assert live.status(zone)["enabled"] is False
         assert "4321" not in live.log()
