@@ -410,7 +410,8 @@ bool ens_ctl_keystore_known(struct ens_ctl *c, const char *name);
  * no configured keystore does (a token whose keystore is no longer configured). */
 const char *ens_ctl_keystore_of(struct ens_ctl *c, const char *locator);
 /* When a signing key of zone lives in a keystore that failed when last used or checked (or in
- * none configured), a sentence saying so (what, on which token and module) into buf, true. */
+ * none configured), or the key manager's last round for the zone failed, a sentence saying so
+ * (what, on which token and module) into buf, true. */
 bool ens_ctl_zone_keystore_problem(struct ens_ctl *c, const char *zone, char *buf, size_t cap);
 
 /* Appends the zone as served (signed when DNSSEC is on) in presentation form, one record per

@@ -552,3 +552,49 @@ def test_keystore_configuration_and_a_module_that_does_not_load(token, tmp_path)
         assert token.objects() == before and keys_of(live, zone) == []
         assert live.status(zone)["enabled"] is False
         assert "4321" not in live.log()
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+def cli(live, *args, want=0):
+    """The ensign command against live's API, with its key; must exit with want."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENSIGN_") or k == "ENSIGN_BIN"}
+    env.update({"HOME": "/nonexistent", "ENSIGN_URL": live.base, "ENSIGN_TOKEN": livelib.KEY})
+    env.pop("XDG_CONFIG_HOME", None)
+    p = subprocess.run([servelib.ENSIGN, *args], capture_output=True, text=True, env=env,
+                       timeout=120)
+    assert p.returncode == want, (args, p.stdout, p.stderr)
+    return p.stdout + p.stderr
+
+
+def test_command_line_keystores(token, tmp_path):
+    zone, linked = "cli.hsm.example.", "ln.hsm.example."
+    token.p11("--keypairgen", "--key-type", "EC:prime256v1", "--id", "5151", "--label", "mine")
+    with hsm_server(tmp_path, token) as live:
+        out = cli(live, "keystore", "list")
+        assert "default" in out and 'hsm              pkcs11 PKCS#11 token "ensign"' in out, out
+        for z in (zone, linked):
+            live.create(z)
+        cli(live, "dnssec", "enable", zone, "--keystore", "hsm", "--algorithm", "ed25519")
+        [csk] = keys_of(live, zone)
+        assert csk["keystore"] == "hsm" and csk["algorithm"] == "ED25519", csk
+        out = cli(live, "key", "generate", zone, "--role", "zsk", "--keystore", "hsm",
+                  "--algorithm", "ed25519")
+        assert "KEYSTORE" in out and out.splitlines()[1].split()[-1] == "hsm", out
+        zsk = next(k for k in keys_of(live, zone) if k["keytype"] == "zsk")
+        label = f"cli.hsm.example+015+{zsk['keyTag']:05d}"
+        assert token.labels().count(label) == 2
+        # published (never signing): refused as too early by the safety gate, destroy or not;
+        # forced, it goes, and its key pair with it
+        out = cli(live, "key", "delete", zone, str(zsk["id"]), "--destroy", want=4)
+        assert "still published" in out and token.labels().count(label) == 2, out
+        cli(live, "key", "delete", zone, str(zsk["id"]), "--destroy", "--force")
+        assert label not in token.labels()
+        cli(live, "dnssec", "enable", linked, "--existing-key", "pkcs11:token=ensign;object=mine")
+        [key] = keys_of(live, linked)
+        assert key["keystore"] == "hsm" and key["pkcs11Uri"].endswith(";type=private"), key
+        cli(live, "policy", "create", "split", "--scheme", "ksk-zsk", "--ksk-keystore", "hsm")
+        pol = live.req("GET", "/api/v1/servers/localhost/policies/split").json()
+        assert pol["keystore"] == "default" and pol["kskKeystore"] == "hsm", pol
+        for z in (zone, linked):
+            judge(live, z, tmp_path, z)
