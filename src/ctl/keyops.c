@@ -618,9 +618,12 @@ static int check_keystore_of(void *ctx, const struct ens_store_key *k)
         return 0;
     }
     struct ctl_keystore *ks = ctl_keystore_of(x->c, k->locator);
-    for (size_t i = 0; ks == NULL || i < x->nseen; i++) {
-        if (ks == NULL || x->seen[i] == ks) {
-            return 0;
+    if (ks == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < x->nseen; i++) {
+        if (x->seen[i] == ks) {
+            return 0; /* checked already */
         }
     }
     if (x->nseen < sizeof x->seen / sizeof x->seen[0]) {

@@ -348,8 +348,10 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
     }
     ctl_txn_audit(&tx, "dnssec.enable",
                   "\"algorithm\": \"%s\", \"scheme\": \"%s\", \"denial\": \"%s\", \"policy\": "
-                  "\"%s\"",
-                  p.alg, p.csk ? "csk" : "ksk+zsk", p.nsec3 ? "nsec3" : "nsec", p.policy);
+                  "\"%s\", \"keystore\": \"%s\"%s",
+                  p.alg, p.csk ? "csk" : "ksk+zsk", p.nsec3 ? "nsec3" : "nsec", p.policy,
+                  o->keystore != NULL ? o->keystore : "",
+                  o->existing_key != NULL ? ", \"linked\": true" : "");
     rc = ctl_txn_commit(&tx);
     if (rc == 0 && policy_changed) {
         struct zstate *s = ctl_state_find(c, tx.origin);

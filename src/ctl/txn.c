@@ -246,6 +246,9 @@ void ctl_txn_destroy(struct ctl_txn *tx, const char *locator)
 static void destroy_keys(struct ctl_txn *tx)
 {
     for (size_t i = 0; i < tx->ndestroy; i++) {
+        if (strncmp(tx->destroy_after[i], "pkcs11:", 7) != 0) {
+            continue; /* key files went with the key already (ctl_txn_unlink) */
+        }
         struct ctl_keystore *k = ctl_keystore_of(tx->c, tx->destroy_after[i]);
         char msg[600] = "";
         int rc = k == NULL || k->ks == NULL
