@@ -404,7 +404,10 @@ def test_token_removed_mid_run_keeps_the_zone_served_then_recovers(token, tmp_pa
         st = live.status(zone)
         err = st["lastSignError"]
         assert err and 'PKCS#11 token "ensign"' in err and MODULE in err, st
-        assert "not present" in err, err
+        assert "not present" in err and "key " in err, err
+        # the first failure (the PATCH's, a signature refused) names the key once
+        [failed] = [ln for ln in live.log().splitlines() if "dnssec.sign_failed" in ln]
+        assert "not present" in failed and failed.count("with key") == 1, failed
         assert st["enabled"] is True and st["rrsigExpiresIn"] > 0, st
         m = live.metrics()
         assert livelib.metric(m, "ensign_zone_sign_failures_total", zone=zone) > 0
