@@ -333,6 +333,11 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
     if (le != NULL) {
         printf("last error:    %s\n", le);
     }
+    const char *ex = json_string_value(json_object_get(st, "rrsigEarliestExpiry"));
+    if (ex != NULL) {
+        printf("signatures:    valid until %s (%lld s from now)\n", ex,
+               (long long)json_integer_value(json_object_get(st, "rrsigExpiresIn")));
+    }
     print_parent(st);
     size_t i;
     json_t *d;
