@@ -137,6 +137,8 @@ int api_parent_servers(struct api_req *rq, struct api_resp *r, struct ens_store_
 /* Key manager routes (dnssec_km.c): the planned key events, and a DS probe at the parent. */
 int api_dnssec_timeline(struct api_req *rq, struct api_resp *r);
 int api_dnssec_check_ds(struct api_req *rq, struct api_resp *r);
+/* The keystores and whether each works (keystores.c). */
+int api_keystores_list(struct api_req *rq, struct api_resp *r);
 /* Key and signing policies (policies.c). */
 int api_policies_list(struct api_req *rq, struct api_resp *r);
 int api_policies_create(struct api_req *rq, struct api_resp *r);

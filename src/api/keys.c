@@ -46,7 +46,18 @@ static bool key_weak(const struct ens_store_key *k)
            k->bits > 0 && k->bits < 2048;
 }
 
-static json_t *key_object(const char *zone, const struct ens_store_key *k)
+/* Where a key lives: its keystore's name (null when no configured keystore holds it), and for a
+ * key on a token its RFC 7512 URI (the object, never a PIN). */
+static void where_fields(struct ens_ctl *ctl, const struct ens_store_key *k, json_t *o)
+{
+    const char *ks = ens_ctl_keystore_of(ctl, k->locator);
+    json_object_set_new(o, "keystore", ks != NULL ? json_string(ks) : json_null());
+    json_object_set_new(o, "pkcs11Uri",
+                        strncmp(k->locator, "pkcs11:", 7) == 0 ? json_string(k->locator)
+                                                               : json_null());
+}
+
+static json_t *key_object(struct ens_ctl *ctl, const char *zone, const struct ens_store_key *k)
 {
     struct ens_str pub = {0};
     ens_base64_encode(k->dnskey + 4, k->dnskey_len - 4u, &pub);
@@ -71,14 +82,20 @@ static json_t *key_object(const char *zone, const struct ens_store_key *k)
                                                        : 256;
     }
     const char *mn = ens_alg_mnemonic(k->algorithm);
-    return json_pack("{s:s, s:I, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:b}", "type",
-                     "Cryptokey", "id", (json_int_t)k->id, "keytype", ens_key_role_name(k->role),
-                     "active", k->active, "published", k->published, "dnskey", dnskey, "ds", ds,
-                     "cds", json_deep_copy(ds), "algorithm", mn ? mn : "?", "bits", (int)bits,
-                     "flags", (int)k->flags, "keyTag", (int)k->tag, "weak", key_weak(k));
+    json_t *o =
+        json_pack("{s:s, s:I, s:s, s:b, s:b, s:s, s:o, s:o, s:s, s:i, s:i, s:i, s:b}", "type",
+                  "Cryptokey", "id", (json_int_t)k->id, "keytype", ens_key_role_name(k->role),
+                  "active", k->active, "published", k->published, "dnskey", dnskey, "ds", ds, "cds",
+                  json_deep_copy(ds), "algorithm", mn ? mn : "?", "bits", (int)bits, "flags",
+                  (int)k->flags, "keyTag", (int)k->tag, "weak", key_weak(k));
+    if (o != NULL) {
+        where_fields(ctl, k, o);
+    }
+    return o;
 }
 
 struct keys_ctx {
+    struct ens_ctl *ctl;
     const char *zone;
     json_t *arr;
     bool parent_only;
@@ -87,7 +104,7 @@ struct keys_ctx {
 static int key_json(void *ctx, const struct ens_store_key *k)
 {
     struct keys_ctx *x = ctx;
-    return json_array_append_new(x->arr, key_object(x->zone, k)) == 0 ? 0 : ENS_ENOMEM;
+    return json_array_append_new(x->arr, key_object(x->ctl, x->zone, k)) == 0 ? 0 : ENS_ENOMEM;
 }
 
 int api_zone_of(struct api_req *rq, struct api_resp *r, char *name, size_t cap,
@@ -123,7 +140,7 @@ int api_keys_list(struct api_req *rq, struct api_resp *r)
     if (api_zone_of(rq, r, name, sizeof name, &z) != 0) {
         return 0;
     }
-    struct keys_ctx x = {.zone = name, .arr = json_array()};
+    struct keys_ctx x = {.ctl = api_opts(rq->api)->ctl, .zone = name, .arr = json_array()};
     if (ens_store_key_list(ens_ctl_store(api_opts(rq->api)->ctl), name, key_json, &x) != 0) {
         json_decref(x.arr);
         return api_error(r, 500, "store", "listing the keys failed");
@@ -143,7 +160,29 @@ int api_key_get(struct api_req *rq, struct api_resp *r)
     if (ens_store_key_get(ens_ctl_store(api_opts(rq->api)->ctl), name, id, &k) != 0) {
         return api_error(r, 404, "not-found", "zone %s has no key %lld", name, (long long)id);
     }
-    return api_json(r, 200, key_object(name, &k));
+    return api_json(r, 200, key_object(api_opts(rq->api)->ctl, name, &k));
+}
+
+/* An optional text field without NUL into *out (borrowed from body); -1 with r a 422 when it is
+ * not text or is empty. */
+static int text_field(json_t *body, const char *key, const char **out, struct api_resp *r)
+{
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 ||
+        strlen(json_string_value(v)) != json_string_length(v) || json_string_length(v) >= 1024) {
+        api_error(r, 422, "invalid-field", "%s: %s", key,
+                  strcmp(key, "existingKey") == 0
+                      ? "the RFC 7512 pkcs11: URI of a key pair on a configured token"
+                      : "the name of a configured keystore (GET /api/v1/servers/localhost/"
+                        "keystores)");
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
 }
 
 static int bool_field(json_t *body, const char *key, bool dflt, bool *out, struct api_resp *r)
@@ -226,6 +265,23 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
                   "key-import`");
         goto out;
     }
+    const char *keystore = NULL, *existing = NULL;
+    if (text_field(body, "keystore", &keystore, r) != 0 ||
+        text_field(body, "existingKey", &existing, r) != 0) {
+        goto out;
+    }
+    if (existing != NULL && priv != NULL) {
+        api_error(r, 422, "invalid-field",
+                  "existingKey: give existingKey (a key pair on a token) or privatekey (a key "
+                  "to import), not both");
+        goto out;
+    }
+    if (keystore != NULL && priv != NULL) {
+        api_error(r, 422, "invalid-field",
+                  "keystore: an imported private key is kept in the default file keystore; a "
+                  "key pair already on a token is linked with existingKey");
+        goto out;
+    }
     bool allow_weak;
     if (bool_field(body, "active", false, &active, r) != 0 ||
         bool_field(body, "published", true, &published, r) != 0 ||
@@ -272,8 +328,14 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
                                 json_string_value(priv), json_string_length(priv), allow_weak,
                                 published, active, api_now(rq->api), &id, &res);
     } else {
-        rc = ens_ctl_key_generate(api_opts(rq->api)->ctl, name, role, algname, nbits, published,
-                                  active, api_now(rq->api), &id, &res);
+        struct ens_ctl_key_spec ks = {.role = role,
+                                      .algorithm = algname,
+                                      .bits = nbits,
+                                      .keystore = keystore,
+                                      .existing_key = existing,
+                                      .published = published,
+                                      .active = active};
+        rc = ens_ctl_key_add(api_opts(rq->api)->ctl, name, &ks, api_now(rq->api), &id, &res);
     }
     if (rc != 0) {
         api_ctl_error(r, rc, &res);
@@ -281,7 +343,7 @@ int api_keys_create(struct api_req *rq, struct api_resp *r)
     }
     struct ens_store_key k;
     if (ens_store_key_get(ens_ctl_store(api_opts(rq->api)->ctl), name, id, &k) == 0) {
-        api_json(r, 201, key_object(name, &k));
+        api_json(r, 201, key_object(api_opts(rq->api)->ctl, name, &k));
     } else {
         api_error(r, 500, "store", "the new key cannot be read back");
     }
@@ -343,7 +405,14 @@ int api_key_delete(struct api_req *rq, struct api_resp *r)
     }
     struct ens_ctl_result res = {0};
     bool force = api_force(rq);
-    int rc = ens_ctl_key_delete(api_opts(rq->api)->ctl, name, id, force, api_now(rq->api), &res);
+    /* ?destroy=true: the key pair on its token goes too (never without asking) */
+    const char *d = api_query(rq, "destroy");
+    bool destroy = d != NULL && (strcmp(d, "true") == 0 || strcmp(d, "1") == 0);
+    if (d != NULL && !destroy && strcmp(d, "false") != 0 && strcmp(d, "0") != 0) {
+        return api_error(r, 422, "invalid-field", "destroy: true or false");
+    }
+    int rc = ens_ctl_key_remove(api_opts(rq->api)->ctl, name, id, force, destroy, api_now(rq->api),
+                                &res);
     if (rc != 0) {
         return api_ctl_error(r, rc, &res);
     }
@@ -354,6 +423,7 @@ int api_key_delete(struct api_req *rq, struct api_resp *r)
 /* ---- DS and the DNSSEC status ---- */
 
 struct ds_ctx {
+    struct ens_ctl *ctl;
     const char *zone;
     json_t *flat;   /* ds-records form */
     json_t *fields; /* dsRecords form */
@@ -366,12 +436,15 @@ static int ds_json(void *ctx, const struct ens_store_key *k)
     if (x->keys != NULL && k->published) {
         struct ens_str pub = {0};
         ens_base64_encode(k->dnskey + 4, k->dnskey_len - 4u, &pub);
-        json_array_append_new(x->keys,
-                              json_pack("{s:i, s:i, s:s, s:i, s:i, s:s, s:b, s:b}", "keyTag",
-                                        (int)k->tag, "algorithm", (int)k->algorithm, "keyRole",
-                                        ens_key_role_name(k->role), "flags", (int)k->flags,
-                                        "protocol", 3, "publicKey", pub.s ? pub.s : "", "active",
-                                        k->active, "weak", key_weak(k)));
+        json_t *o = json_pack("{s:i, s:i, s:s, s:i, s:i, s:s, s:b, s:b}", "keyTag", (int)k->tag,
+                              "algorithm", (int)k->algorithm, "keyRole", ens_key_role_name(k->role),
+                              "flags", (int)k->flags, "protocol", 3, "publicKey",
+                              pub.s ? pub.s : "", "active", k->active, "weak", key_weak(k));
+        if (o != NULL) {
+            const char *ks = ens_ctl_keystore_of(x->ctl, k->locator);
+            json_object_set_new(o, "keystore", ks != NULL ? json_string(ks) : json_null());
+        }
+        json_array_append_new(x->keys, o);
         ens_str_clear(&pub);
     }
     if (!at_parent(k) || !k->active) {
@@ -443,20 +516,33 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
     if (ens_store_status_get(st, name, &s) != 0) {
         return api_error(r, 500, "store", "%s", ens_store_error(st));
     }
-    struct ds_ctx x = {.zone = name, .fields = json_array(), .keys = json_array()};
+    struct ens_ctl *ctl = api_opts(rq->api)->ctl;
+    struct ds_ctx x = {.ctl = ctl, .zone = name, .fields = json_array(), .keys = json_array()};
     if (z.dnssec) {
         ens_store_key_list(st, name, ds_json, &x);
+    }
+    /* The last signing's error; else a keystore of a signing key that fails now (the next
+     * signing will fail until it works: said before it happens). */
+    char problem[sizeof s.last_sign_error] = "";
+    const char *err = s.last_sign_error[0] ? s.last_sign_error : NULL;
+    if (err == NULL && z.dnssec &&
+        ens_ctl_zone_keystore_problem(ctl, name, problem, sizeof problem)) {
+        err = problem;
     }
     /* Exactly the fields of the status (docs/openapi.yaml): nothing else goes in. */
     json_t *o = json_pack("{s:b, s:b, s:o, s:o, s:o, s:o, s:o}", "enabled", z.dnssec, "dsDelegated",
                           s.ds_delegated, "dsRecords", x.fields, "keys", x.keys, "lastSignedAt",
                           api_time_json(s.last_signed), "lastSignError",
-                          s.last_sign_error[0] ? json_string(s.last_sign_error) : json_null(),
-                          "nextDsProbeAt", api_time_json(s.next_ds_probe));
+                          err != NULL ? json_string(err) : json_null(), "nextDsProbeAt",
+                          api_time_json(s.next_ds_probe));
     api_dnssec_km_fields(rq, &z, o);
+    bool exp = z.dnssec && s.earliest_expiry > 0;
     json_object_set_new(o, "rrsigEarliestExpiry",
-                        z.dnssec && s.earliest_expiry > 0 ? api_time_json(s.earliest_expiry)
-                                                          : json_null());
+                        exp ? api_time_json(s.earliest_expiry) : json_null());
+    /* how long the signatures served stay valid (negative: some expired) */
+    json_object_set_new(o, "rrsigExpiresIn",
+                        exp ? json_integer((json_int_t)s.earliest_expiry - api_now(rq->api))
+                            : json_null());
     return api_json(r, 200, o);
 }
 
@@ -521,13 +607,18 @@ static int dnssec_opts_of(json_t *body, struct ens_ctl_dnssec_opts *o, char *alg
     {
         if (strcmp(key, "enabled") != 0 && strcmp(key, "algorithm") != 0 &&
             strcmp(key, "scheme") != 0 && strcmp(key, "denial") != 0 && strcmp(key, "nsec3") != 0 &&
-            strcmp(key, "policy") != 0) {
+            strcmp(key, "policy") != 0 && strcmp(key, "keystore") != 0 &&
+            strcmp(key, "existingKey") != 0) {
             api_error(r, 422, "invalid-field",
                       "%.100s: unknown field (known: enabled, algorithm, scheme, denial, nsec3, "
-                      "policy)",
+                      "policy, keystore, existingKey)",
                       key);
             return -1;
         }
+    }
+    if (text_field(body, "keystore", &o->keystore, r) != 0 ||
+        text_field(body, "existingKey", &o->existing_key, r) != 0) {
+        return -1;
     }
     if (alg_field(json_object_get(body, "algorithm"), "algorithm", algbuf, cap, &o->algorithm, r) !=
         0) {

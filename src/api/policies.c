@@ -6,11 +6,13 @@
  * number), bits, scheme ("csk" or "ksk-zsk"), kskLifetime, zskLifetime, cskLifetime, dnskeyTtl,
  * zoneMaxTtl, propagationDelay, parentDsTtl, parentPropagationDelay, signatureValidity,
  * signatureRefresh, publishSafety, retireSafety (all seconds), nsec3 {enabled, iterations,
- * salt, optOut}, and the read-only created and updated. A creation starts from the defaults of
- * ens_kasp_policy_init_default; a PUT changes only the fields given. Every field is checked for
- * its JSON type and range, then the whole policy by ens_kasp_policy_check; a refusal is a 422
- * naming the field ("field" and "errors"). Unknown fields are refused so that a misspelt field
- * is not silently ignored. Reading is open to every token; changes need the administrator. */
+ * salt, optOut}, keystore and kskKeystore (configured keystores the key manager makes the keys
+ * in: keystore for every role, "default" for the data directory's files; kskKeystore, when not
+ * null, for KSKs and CSKs), and the read-only created and updated. A creation starts from the
+ * defaults of ens_kasp_policy_init_default; a PUT changes only the fields given. Every field is
+ * checked for its JSON type and range, then the whole policy by ens_kasp_policy_check; a refusal is
+ * a 422 naming the field ("field" and "errors"). Unknown fields are refused so that a misspelt
+ * field is not silently ignored. Reading is open to every token; changes need the administrator. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,10 @@ static json_t *policy_object(const struct ens_store_policy *p)
         (json_int_t)p->publish_safety, "retireSafety", (json_int_t)p->retire_safety, "nsec3",
         nsec3);
     if (o != NULL) {
+        json_object_set_new(o, "keystore",
+                            json_string(p->keystore[0] ? p->keystore : ENS_CTL_KEYSTORE_DEFAULT));
+        json_object_set_new(o, "kskKeystore",
+                            p->ksk_keystore[0] ? json_string(p->ksk_keystore) : json_null());
         json_object_set_new(o, "created",
                             p->created == ENS_STORE_NOTIME ? json_null()
                                                            : json_integer((json_int_t)p->created));
@@ -179,10 +185,41 @@ static int nsec3_apply(struct api_resp *r, json_t *v, struct ens_kasp_policy *kp
     return 0;
 }
 
-/* Applies every field of body to kp. path_name is the policy of the path (a PUT) or NULL (a
- * creation, where name is required). -1 with r set on the first bad field. */
-static int fields_apply(struct api_resp *r, json_t *body, const char *path_name,
-                        struct ens_kasp_policy *kp)
+/* Where the policy's keys are made: a configured keystore's name ("default": the data
+ * directory's files, kept as ""); kskKeystore may also be null or "" (the same as keystore). */
+struct where {
+    char keystore[ENS_STORE_POLICY_MAX];
+    char ksk_keystore[ENS_STORE_POLICY_MAX];
+};
+
+static int keystore_value(struct api_req *rq, struct api_resp *r, const char *field, json_t *v,
+                          char *out)
+{
+    bool ksk = strcmp(field, "kskKeystore") == 0;
+    if (ksk && (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))) {
+        out[0] = '\0';
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    if (s == NULL || strlen(s) != json_string_length(v) || json_string_length(v) == 0 ||
+        json_string_length(v) >= ENS_STORE_POLICY_MAX) {
+        return field_error(r, field, "must be the name of a configured keystore%s",
+                           ksk ? ", or null for the keystore of the other keys" : "");
+    }
+    if (!ens_ctl_keystore_known(api_opts(rq->api)->ctl, s)) {
+        return field_error(r, field,
+                           "no keystore named %s is configured (GET /api/v1/servers/localhost/"
+                           "keystores; more are given with ensign serve --keystore NAME=URI)",
+                           s);
+    }
+    snprintf(out, ENS_STORE_POLICY_MAX, "%s", strcmp(s, ENS_CTL_KEYSTORE_DEFAULT) == 0 ? "" : s);
+    return 0;
+}
+
+/* Applies every field of body to kp and w. path_name is the policy of the path (a PUT) or NULL
+ * (a creation, where name is required). -1 with r set on the first bad field. */
+static int fields_apply(struct api_req *rq, struct api_resp *r, json_t *body, const char *path_name,
+                        struct ens_kasp_policy *kp, struct where *w)
 {
     const char *key;
     json_t *v;
@@ -217,6 +254,13 @@ static int fields_apply(struct api_resp *r, json_t *body, const char *path_name,
         if (done || strcmp(key, "name") == 0 || strcmp(key, "created") == 0 ||
             strcmp(key, "updated") == 0) {
             continue; /* created and updated are read-only: a GET answer may be sent back */
+        }
+        if (strcmp(key, "keystore") == 0 || strcmp(key, "kskKeystore") == 0) {
+            bool ksk = strcmp(key, "kskKeystore") == 0;
+            if (keystore_value(rq, r, key, v, ksk ? w->ksk_keystore : w->keystore) != 0) {
+                return -1;
+            }
+            continue;
         }
         if (strcmp(key, "algorithm") == 0) {
             char text[64], err[200];
@@ -340,11 +384,14 @@ int api_policies_create(struct api_req *rq, struct api_resp *r)
     }
     struct ens_kasp_policy kp;
     struct ens_store_policy p;
+    struct where w = {"", ""};
     ens_kasp_policy_init_default(&kp);
-    if (fields_apply(r, body, NULL, &kp) != 0) {
+    if (fields_apply(rq, r, body, NULL, &kp, &w) != 0) {
         goto out;
     }
     ens_store_policy_from_kasp(&kp, &p);
+    memcpy(p.keystore, w.keystore, sizeof p.keystore);
+    memcpy(p.ksk_keystore, w.ksk_keystore, sizeof p.ksk_keystore);
     struct ens_ctl_result res = {0};
     int rc = ens_ctl_policy_put(api_opts(rq->api)->ctl, &p, true, api_now(rq->api), &res);
     if (rc == ENS_EEXIST) {
@@ -370,13 +417,18 @@ int api_policy_put(struct api_req *rq, struct api_resp *r)
         return 0;
     }
     struct ens_kasp_policy kp;
+    struct where w;
+    memcpy(w.keystore, p.keystore, sizeof w.keystore);
+    memcpy(w.ksk_keystore, p.ksk_keystore, sizeof w.ksk_keystore);
     ens_store_policy_to_kasp(&p, &kp);
-    if (fields_apply(r, body, p.name, &kp) != 0) {
+    if (fields_apply(rq, r, body, p.name, &kp, &w) != 0) {
         goto out;
     }
     int64_t created = p.created;
     ens_store_policy_from_kasp(&kp, &p);
     p.created = created;
+    memcpy(p.keystore, w.keystore, sizeof p.keystore);
+    memcpy(p.ksk_keystore, w.ksk_keystore, sizeof p.ksk_keystore);
     struct ens_ctl_result res = {0};
     int rc = ens_ctl_policy_put(api_opts(rq->api)->ctl, &p, false, api_now(rq->api), &res);
     if (rc != 0) {

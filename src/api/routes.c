@@ -155,6 +155,7 @@ static const struct route routes[] = {
     {"POST", "api/v1/servers/*/zones/*/dnssec/check-ds", api_dnssec_check_ds, API_TOKENS},
     {"POST", "api/v1/servers/*/zones/*/dnssec/ds-withdrawn", api_dnssec_ds_withdrawn, API_TOKENS},
     {"POST", "api/v1/servers/*/test/clock", api_test_clock, API_ADMIN},
+    {"GET", "api/v1/servers/*/keystores", api_keystores_list, API_TOKENS},
     {"GET", "api/v1/servers/*/policies", api_policies_list, API_TOKENS},
     {"POST", "api/v1/servers/*/policies", api_policies_create, API_ADMIN},
     {"GET", "api/v1/servers/*/policies/*", api_policy_get, API_TOKENS},

@@ -1,4 +1,5 @@
 /* ensign command line: zone, record, dnssec, key, ds and token commands over the API. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,15 @@ static const char usage_text[] =
     "       ensign record list ZONE [--name NAME] [--type TYPE]\n"
     "       ensign record set ZONE NAME TYPE TTL CONTENT...\n"
     "       ensign record delete ZONE NAME TYPE\n"
-    "       ensign dnssec enable|disable|status|timeline|check-ds ZONE\n"
+    "       ensign dnssec enable ZONE [--algorithm NAME] [--scheme csk|ksk+zsk]\n"
+    "                     [--policy NAME] [--keystore NAME] [--existing-key PKCS11-URI]\n"
+    "       ensign dnssec disable|status|timeline|check-ds ZONE\n"
     "       ensign key list ZONE\n"
     "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
+    "                          [--keystore NAME | --existing-key PKCS11-URI]\n"
     "       ensign key activate|deactivate|publish|unpublish|delete ZONE ID [--force]\n"
+    "       ensign key delete ZONE ID --destroy   (a key on a token: its objects go too)\n"
+    "       ensign keystore list\n"
     "       ensign ds ZONE\n"
     "       ensign token create NAME --permission read|update|metrics [--zone ZONE]...\n"
     "                                        (prints the token's secret, this once only)\n"
@@ -327,6 +333,11 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
     if (le != NULL) {
         printf("last error:    %s\n", le);
     }
+    const char *ex = json_string_value(json_object_get(st, "rrsigEarliestExpiry"));
+    if (ex != NULL) {
+        printf("signatures:    valid until %s (%lld s from now)\n", ex,
+               (long long)json_integer_value(json_object_get(st, "rrsigExpiresIn")));
+    }
     print_parent(st);
     size_t i;
     json_t *d;
@@ -396,7 +407,32 @@ static void print_probe(struct ens_client *c, json_t *p)
     }
 }
 
-static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
+/* Options of the dnssec and key commands. */
+struct key_opts {
+    const char *role, *alg, *keystore, *existing, *scheme, *policy;
+    bool active, force, destroy;
+};
+
+/* The fields of an enable or a key generation that were given. */
+static void put_key_fields(json_t *body, const struct key_opts *ko)
+{
+    static const struct {
+        const char *field;
+        size_t off;
+    } f[] = {{"algorithm", offsetof(struct key_opts, alg)},
+             {"keystore", offsetof(struct key_opts, keystore)},
+             {"existingKey", offsetof(struct key_opts, existing)},
+             {"scheme", offsetof(struct key_opts, scheme)},
+             {"policy", offsetof(struct key_opts, policy)}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        const char *v = *(const char *const *)(const void *)((const char *)ko + f[i].off);
+        if (v != NULL) {
+            json_object_set_new(body, f[i].field, json_string(v));
+        }
+    }
+}
+
+static int dnssec_cmd(struct ens_client *c, char **args, size_t n, const struct key_opts *ko)
 {
     if (n != 2) {
         return usage();
@@ -420,9 +456,11 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
     if (strcmp(args[0], "status") == 0) {
         rc = ens_client_request(c, "dnssec status", "GET", path.s, NULL, &rep);
     } else if (strcmp(args[0], "enable") == 0 || strcmp(args[0], "disable") == 0) {
-        rc =
-            ens_client_request(c, "dnssec", "PUT", path.s,
-                               json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0), &rep);
+        json_t *body = json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0);
+        if (args[0][0] == 'e') {
+            put_key_fields(body, ko);
+        }
+        rc = ens_client_request(c, "dnssec", "PUT", path.s, body, &rep);
     } else {
         ens_str_clear(&path);
         return usage();
@@ -435,8 +473,7 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n)
     return rc;
 }
 
-static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role, const char *alg,
-                   bool active, bool force)
+static int key_cmd(struct ens_client *c, char **args, size_t n, const struct key_opts *ko)
 {
     struct ens_client_reply rep;
     struct ens_str path = {0};
@@ -446,11 +483,9 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
         zone_path(args[1], "/cryptokeys", &path);
         json_t *body = NULL;
         if (gen) {
-            body = json_pack("{s:s, s:b, s:b}", "keytype", role ? role : "csk", "active", active,
-                             "published", 1);
-            if (alg != NULL) {
-                json_object_set_new(body, "algorithm", json_string(alg));
-            }
+            body = json_pack("{s:s, s:b, s:b}", "keytype", ko->role ? ko->role : "csk", "active",
+                             ko->active, "published", 1);
+            put_key_fields(body, ko);
         }
         rc = ens_client_request(c, gen ? "key generate" : "key list", gen ? "POST" : "GET", path.s,
                                 body, &rep);
@@ -462,19 +497,21 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
             ens_client_print_json(rep.json);
         } else {
             json_t *list = gen ? json_pack("[O]", rep.json) : json_incref(rep.json);
-            printf("%-6s %-4s %-6s %-16s %-6s %-9s\n", "ID", "ROLE", "TAG", "ALGORITHM", "ACTIVE",
-                   "PUBLISHED");
+            printf("%-6s %-4s %-6s %-16s %-6s %-9s %s\n", "ID", "ROLE", "TAG", "ALGORITHM",
+                   "ACTIVE", "PUBLISHED", "KEYSTORE");
             size_t i;
             json_t *k;
             json_array_foreach(list, i, k)
             {
-                printf("%-6lld %-4s %-6lld %-16s %-6s %-9s\n",
+                const char *ks = json_string_value(json_object_get(k, "keystore"));
+                printf("%-6lld %-4s %-6lld %-16s %-6s %-9s %s\n",
                        (long long)json_integer_value(json_object_get(k, "id")),
                        json_string_value(json_object_get(k, "keytype")),
                        (long long)json_integer_value(json_object_get(k, "keyTag")),
                        json_string_value(json_object_get(k, "algorithm")),
                        json_is_true(json_object_get(k, "active")) ? "yes" : "no",
-                       json_is_true(json_object_get(k, "published")) ? "yes" : "no");
+                       json_is_true(json_object_get(k, "published")) ? "yes" : "no",
+                       ks != NULL ? ks : "-");
             }
             json_decref(list);
         }
@@ -494,8 +531,15 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
     char suffix[64];
     snprintf(suffix, sizeof suffix, "/cryptokeys/%s", args[2]);
     zone_path(args[1], suffix, &path);
-    if (force) {
+    if (ko->force) {
         ens_str_puts(&path, "?force=true"); /* an unsafe step wanted anyway: audited */
+    }
+    if (ko->destroy) {
+        if (strcmp(args[0], "delete") != 0) {
+            ens_str_clear(&path);
+            return usage();
+        }
+        ens_str_puts(&path, ko->force ? "&destroy=true" : "?destroy=true");
     }
     rc = -1;
     if (strcmp(args[0], "delete") == 0) {
@@ -518,6 +562,37 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const char *role
         ens_client_reply_clear(&rep);
     }
     return rc;
+}
+
+static int keystore_cmd(struct ens_client *c, char **args, size_t n)
+{
+    if (n != 1 || strcmp(args[0], "list") != 0) {
+        return usage();
+    }
+    struct ens_client_reply rep;
+    int rc = ens_client_request(c, "keystore list", "GET", "/api/v1/servers/localhost/keystores",
+                                NULL, &rep);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->json) {
+        ens_client_print_json(rep.json);
+    } else {
+        size_t i;
+        json_t *k;
+        json_array_foreach(rep.json, i, k)
+        {
+            const char *d = json_string_value(json_object_get(k, "description"));
+            const char *e = json_string_value(json_object_get(k, "error"));
+            printf("%-16s %-6s %s\n", json_string_value(json_object_get(k, "name")),
+                   json_string_value(json_object_get(k, "kind")), d != NULL ? d : "-");
+            if (e != NULL) {
+                printf("%-16s failing: %s\n", "", e);
+            }
+        }
+    }
+    ens_client_reply_clear(&rep);
+    return 0;
 }
 
 static int ds_cmd(struct ens_client *c, const char *zone)
@@ -691,8 +766,9 @@ int ens_cli_client(int argc, char **argv)
     char **ns = calloc((size_t)argc + 1, sizeof *ns);
     char **zones = calloc((size_t)argc + 1, sizeof *zones);
     size_t n = 0, nns = 0, nzones = 0;
-    const char *fname = NULL, *ftype = NULL, *role = NULL, *alg = NULL, *perm = NULL;
-    bool dnssec = false, active = false, force = false;
+    const char *fname = NULL, *ftype = NULL, *perm = NULL;
+    struct key_opts ko = {0};
+    bool dnssec = false;
     int rc = ENS_EXIT_USAGE;
     if (args == NULL || ns == NULL || zones == NULL) {
         goto out;
@@ -717,9 +793,11 @@ int ens_cli_client(int argc, char **argv)
         if (strcmp(a, "--dnssec") == 0) {
             dnssec = true;
         } else if (strcmp(a, "--active") == 0) {
-            active = true;
+            ko.active = true;
         } else if (strcmp(a, "--force") == 0) {
-            force = true;
+            ko.force = true;
+        } else if (strcmp(a, "--destroy") == 0) {
+            ko.destroy = true;
         } else if (has_val && strcmp(a, "--ns") == 0) {
             ns[nns++] = argv[++i];
         } else if (has_val && strcmp(a, "--name") == 0) {
@@ -727,9 +805,17 @@ int ens_cli_client(int argc, char **argv)
         } else if (has_val && strcmp(a, "--type") == 0) {
             ftype = argv[++i];
         } else if (has_val && strcmp(a, "--role") == 0) {
-            role = argv[++i];
+            ko.role = argv[++i];
         } else if (has_val && strcmp(a, "--algorithm") == 0) {
-            alg = argv[++i];
+            ko.alg = argv[++i];
+        } else if (has_val && strcmp(a, "--keystore") == 0) {
+            ko.keystore = argv[++i];
+        } else if (has_val && strcmp(a, "--existing-key") == 0) {
+            ko.existing = argv[++i];
+        } else if (has_val && strcmp(a, "--scheme") == 0) {
+            ko.scheme = argv[++i];
+        } else if (has_val && strcmp(a, "--policy") == 0) {
+            ko.policy = argv[++i];
         } else if (tok && has_val && strcmp(a, "--permission") == 0) {
             perm = argv[++i];
         } else if (tok && has_val && strcmp(a, "--zone") == 0) {
@@ -751,9 +837,11 @@ int ens_cli_client(int argc, char **argv)
     } else if (strcmp(cmd, "record") == 0) {
         rc = record_cmd(&c, args, n, fname, ftype);
     } else if (strcmp(cmd, "dnssec") == 0) {
-        rc = dnssec_cmd(&c, args, n);
+        rc = dnssec_cmd(&c, args, n, &ko);
     } else if (strcmp(cmd, "key") == 0) {
-        rc = key_cmd(&c, args, n, role, alg, active, force);
+        rc = key_cmd(&c, args, n, &ko);
+    } else if (strcmp(cmd, "keystore") == 0) {
+        rc = keystore_cmd(&c, args, n);
     } else if (strcmp(cmd, "ds") == 0 && n == 1) {
         rc = ds_cmd(&c, args[0]);
     } else if (tok) {

@@ -43,12 +43,12 @@ void ens_cli_usage(FILE *out)
           "  serve [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
           "       [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
           "       [--data DIR [--api-listen ADDR:PORT] [--api-key KEY] [--api-max-body N]\n"
-          "       [--api-rate N]]\n"
+          "       [--api-rate N] [--keystore NAME=URI]...]\n"
           "                                   serve zones over UDP and TCP (default\n"
           "                                   127.0.0.1:53); SIGHUP reloads the zone files\n"
           "  zone list|create|delete|import|export, record list|set|delete,\n"
           "  dnssec enable|disable|status, key list|generate|activate|deactivate|publish|\n"
-          "  unpublish|delete, token create|list|revoke, ds ZONE,\n"
+          "  unpublish|delete, keystore list, token create|list|revoke, ds ZONE,\n"
           "  policy list|show|create|set|delete, webhook list|add|delete\n"
           "                                   manage the zones of a running `ensign serve`\n"
           "                                   through its API (`ensign zone --help`)\n"
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         return keyfile ? ens_cli_ds(argc - 1, argv + 1) : ens_cli_client(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "zone") == 0 || strcmp(cmd, "record") == 0 || strcmp(cmd, "dnssec") == 0 ||
-        strcmp(cmd, "key") == 0 || strcmp(cmd, "token") == 0) {
+        strcmp(cmd, "key") == 0 || strcmp(cmd, "token") == 0 || strcmp(cmd, "keystore") == 0) {
         return ens_cli_client(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "policy") == 0 || strcmp(cmd, "webhook") == 0) {

@@ -23,6 +23,8 @@ static const char usage_text[] =
     "  --zone-max-ttl T --propagation-delay T --parent-ds-ttl T --parent-propagation-delay T\n"
     "  --signature-validity T --signature-refresh T --publish-safety T --retire-safety T\n"
     "  --nsec3 on|off --nsec3-iterations N --nsec3-salt HEX|- --opt-out on|off\n"
+    "  --keystore NAME (where its keys are made; default: the data directory's files)\n"
+    "  --ksk-keystore NAME (where its KSKs and CSKs are made: \"KSK on the HSM\")\n"
     "  (T: seconds, or a number with s, m, h, d or w; a lifetime of 0 is unlimited)\n"
     "webhook events: dnssec.rotation_start, dnssec.rotation_complete, dnssec.ds_seen,\n"
     "  dnssec.sign_failed (default: all); --secret - reads the secret from stdin\n"
@@ -62,6 +64,8 @@ static const struct opt {
     {"--nsec3-iterations", "nsec3.iterations", K_INT},
     {"--nsec3-salt", "nsec3.salt", K_TEXT},
     {"--opt-out", "nsec3.optOut", K_BOOL},
+    {"--keystore", "keystore", K_TEXT},
+    {"--ksk-keystore", "kskKeystore", K_TEXT},
 };
 
 /* Parses "90d", "3600", "1h" (s, m, h, d, w) into seconds; -1 when it is not one. */

@@ -26,6 +26,8 @@ struct serve_args {
     struct ens_daemon_file *zones;
     uint8_t (*origins)[ENS_NAME_MAXLEN];
     size_t nzones;
+    struct ens_ctl_keystore *keystores;
+    size_t nkeystores;
     struct ens_daemon_opts o;
     char api_key_buf[API_KEY_FILE_MAX + 1]; /* the key read by --api-key-file */
 };
@@ -39,14 +41,19 @@ static void serve_usage(FILE *out)
         "                    [--api-max-body N] [--api-rate N]\n"
         "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
         "                    [--journal-max-entries N] [--journal-max-bytes N]\n"
-        "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n"
+        "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]\n"
+        "                    [--keystore NAME=URI]...]\n"
         "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
         "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
         "\n"
         "The API key: --api-key-file FILE (its first line), or the ENSIGN_API_KEY environment\n"
         "variable; --api-key KEY works too but shows the key to every local user in the\n"
         "process list. --test-clock START (a Unix time, or \"now\") makes time stand still until\n"
-        "a test moves it (POST /api/v1/servers/localhost/test/clock): for tests only.\n",
+        "a test moves it (POST /api/v1/servers/localhost/test/clock): for tests only.\n"
+        "--keystore NAME=URI names a place for keys besides the data directory's files\n"
+        "(\"default\"): a PKCS#11 token, e.g. hsm=pkcs11:token=LABEL?module-path=/usr/lib/\n"
+        "softhsm/libsofthsm2.so&pin-source=/etc/ensign/pin (RFC 7512; pin-source is a file of\n"
+        "mode 0600; pin-value shows the PIN in the process list), or file:DIR.\n",
         out);
 }
 
@@ -99,6 +106,31 @@ static int parse_root_hints(struct serve_args *a, const char *val)
         a->o.nroot_hints++;
         p += len + (p[len] == ',');
     }
+    return 0;
+}
+
+/* --keystore NAME=URI: the name is checked here, the URI when the control plane opens it. */
+static int add_keystore(struct serve_args *a, const char *val)
+{
+    const char *eq = strchr(val, '=');
+    size_t nl = eq != NULL ? (size_t)(eq - val) : 0;
+    if (nl == 0 || nl > 63 || eq[1] == '\0' ||
+        strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != nl) {
+        /* not echoed: the URI may hold a PIN */
+        fprintf(stderr, "ensign serve: --keystore wants NAME=URI, NAME of 1 to 63 letters, "
+                        "digits, '.', '_' or '-'\n");
+        return -1;
+    }
+    if (a->nkeystores + 1 >= ENS_CTL_MAX_KEYSTORES) {
+        fprintf(stderr, "ensign serve: at most %d --keystore\n", ENS_CTL_MAX_KEYSTORES - 1);
+        return -1;
+    }
+    char *name = strndup(val, nl);
+    if (name == NULL) {
+        fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
+        return -1;
+    }
+    a->keystores[a->nkeystores++] = (struct ens_ctl_keystore){.name = name, .config = eq + 1};
     return 0;
 }
 
@@ -208,6 +240,8 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         a->listen[a->nlisten++] = val;
     } else if (strcmp(opt, "--zone") == 0) {
         return add_zone(a, val);
+    } else if (strcmp(opt, "--keystore") == 0) {
+        return add_keystore(a, val);
     } else if (strcmp(opt, "--threads") == 0) {
         if (!parse_uint(val, 1, MAX_THREADS, &v)) {
             fprintf(stderr, "ensign serve: --threads wants a number from 1 to %u\n", MAX_THREADS);
@@ -365,7 +399,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
                                              "--journal-max-bytes",
                                              "--xfr-max",
                                              "--xfr-timeout-ms",
-                                             "--notify-port"};
+                                             "--notify-port",
+                                             "--keystore"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -418,6 +453,13 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
     a->o.server.nlisten = a->nlisten;
     a->o.files = a->zones;
     a->o.nfiles = a->nzones;
+    a->o.keystores = a->keystores;
+    a->o.nkeystores = a->nkeystores;
+    if (a->nkeystores > 0 && a->o.data_dir == NULL) {
+        fprintf(stderr, "ensign serve: --keystore needs --data DIR (keys are kept for the zones "
+                        "of the store)\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -430,7 +472,8 @@ int ens_cli_serve(int argc, char **argv)
     a.listen = calloc(slots, sizeof *a.listen);
     a.zones = calloc(slots, sizeof *a.zones);
     a.origins = calloc(slots, sizeof *a.origins);
-    if (a.listen == NULL || a.zones == NULL || a.origins == NULL) {
+    a.keystores = calloc(ENS_CTL_MAX_KEYSTORES, sizeof *a.keystores);
+    if (a.listen == NULL || a.zones == NULL || a.origins == NULL || a.keystores == NULL) {
         fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
         goto out;
     }
@@ -446,6 +489,10 @@ int ens_cli_serve(int argc, char **argv)
     rc = ens_daemon_run(&a.o) == 0 ? ENS_EXIT_OK : ENS_EXIT_FAIL;
 out:
     explicit_bzero(a.api_key_buf, sizeof a.api_key_buf);
+    for (size_t i = 0; a.keystores != NULL && i < a.nkeystores; i++) {
+        free((char *)a.keystores[i].name);
+    }
+    free(a.keystores);
     free(a.origins);
     free(a.zones);
     free(a.listen);

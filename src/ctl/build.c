@@ -396,7 +396,7 @@ static int sign_whole(struct ens_ctl *c, const struct ctl_build *b, const struct
                       struct ens_zone **out, struct ens_ctl_result *res)
 {
     struct ctl_keys kl;
-    int rc = ctl_keys_load(c, b->sz, b->origin, &kl, res);
+    int rc = ctl_keys_load(c, b->sz, b->origin, b->now, &kl, res);
     if (rc != 0) {
         return rc;
     }
@@ -620,7 +620,7 @@ static int incremental(struct ens_ctl *c, struct ctl_build *b, struct ens_zone *
     sign_opts(c, b, NULL, &o); /* the DNSKEY RRset stays as it is */
     char err[512] = "";
     if (rc == 0 && b->sz->dnssec) {
-        rc = ctl_keys_load(c, b->sz, b->origin, &kl, res);
+        rc = ctl_keys_load(c, b->sz, b->origin, b->now, &kl, res);
         if (rc == 0) {
             rc = ens_rrset_signer_new(kl.keys, kl.n, &o, &rs, err, sizeof err);
             if (rc != 0) {
@@ -741,11 +741,15 @@ int ctl_build(struct ens_ctl *c, struct ctl_build *b, struct ens_ctl_result *res
         rc = build_whole(c, b, res);
     }
     if (rc == ENS_ESIGN_FAILED) {
+        ctl_keys_failed(c, b->sz, b->origin, b->now); /* before the status: it may say more */
         ctl_sign_failed(c, b->sz, b->origin, b->now, res->error);
         return rc;
     }
     if (rc != 0) {
         return rc;
+    }
+    if (b->sz->dnssec) {
+        ctl_keys_worked(c, s, b->now);
     }
     if (b->sz->dnssec && !b->readonly) {
         struct ens_store_status st;

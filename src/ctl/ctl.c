@@ -144,6 +144,7 @@ struct zstate *ctl_state(struct ens_ctl *c, const uint8_t *origin)
 static void state_free(struct zstate *s)
 {
     if (s != NULL) {
+        ctl_keycache_drop(s);
         ens_probe_result_free(s->probe);
         free(s->parent);
         free(s);
@@ -249,10 +250,17 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     c->o.default_alg = c->default_alg;
     c->o.data_dir = NULL; /* not kept */
     int rc = ens_store_open(o->data_dir, &c->st, err, errlen);
+    if (rc == 0) {
+        rc = ctl_keystores_open(c, o, err, errlen);
+    }
     if (rc != 0) {
         ens_ctl_close(c);
         return rc;
     }
+    c->o.keystores = NULL; /* not kept: c->ks */
+    c->o.nkeystores = 0;
+    /* each configured keystore is tried once now: what fails shows in the status at once */
+    ctl_keystores_check_all(c, now);
     struct open_ctx oc = {0};
     rc = ens_store_zone_list(c->st, NULL, 0, NULL, collect_zone, &oc);
     for (size_t i = 0; rc == 0 && i < oc.n; i++) {
@@ -277,6 +285,7 @@ void ens_ctl_close(struct ens_ctl *c)
         state_free(c->zt[i]);
     }
     free(c->zt);
+    ctl_keystores_close(c);
     ens_store_close(c->st);
     free(c->keydir);
     free(c->default_alg);

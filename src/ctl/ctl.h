@@ -24,8 +24,25 @@
 
 struct ens_ctl;
 
+/* The file keystore of the data directory (DIR/keys): where keys go unless told otherwise. */
+#define ENS_CTL_KEYSTORE_DEFAULT "default"
+
+/* Most keystores a server is given (the default included). */
+#define ENS_CTL_MAX_KEYSTORES 32
+
+/* A keystore as `ensign serve --keystore NAME=URI` gives it. */
+struct ens_ctl_keystore {
+    const char *name;   /* 1 to 63 letters, digits, '.', '_' or '-'; not "default" */
+    const char *config; /* as ens_keystore_open takes it: "pkcs11:..." (RFC 7512), "file:DIR" */
+};
+
 struct ens_ctl_opts {
-    const char *data_dir; /* the store (DIR/ensign.db) and the keystore (DIR/keys) */
+    const char *data_dir; /* the store (DIR/ensign.db) and the default keystore (DIR/keys) */
+    /* More keystores (copied; at most ENS_CTL_MAX_KEYSTORES - 1). Each is opened lazily at
+     * start: a token that is absent, or a module that does not load, is looked for again when
+     * needed. A name or URI that can never work fails the open. */
+    const struct ens_ctl_keystore *keystores;
+    size_t nkeystores;
     /* The set of served zones: each new version of a zone is published into it (and a deleted
      * zone removed); the caller keeps it. Zones pinned in it (zone files) are left alone. */
     struct ens_zoneset *zones;
@@ -181,9 +198,18 @@ struct ens_ctl_dnssec_opts {
     const char *salt;           /* hex, "" or "-" for none; NULL: unset */
     int opt_out;                /* < 0: unset */
     const char *policy;         /* a policy of the store, "" for none; NULL: unset */
+    const char *keystore;       /* see above; NULL: unset */
+    const char *existing_key;   /* see above; NULL: unset */
 };
 /* Sets every option unset. */
 void ens_ctl_dnssec_opts_init(struct ens_ctl_dnssec_opts *o);
+/* Where the keys of an enable go (ens_ctl_dnssec_opts): */
+/*   keystore      a configured keystore's name for the keys made; NULL: the zone's policy's
+ *                 keystore for each role (keystore, kskKeystore), else the default;
+ *   existing_key  an RFC 7512 URI of a key pair already on a configured token: linked as the
+ *                 CSK (scheme csk) or the KSK (ksk+zsk, the ZSK is made), checked for the
+ *                 algorithm and by a test signature, never generated; NULL: none. Only for a
+ *                 zone without signing keys (a signed zone links keys with ens_ctl_key_add). */
 /* Turns DNSSEC on, or changes how a signed zone is signed, with the options o merged into the
  * zone's settings (fields not given keep their values). Each option is checked (a refusal
  * names the field first, e.g. "nsec3.iterations: at most 100", code "invalid-field",
@@ -234,12 +260,43 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
 int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
                          const char *alg, unsigned bits, bool published, bool active, int64_t now,
                          int64_t *id, struct ens_ctl_result *res);
+/* A key to add to a zone (ens_ctl_key_add). */
+struct ens_ctl_key_spec {
+    enum ens_key_role role;
+    const char *algorithm; /* as ens_alg_parse takes it; NULL: the server's default */
+    unsigned bits;         /* RSA size; 0: from the algorithm's name, or 2048 */
+    /* A configured keystore's name; NULL: the zone's policy's keystore for the role
+     * (kskKeystore for KSKs and CSKs when set), else the default file keystore. */
+    const char *keystore;
+    /* An RFC 7512 URI of a key pair already on a configured token (its token= attribute, or
+     * keystore, says which): linked, after checking its key type against the algorithm and a
+     * test signature, instead of generating one. Nothing is made or renamed on the token, and
+     * nothing of ensign ever destroys it unless asked (ens_ctl_key_remove destroy). */
+    const char *existing_key;
+    bool published, active;
+};
+/* Generates (in the keystore chosen) or links a key for the zone and records it; the zone is
+ * re-signed when DNSSEC is on. *id gets the store's key id. Errors: ENS_EINVAL (res names the
+ * field: keystore, existingKey, algorithm), ENS_EEXIST (the zone has this key already),
+ * ENS_ELIMIT, ENS_ENOENT, ENS_EIO (the keystore failed: res says what, on which token and
+ * module). A key generated in a change that is then refused is destroyed again. */
+int ens_ctl_key_add(struct ens_ctl *c, const char *name, const struct ens_ctl_key_spec *s,
+                    int64_t now, int64_t *id, struct ens_ctl_result *res);
 /* Sets the published/active flags of key id; re-signs. ENS_ENOENT; ENS_EEXIST for an unsafe
  * step (refused by the safety gate unless force; a signed zone is never left without a key
  * that signs, force or not). */
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
                     bool force, int64_t now, struct ens_ctl_result *res);
-/* Deletes key id (metadata and keystore files); re-signs. ENS_ENOENT; ENS_EEXIST as above. */
+/* Deletes key id from the zone; re-signs. A key in files loses its files; a key on a token
+ * stays on the token unless destroy, which destroys its objects once the change is committed
+ * (refused while another zone uses the same key, "key-in-use", ENS_EEXIST, or while its token
+ * cannot be reached, ENS_EIO: then nothing changes). ENS_ENOENT; ENS_EEXIST as above (the
+ * safety gate judges the deletion, destroy or not). A destruction that fails after the commit
+ * returns ENS_EIO with res->code "destroy-failed" (the key is gone from the zone; res says how
+ * to destroy its objects by hand). */
+int ens_ctl_key_remove(struct ens_ctl *c, const char *name, int64_t id, bool force, bool destroy,
+                       int64_t now, struct ens_ctl_result *res);
+/* ens_ctl_key_remove without destroy. */
 int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
                        struct ens_ctl_result *res);
 
@@ -363,6 +420,29 @@ int ens_ctl_km_status(struct ens_ctl *c, const char *name, int64_t now, struct e
  * ens_km_timeline. A zone keyed by hand has none (*n 0). */
 int ens_ctl_km_timeline(struct ens_ctl *c, const char *name, int64_t now, int64_t horizon,
                         struct ens_km_event *ev, size_t cap, size_t *n);
+
+/* ---- keystores ---- */
+
+/* A configured keystore as it is now. Strings are the handle's, valid until the next call. */
+struct ens_ctl_keystore_state {
+    const char *name;
+    bool pkcs11;             /* a PKCS#11 token; else key files */
+    const char *description; /* "PKCS#11 token \"L\" (module P)", "file keystore DIR"; NULL
+                                when it could not be opened */
+    const char *error;       /* why it failed when last used or checked; NULL: it works */
+    int64_t checked;         /* when it was last used or checked; 0: not yet */
+};
+/* The keystores, the default first; at most cap. */
+size_t ens_ctl_keystores(struct ens_ctl *c, struct ens_ctl_keystore_state *out, size_t cap);
+/* Whether a keystore of that name is configured. */
+bool ens_ctl_keystore_known(struct ens_ctl *c, const char *name);
+/* The name of the keystore that holds the key at locator (as the store keeps it), or NULL when
+ * no configured keystore does (a token whose keystore is no longer configured). */
+const char *ens_ctl_keystore_of(struct ens_ctl *c, const char *locator);
+/* When a signing key of zone lives in a keystore that failed when last used or checked (or in
+ * none configured), or the key manager's last round for the zone failed, a sentence saying so
+ * (what, on which token and module) into buf, true. */
+bool ens_ctl_zone_keystore_problem(struct ens_ctl *c, const char *zone, char *buf, size_t cap);
 
 /* Appends the zone as served (signed when DNSSEC is on) in presentation form, one record per
  * line, canonical order. ENS_ENOENT when the zone is not served. */

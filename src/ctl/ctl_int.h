@@ -2,8 +2,10 @@
  *
  * The files, from the bottom up (a file calls only files above it in this list):
  *   ctl.c     the handle, the per-zone runtime state, refusals, events, export, stats
+ *   keystores.c the keystores: the default files, the configured ones, their failures
  *   view.c    a zone's DNSSEC state as the key manager and the safety gate see it
- *   keyops.c  keys and CDS/CDNSKEY written into the store (inside a transaction)
+ *   keyops.c  keys made, linked, loaded (kept per zone while valid) and recorded in the
+ *             store inside a transaction; CDS/CDNSKEY
  *   build.c   versions: the zone built from the store, signed whole or incrementally,
  *             verified, the signer's records and the journal written
  *   txn.c     THE SEAM: begin, gate, serial, sign, persist, audit, commit, publish
@@ -28,6 +30,13 @@
 #define CTL_EWHOLE (-3)
 
 /* ---- ctl.c ---- */
+
+/* A key on a token loaded for signing, kept while it stays one of the zone's signing keys. */
+struct ctl_kcache {
+    int64_t id;          /* the store's key id */
+    struct ens_key *key; /* owned */
+    bool used;           /* taken by the load under way */
+};
 
 /* What the pipeline keeps of each zone it serves or tried to (not the version itself: that
  * lives in the set of served zones). */
@@ -56,6 +65,25 @@ struct zstate {
     struct ens_probe_parent *parent;  /* the parent found by lookup (owned), or NULL */
     int64_t parent_until;             /* when to look the parent up again */
     unsigned lookup_fails;            /* failed lookups in a row */
+    /* signing keys on tokens, loaded once (finding their objects, reading their public keys)
+     * and kept while they sign for the zone; dropped after a signing failure */
+    struct ctl_kcache *kc;
+    size_t nkc, kccap;
+    char km_error[512];  /* why the key manager's last round failed; "" when it did not */
+    uint32_t km_backoff; /* seconds before the key manager tries again after a failure */
+};
+
+/* A keystore of the control plane (keystores.c). */
+struct ctl_keystore {
+    char *name;
+    char *config;            /* as given; may hold a PIN: never shown */
+    bool pkcs11;             /* a token; else key files */
+    struct ens_keystore *ks; /* NULL until it could be opened */
+    int err;                 /* the last failure (ens code), 0 when it works */
+    char msg[600];           /* the last failure's sentence */
+    int64_t checked;         /* when last used or checked */
+    int64_t check_at;        /* when a failing keystore is checked again */
+    uint32_t backoff;
 };
 
 struct ens_ctl {
@@ -71,6 +99,8 @@ struct ens_ctl {
     char safe_order[1024]; /* the text res->safe_order points to after a refusal */
     struct ens_probe_target hints[ENS_PROBE_MAXSERVERS]; /* root hints for parent lookups */
     size_t nhints;
+    struct ctl_keystore *ks; /* ks[0] is the default: the data directory's key files */
+    size_t nks;
 };
 
 /* The state of the zone of origin, or NULL when there is none. */
@@ -101,6 +131,37 @@ void ctl_set_each(const uint8_t *owner, const struct ens_rdataset *s,
 /* Types the signer makes or owns: never taken from a client, never dropped by a replace. */
 bool ctl_signer_type(uint16_t type);
 
+/* ---- keystores.c ---- */
+
+/* Opens the default keystore and those of o (lazily); err gets a sentence on failure (a name
+ * or URI that can never work). */
+int ctl_keystores_open(struct ens_ctl *c, const struct ens_ctl_opts *o, char *err, size_t errlen);
+void ctl_keystores_close(struct ens_ctl *c);
+/* 1 to 63 letters, digits, '.', '_' or '-'. */
+bool ctl_keystore_name_ok(const char *s);
+struct ctl_keystore *ctl_keystore_named(struct ens_ctl *c, const char *name);
+/* The keystore of a stored locator: the one that owns it, the default for any other file path,
+ * NULL for a token no keystore holds. Keystores not open yet are opened to be asked. */
+struct ctl_keystore *ctl_keystore_of(struct ens_ctl *c, const char *locator);
+/* Opens k if needed; a refusal naming it (ENS_EIO, "keystore") when it cannot be. */
+int ctl_keystore_ready(struct ens_ctl *c, struct ctl_keystore *k, int64_t now,
+                       struct ens_ctl_result *res);
+/* Records how a use of k went (rc 0: it worked; else its sentence msg). */
+void ctl_keystore_note(struct ens_ctl *c, struct ctl_keystore *k, int rc, const char *msg,
+                       int64_t now);
+/* Checks k now (opening it, finding its token, logging in) and records the result. */
+void ctl_keystore_check(struct ens_ctl *c, struct ctl_keystore *k, int64_t now);
+/* Checks every configured keystore (at start). */
+void ctl_keystores_check_all(struct ens_ctl *c, int64_t now);
+/* Checks again the failing keystores whose time has come. */
+void ctl_keystores_tick(struct ens_ctl *c, int64_t now);
+/* The keystore for a new key of role in zone sz: the one named (NULL: the zone's policy's for
+ * the role, else the default), opened. ENS_EINVAL naming the field when no such keystore is
+ * configured; ENS_EIO when it cannot be opened. */
+int ctl_keystore_pick(struct ens_ctl *c, const struct ens_store_zone *sz, enum ens_key_role role,
+                      const char *name, int64_t now, struct ctl_keystore **out,
+                      struct ens_ctl_result *res);
+
 /* ---- view.c ---- */
 
 /* The zone as the key manager and the gate see it (keys, policy with the TTLs actually
@@ -117,20 +178,29 @@ uint32_t ctl_dnskey_ttl(struct ens_ctl *c, const struct ens_store_zone *sz, cons
 
 /* ---- keyops.c ---- */
 
-/* Removes the keystore files of a key (base path locator); "" is a no-op. */
+/* Removes the key files of a file key (base path locator); "" and pkcs11: locators are
+ * no-ops: keys on tokens are destroyed only when an operator asks (ctl_txn_destroy). */
 void ctl_unlink_key_files(const char *locator);
-/* Generates a key, saves it in the keystore and records it (published/active as given) inside
- * the caller's transaction; locator gets the files' base path ("" when none were made).
- * ENS_ELIMIT when the zone has ENS_CTL_MAX_KEYS keys. */
+/* The RSA modulus size of DNSKEY rdata (RFC 3110 §2), 0 when it does not decode. */
+unsigned ctl_rsa_bits(const uint8_t *rd, size_t len);
+/* Makes the key s describes for zone sz in its keystore (s->keystore, else the zone's policy's
+ * for the role, else the default), or links s->existing_key, and records it inside the
+ * caller's transaction. made (ENS_STORE_LOCATOR_MAX bytes) gets the locator of a key generated
+ * ("" for a key linked, or when nothing was made): the caller hands it to ctl_txn_made, so
+ * that a rollback destroys it again. ENS_ELIMIT when the zone has ENS_CTL_MAX_KEYS keys. */
 int ctl_new_key(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                enum ens_key_role role, const char *alg_name, unsigned bits, bool published,
-                bool active, int64_t now, int64_t *id, char *locator, struct ens_ctl_result *res);
-/* Saves an existing key as ctl_new_key does (bits: the RSA size to record). */
+                const struct ens_ctl_key_spec *s, int64_t now, int64_t *id, char *made,
+                struct ens_ctl_result *res);
+/* Records key (at locator in its keystore) in the store inside the caller's transaction (bits:
+ * the RSA size to record). */
 int ctl_record_key(struct ens_ctl *c, const struct ens_store_zone *sz, struct ens_key *key,
-                   unsigned bits, bool published, bool active, int64_t now, int64_t *id,
-                   char *locator, struct ens_ctl_result *res);
-/* Deletes a key from the store; locator (ENS_STORE_LOCATOR_MAX bytes) gets its files' base
- * path, for the caller to remove once the transaction is committed. */
+                   unsigned bits, bool published, bool active, int64_t now, const char *locator,
+                   int64_t *id, struct ens_ctl_result *res);
+/* Saves a key into the default file keystore (an imported key); locator gets its base path. */
+int ctl_save_key_files(struct ens_ctl *c, const struct ens_store_zone *sz, struct ens_key *key,
+                       char *locator, struct ens_ctl_result *res);
+/* Deletes a key from the store; locator (ENS_STORE_LOCATOR_MAX bytes) gets its locator, for
+ * the caller to hand to ctl_txn_unlink. */
 int ctl_delete_key(struct ens_ctl *c, const struct ens_store_zone *sz, int64_t id, char *locator);
 /* Publishes CDS and CDNSKEY (RFC 7344) for the keys in ds[] (or the RFC 8078 §4 delete form
  * when del), TTL ttl; nds 0 and !del removes both RRsets. */
@@ -141,10 +211,16 @@ size_t ctl_signing_keys(struct ens_ctl *c, const char *zone, int64_t except);
 /* The keys of the zone in the store. */
 size_t ctl_key_count(struct ens_ctl *c, const char *zone);
 
-/* The published, active keys of a zone, loaded from the keystore. */
+/* The published, active keys of a zone, loaded from their keystores: keys in files each time
+ * (the file's mode and contents are checked at every signing), keys on tokens from the zone's
+ * cache when they are there. */
 struct ctl_keys {
+    struct ens_ctl *c;
+    struct zstate *s;
     const uint8_t *origin;
+    int64_t now;
     struct ens_key **keys;
+    bool *owned; /* keys[i] is freed with the list (else it is the cache's) */
     size_t n, cap;
     /* the DNSKEY rdata of the keys published but not active (in the DNSKEY RRset, signing
      * nothing): for ens_sign_opts.published */
@@ -156,8 +232,16 @@ struct ctl_keys {
 };
 /* Loads them (ENS_EINVAL "no-active-key" when there is none; "keystore" on a load failure). */
 int ctl_keys_load(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
-                  struct ctl_keys *kl, struct ens_ctl_result *res);
+                  int64_t now, struct ctl_keys *kl, struct ens_ctl_result *res);
 void ctl_keys_free(struct ctl_keys *kl);
+/* Forgets the keys a zone keeps for signing. */
+void ctl_keycache_drop(struct zstate *s);
+/* After a signing of zone sz failed: its kept keys go (the retry loads them again) and the
+ * keystores of its signing keys are checked, so that their state says what failed. */
+void ctl_keys_failed(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *origin,
+                     int64_t now);
+/* After a signing of the zone of s worked: the keystores of its kept keys work. */
+void ctl_keys_worked(struct ens_ctl *c, struct zstate *s, int64_t now);
 
 /* ---- build.c ---- */
 
@@ -236,9 +320,13 @@ struct ctl_txn {
     /* audit */
     const char *action; /* NULL: no entry */
     struct ens_str detail;
-    /* keystore files to remove once committed, made files to remove if rolled back */
+    /* keys gone from the store: their files are removed once committed (keys on tokens
+     * stay); keys to destroy in their keystores once committed (asked for); keys generated in
+     * this change, destroyed if it is rolled back */
     char (*unlink_after)[ENS_STORE_LOCATOR_MAX];
     size_t nunlink;
+    char (*destroy_after)[ENS_STORE_LOCATOR_MAX];
+    size_t ndestroy;
     char (*made)[ENS_STORE_LOCATOR_MAX];
     size_t nmade;
 };
@@ -260,10 +348,13 @@ void ctl_txn_whole(struct ctl_txn *tx);
 /* The audit entry: action, and detail members (JSON text without braces, printf-style). */
 void ctl_txn_audit(struct ctl_txn *tx, const char *action, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A keystore file set made in this change (removed if it is rolled back) or to remove once it
- * is committed. */
+/* A key generated in this change (destroyed in its keystore if the change is rolled back); a
+ * key that left the store in this change (its files are removed once it is committed; a key
+ * on a token stays there); a key to destroy in its keystore once committed (the operator
+ * asked: ens_ctl_key_remove). */
 void ctl_txn_made(struct ctl_txn *tx, const char *locator);
 void ctl_txn_unlink(struct ctl_txn *tx, const char *locator);
+void ctl_txn_destroy(struct ctl_txn *tx, const char *locator);
 /* Ends the change: the gate, the serial, the new version (signed, verified), the signer's
  * records, journal, status and audit entry, commit, publication. Returns 0 or the refusal
  * (everything rolled back). Always ends the transaction. */

@@ -222,6 +222,81 @@ static int check_reshape(struct ctl_txn *tx, const struct enable_plan *p,
                       now.csk ? "CSK" : "KSK+ZSK", what);
 }
 
+static int enable_keys_of(struct ctl_txn *tx, const struct ens_store_zone *zz,
+                          const struct enable_plan *p, const struct ens_ctl_dnssec_opts *o)
+{
+    struct ens_ctl *c = tx->c;
+    if (o->keystore != NULL && !ens_ctl_keystore_known(c, o->keystore)) {
+        struct ctl_keystore *k;
+        return ctl_keystore_pick(c, zz, ENS_KEY_ZSK, o->keystore, tx->now, &k, tx->res);
+    }
+    if (ctl_signing_keys(c, zz->name, 0) != 0) {
+        if (o->existing_key == NULL) {
+            return 0;
+        }
+        /* linked already (a PUT sent again)? linking again checks and finds it */
+        struct ens_ctl_key_spec ks = {.role = p->csk ? ENS_KEY_CSK : ENS_KEY_KSK,
+                                      .algorithm = p->alg,
+                                      .bits = p->bits,
+                                      .keystore = o->keystore,
+                                      .existing_key = o->existing_key,
+                                      .published = true,
+                                      .active = true};
+        int64_t id;
+        char made[ENS_STORE_LOCATOR_MAX];
+        int rc = ctl_new_key(c, zz, tx->origin, &ks, tx->now, &id, made, tx->res);
+        if (rc == ENS_EEXIST) {
+            tx->res->code = NULL;
+            tx->res->error[0] = '\0';
+            return 0; /* the zone signs with it already */
+        }
+        if (rc != 0) {
+            return rc;
+        }
+        return ctl_refuse(tx->res, ENS_EEXIST, "unsafe-step",
+                          "existingKey: the zone is signed with other keys; add the key with POST "
+                          ".../cryptokeys {\"existingKey\": ...} and roll over to it, or name a "
+                          "policy");
+    }
+    struct ens_ctl_key_spec first = {.role = p->csk ? ENS_KEY_CSK : ENS_KEY_KSK,
+                                     .algorithm = p->alg,
+                                     .bits = p->bits,
+                                     .keystore = o->keystore,
+                                     .existing_key = o->existing_key,
+                                     .published = true,
+                                     .active = true};
+    char made[2][ENS_STORE_LOCATOR_MAX] = {"", ""};
+    int64_t id;
+    int rc = ctl_new_key(c, zz, tx->origin, &first, tx->now, &id, made[0], tx->res);
+    if (rc == 0 && !p->csk) {
+        struct ens_ctl_key_spec zsk = first;
+        zsk.role = ENS_KEY_ZSK;
+        zsk.existing_key = NULL;
+        rc = ctl_new_key(c, zz, tx->origin, &zsk, tx->now, &id, made[1], tx->res);
+    }
+    ctl_txn_made(tx, made[0]);
+    ctl_txn_made(tx, made[1]);
+    return rc;
+}
+
+/* The keys of an enable: made (or o->existing_key linked as the CSK or KSK) when the zone has
+ * no signing key; a keystore or existing key given for a zone that has them is checked and
+ * otherwise left alone (the same existing key again is fine: PUT is idempotent). */
+static int enable_keys(struct ctl_txn *tx, const struct enable_plan *p,
+                       const struct ens_ctl_dnssec_opts *o)
+{
+    /* the zone as it will be: its keys go where its (new) policy says */
+    struct ens_store_zone *zz = malloc(sizeof *zz);
+    if (zz == NULL) {
+        return ctl_refuse(tx->res, ENS_ENOMEM, "internal", "out of memory");
+    }
+    *zz = tx->sz;
+    snprintf(zz->policy, sizeof zz->policy, "%s", p->policy);
+    int rc = enable_keys_of(tx, zz, p, o);
+    free(zz);
+    return rc;
+}
+
 int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_ctl_dnssec_opts *o,
                           int64_t now, struct ens_ctl_result *res)
 {
@@ -236,17 +311,8 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
         rc = check_reshape(&tx, &p, o);
     }
     bool disabling = tx.before != NULL && tx.before->disabling;
-    if (rc == 0 && ctl_signing_keys(c, tx.sz.name, 0) == 0) {
-        char made[2][ENS_STORE_LOCATOR_MAX] = {"", ""};
-        int64_t id;
-        rc = ctl_new_key(c, &tx.sz, tx.origin, p.csk ? ENS_KEY_CSK : ENS_KEY_KSK, p.alg, p.bits,
-                         true, true, now, &id, made[0], res);
-        if (rc == 0 && !p.csk) {
-            rc = ctl_new_key(c, &tx.sz, tx.origin, ENS_KEY_ZSK, p.alg, p.bits, true, true, now, &id,
-                             made[1], res);
-        }
-        ctl_txn_made(&tx, made[0]);
-        ctl_txn_made(&tx, made[1]);
+    if (rc == 0) {
+        rc = enable_keys(&tx, &p, o);
     }
     if (rc != 0) {
         return ctl_txn_abort(&tx, rc);
@@ -282,8 +348,10 @@ int ens_ctl_dnssec_enable(struct ens_ctl *c, const char *name, const struct ens_
     }
     ctl_txn_audit(&tx, "dnssec.enable",
                   "\"algorithm\": \"%s\", \"scheme\": \"%s\", \"denial\": \"%s\", \"policy\": "
-                  "\"%s\"",
-                  p.alg, p.csk ? "csk" : "ksk+zsk", p.nsec3 ? "nsec3" : "nsec", p.policy);
+                  "\"%s\", \"keystore\": \"%s\"%s",
+                  p.alg, p.csk ? "csk" : "ksk+zsk", p.nsec3 ? "nsec3" : "nsec", p.policy,
+                  o->keystore != NULL ? o->keystore : "",
+                  o->existing_key != NULL ? ", \"linked\": true" : "");
     rc = ctl_txn_commit(&tx);
     if (rc == 0 && policy_changed) {
         struct zstate *s = ctl_state_find(c, tx.origin);
@@ -422,34 +490,6 @@ int ens_ctl_ds_withdrawn(struct ens_ctl *c, const char *name, int64_t now,
 
 /* ---- keys ---- */
 
-/* The RSA modulus size of DNSKEY rdata (RFC 3110 §2), 0 when it does not decode. */
-static unsigned rsa_bits(const uint8_t *rd, size_t len)
-{
-    if (len < 5) {
-        return 0;
-    }
-    size_t off = 4, elen = rd[off++];
-    if (elen == 0) {
-        if (len < off + 2) {
-            return 0;
-        }
-        elen = ens_get16(rd + off);
-        off += 2;
-    }
-    off += elen;
-    while (off < len && rd[off] == 0) {
-        off++;
-    }
-    if (off >= len) {
-        return 0;
-    }
-    unsigned bits = (unsigned)(len - off - 1) * 8;
-    for (uint8_t top = rd[off]; top != 0; top >>= 1) {
-        bits++;
-    }
-    return bits;
-}
-
 /* The key of the PEM for alg, or, with alg NULL, for the first algorithm it fits. An RSA size
  * in the name ("rsa-3072") must be the key's. flags: ENS_KEY_ALLOW_WEAK. */
 static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char *alg_name,
@@ -479,8 +519,8 @@ static int key_of_pem(const uint8_t *origin, enum ens_key_role role, const char 
         uint8_t rd[ENS_DNSKEY_MAX];
         size_t rdlen = 0;
         if (strncasecmp(alg_name, "rsa-", 4) == 0 &&
-            ens_key_dnskey(*key, rd, sizeof rd, &rdlen) == 0 && rsa_bits(rd, rdlen) != bits) {
-            unsigned got = rsa_bits(rd, rdlen);
+            ens_key_dnskey(*key, rd, sizeof rd, &rdlen) == 0 && ctl_rsa_bits(rd, rdlen) != bits) {
+            unsigned got = ctl_rsa_bits(rd, rdlen);
             ens_key_free(*key);
             *key = NULL;
             return ctl_refuse(res, ENS_EINVAL, "invalid-field",
@@ -534,11 +574,14 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
         size_t rdlen = 0;
         unsigned bits = 0;
         if (ens_key_dnskey(key, rd, sizeof rd, &rdlen) == 0) {
-            bits = rsa_bits(rd, rdlen);
+            bits = ctl_rsa_bits(rd, rdlen);
         }
         char made[ENS_STORE_LOCATOR_MAX];
-        rc = ctl_record_key(c, &tx.sz, key, bits, published, active, now, id, made, res);
+        rc = ctl_save_key_files(c, &tx.sz, key, made, res);
         ctl_txn_made(&tx, made);
+        if (rc == 0) {
+            rc = ctl_record_key(c, &tx.sz, key, bits, published, active, now, made, id, res);
+        }
         ens_key_free(key);
     }
     if (rc != 0) {
@@ -550,9 +593,8 @@ int ens_ctl_key_import(struct ens_ctl *c, const char *name, enum ens_key_role ro
     return ctl_txn_commit(&tx);
 }
 
-int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
-                         const char *alg, unsigned bits, bool published, bool active, int64_t now,
-                         int64_t *id, struct ens_ctl_result *res)
+int ens_ctl_key_add(struct ens_ctl *c, const char *name, const struct ens_ctl_key_spec *ks,
+                    int64_t now, int64_t *id, struct ens_ctl_result *res)
 {
     struct ctl_txn tx;
     int rc = ctl_txn_begin(c, name, now, res, &tx);
@@ -560,16 +602,30 @@ int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role 
         return rc;
     }
     char made[ENS_STORE_LOCATOR_MAX];
-    rc = ctl_new_key(c, &tx.sz, tx.origin, role, alg != NULL ? alg : c->default_alg, bits,
-                     published, active, now, id, made, res);
+    rc = ctl_new_key(c, &tx.sz, tx.origin, ks, now, id, made, res);
     ctl_txn_made(&tx, made);
     if (rc != 0) {
         return ctl_txn_abort(&tx, rc);
     }
     keys_changed(&tx);
-    ctl_txn_audit(&tx, "key.create", "\"keyId\": %lld, \"published\": %s, \"active\": %s",
-                  (long long)*id, published ? "true" : "false", active ? "true" : "false");
+    struct ens_store_key k;
+    const char *where = ens_store_key_get(c->st, tx.sz.name, *id, &k) == 0
+                            ? ens_ctl_keystore_of(c, k.locator)
+                            : NULL;
+    ctl_txn_audit(&tx, ks->existing_key != NULL ? "key.link" : "key.create",
+                  "\"keyId\": %lld, \"published\": %s, \"active\": %s, \"keystore\": \"%s\"",
+                  (long long)*id, ks->published ? "true" : "false", ks->active ? "true" : "false",
+                  where != NULL ? where : "");
     return ctl_txn_commit(&tx);
+}
+
+int ens_ctl_key_generate(struct ens_ctl *c, const char *name, enum ens_key_role role,
+                         const char *alg, unsigned bits, bool published, bool active, int64_t now,
+                         int64_t *id, struct ens_ctl_result *res)
+{
+    struct ens_ctl_key_spec ks = {
+        .role = role, .algorithm = alg, .bits = bits, .published = published, .active = active};
+    return ens_ctl_key_add(c, name, &ks, now, id, res);
 }
 
 int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool published, bool active,
@@ -617,8 +673,44 @@ int ens_ctl_key_set(struct ens_ctl *c, const char *name, int64_t id, bool publis
     return ctl_txn_commit(&tx);
 }
 
-int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
-                       struct ens_ctl_result *res)
+/* Whether the key at locator of key id may be destroyed: no other zone's key is the same key
+ * pair, and its keystore works now (so that the commit is not followed by a failure). */
+static int check_destroy(struct ctl_txn *tx, const struct ens_store_key *k)
+{
+    struct ens_ctl *c = tx->c;
+    size_t users = 0;
+    int rc = ens_store_key_locator_users(c->st, k->locator, tx->sz.name, k->id, &users);
+    if (rc != 0) {
+        return ctl_store_fail(c, tx->res, rc);
+    }
+    if (users > 0) {
+        return ctl_refuse(tx->res, ENS_EEXIST, "key-in-use",
+                          "key %u is linked to %zu other key%s of zones on this server: it can "
+                          "only be destroyed once no zone uses it (delete it from the zone "
+                          "without destroy=true)",
+                          k->tag, users, users == 1 ? "" : "s");
+    }
+    struct ctl_keystore *ks = ctl_keystore_of(c, k->locator);
+    if (ks == NULL) {
+        return ctl_refuse(tx->res, ENS_EIO, "keystore",
+                          "key %u is on a PKCS#11 token no configured keystore holds (%s): it "
+                          "cannot be destroyed from here",
+                          k->tag, k->locator);
+    }
+    rc = ctl_keystore_ready(c, ks, tx->now, tx->res);
+    if (rc == 0 && ks->pkcs11) {
+        ctl_keystore_check(c, ks, tx->now);
+        if (ks->err != 0) {
+            rc = ctl_refuse(tx->res, ENS_EIO, "keystore",
+                            "key %u stays: its token cannot be reached to destroy it: %s", k->tag,
+                            ks->msg);
+        }
+    }
+    return rc;
+}
+
+int ens_ctl_key_remove(struct ens_ctl *c, const char *name, int64_t id, bool force, bool destroy,
+                       int64_t now, struct ens_ctl_result *res)
 {
     struct ctl_txn tx;
     int rc = ctl_txn_begin(c, name, now, res, &tx);
@@ -628,18 +720,36 @@ int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool for
     struct ens_store_key k;
     char loc[ENS_STORE_LOCATOR_MAX];
     rc = ens_store_key_get(c->st, tx.sz.name, id, &k);
-    if (rc == 0) {
-        rc = ctl_delete_key(c, &tx.sz, id, loc);
-    }
     if (rc != 0) {
         ctl_refuse(res, rc, rc == ENS_ENOENT ? "not-found" : "store", "zone %s has no key %lld",
                    tx.sz.name, (long long)id);
         return ctl_txn_abort(&tx, rc);
     }
-    ctl_txn_unlink(&tx, loc); /* gone from the zone and the store: the files too */
+    if (destroy && (rc = check_destroy(&tx, &k)) != 0) {
+        return ctl_txn_abort(&tx, rc);
+    }
+    rc = ctl_delete_key(c, &tx.sz, id, loc);
+    if (rc != 0) {
+        return ctl_txn_abort(&tx, ctl_store_fail(c, res, rc));
+    }
+    /* gone from the zone: key files go with it; a key on a token stays unless asked */
+    ctl_txn_unlink(&tx, loc);
+    if (destroy) {
+        ctl_txn_destroy(&tx, loc);
+    }
     tx.force = force;
     keys_changed(&tx);
-    ctl_txn_audit(&tx, "key.delete", "\"keyId\": %lld, \"tag\": %u", (long long)id,
-                  (unsigned)k.tag);
-    return ctl_txn_commit(&tx);
+    ctl_txn_audit(&tx, "key.delete", "\"keyId\": %lld, \"tag\": %u%s", (long long)id,
+                  (unsigned)k.tag, destroy ? ", \"destroy\": true" : "");
+    rc = ctl_txn_commit(&tx);
+    if (rc == 0 && res->code != NULL && strcmp(res->code, "destroy-failed") == 0) {
+        return ENS_EIO;
+    }
+    return rc;
+}
+
+int ens_ctl_key_delete(struct ens_ctl *c, const char *name, int64_t id, bool force, int64_t now,
+                       struct ens_ctl_result *res)
+{
+    return ens_ctl_key_remove(c, name, id, force, false, now, res);
 }

@@ -63,12 +63,15 @@ static int apply(struct ctl_txn *tx, const struct ens_km_zone *z, const struct e
     case ENS_KM_ACT_DS_GONE:
         tx->changed = true;
         return key_update(c, &tx->sz, a->key_id, a->type, tx->now);
-    case ENS_KM_ACT_GENERATE:
-        rc = ctl_new_key(c, &tx->sz, tx->origin, a->role, ens_alg_mnemonic(a->algorithm), a->bits,
-                         false, false, tx->now, &id, loc, tx->res);
+    case ENS_KM_ACT_GENERATE: {
+        /* in the keystore the zone's policy names for the role */
+        struct ens_ctl_key_spec ks = {
+            .role = a->role, .algorithm = ens_alg_mnemonic(a->algorithm), .bits = a->bits};
+        rc = ctl_new_key(c, &tx->sz, tx->origin, &ks, tx->now, &id, loc, tx->res);
         ctl_txn_made(tx, loc);
         tx->changed = true; /* not served until published */
         return rc;
+    }
     case ENS_KM_ACT_PUBLISH:
     case ENS_KM_ACT_ACTIVATE:
     case ENS_KM_ACT_RETIRE:
@@ -170,7 +173,22 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
             ctl_emit(c, tx.sz.name, "dnssec.ds_seen", d);
         }
     }
-    if (rc != 0 || p->nactions == 0) {
+    if (rc != 0) {
+        /* an action failed (a keystore that cannot make the key): nothing happened; tried again
+         * with backoff, and the DNSSEC status says why meanwhile */
+        free(p);
+        ctl_txn_abort(&tx, rc);
+        s = ctl_state_find(c, tx.origin);
+        if (s != NULL) {
+            snprintf(s->km_error, sizeof s->km_error, "key manager: %.490s",
+                     res.error[0] ? res.error : ens_strerror(rc));
+            s->km_backoff = s->km_backoff == 0 ? 5 : s->km_backoff >= 150 ? 300 : 2 * s->km_backoff;
+            s->km_next = now + s->km_backoff;
+        }
+        ctl_emit(c, name, "dnssec.keymgr_failed", "");
+        return rc;
+    }
+    if (p->nactions == 0) {
         free(p);
         return ctl_txn_abort(&tx, rc);
     }
@@ -188,6 +206,11 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
         }
         ctl_emit(c, name, "dnssec.keymgr_refused", "");
         return rc;
+    }
+    s = ctl_state_find(c, tx.origin);
+    if (rc == 0 && s != NULL) {
+        s->km_error[0] = '\0';
+        s->km_backoff = 0;
     }
     *more = rc == 0;
     return rc;

@@ -16,6 +16,9 @@ static int flag_meta(void *ctx, const char *kind, const char *value)
 
 void ctl_state_refresh(struct ens_ctl *c, struct zstate *s, const struct ens_store_zone *sz)
 {
+    if (!sz->dnssec) {
+        ctl_keycache_drop(s); /* unsigned: no key of it signs */
+    }
     s->dnssec = sz->dnssec;
     s->managed = sz->policy[0] != '\0';
     s->disabling = false;
@@ -282,6 +285,7 @@ void ens_ctl_tick(struct ens_ctl *c, int64_t now)
 {
     int64_t actor = c->actor;
     c->actor = ENS_CTL_ACTOR_DAEMON;
+    ctl_keystores_tick(c, now);
     ctl_km_tick(c, now);
     struct work_ctx w = {.c = c, .now = now};
     ctl_state_each(c, collect_work, &w);

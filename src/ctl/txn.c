@@ -37,6 +37,8 @@ static void txn_free(struct ctl_txn *tx)
     ens_str_clear(&tx->detail);
     free(tx->unlink_after);
     tx->unlink_after = NULL;
+    free(tx->destroy_after);
+    tx->destroy_after = NULL;
     free(tx->made);
     tx->made = NULL;
 }
@@ -48,7 +50,13 @@ static void txn_rollback(struct ctl_txn *tx)
         tx->open = false;
     }
     for (size_t i = 0; i < tx->nmade; i++) {
-        ctl_unlink_key_files(tx->made[i]); /* the store no longer refers to them */
+        /* generated in this change, which nothing refers to now: files or token objects */
+        struct ctl_keystore *k = ctl_keystore_of(tx->c, tx->made[i]);
+        if (k != NULL && k->pkcs11 && k->ks != NULL) {
+            ens_keystore_destroy(k->ks, tx->made[i], NULL, 0);
+        } else {
+            ctl_unlink_key_files(tx->made[i]);
+        }
     }
     tx->nmade = 0;
 }
@@ -226,6 +234,33 @@ void ctl_txn_made(struct ctl_txn *tx, const char *locator)
 void ctl_txn_unlink(struct ctl_txn *tx, const char *locator)
 {
     add_path(&tx->unlink_after, &tx->nunlink, locator);
+}
+
+void ctl_txn_destroy(struct ctl_txn *tx, const char *locator)
+{
+    add_path(&tx->destroy_after, &tx->ndestroy, locator);
+}
+
+/* The keys the operator asked to destroy, once the change that removed them is committed. A
+ * failure is told in res (code "destroy-failed"); the change stands. */
+static void destroy_keys(struct ctl_txn *tx)
+{
+    for (size_t i = 0; i < tx->ndestroy; i++) {
+        if (strncmp(tx->destroy_after[i], "pkcs11:", 7) != 0) {
+            continue; /* key files went with the key already (ctl_txn_unlink) */
+        }
+        struct ctl_keystore *k = ctl_keystore_of(tx->c, tx->destroy_after[i]);
+        char msg[600] = "";
+        int rc = k == NULL || k->ks == NULL
+                     ? ENS_ENOENT
+                     : ens_keystore_destroy(k->ks, tx->destroy_after[i], msg, sizeof msg);
+        if (rc != 0 && rc != ENS_ENOENT) {
+            ctl_refuse(tx->res, ENS_EIO, "destroy-failed",
+                       "the key was removed from the zone, but %s could not be destroyed in "
+                       "keystore %s: %s; destroy it with ensign key-destroy LOCATOR --keystore URI",
+                       tx->destroy_after[i], k->name, msg[0] ? msg : ens_strerror(rc));
+        }
+    }
 }
 
 /* 1. The gate: the change must not make the zone bogus for anyone. */
@@ -418,8 +453,9 @@ int ctl_txn_commit(struct ctl_txn *tx)
         return ctl_txn_abort(tx, rc);
     }
     for (size_t i = 0; i < tx->nunlink; i++) {
-        ctl_unlink_key_files(tx->unlink_after[i]);
+        ctl_unlink_key_files(tx->unlink_after[i]); /* key files only: tokens keep theirs */
     }
+    destroy_keys(tx);
     res->changed = true;
     if (sign_failed && res->code == NULL) {
         res->code = "sign-failed";

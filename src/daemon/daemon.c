@@ -67,10 +67,28 @@ static void run(int sfd, struct ens_daemon *d)
     }
 }
 
+/* Each keystore as the control plane found it at start (a failing one is retried). */
+static void log_keystores(struct ens_daemon *d)
+{
+    struct ens_ctl_keystore_state ks[ENS_CTL_MAX_KEYSTORES];
+    size_t n = ens_ctl_keystores(d->ctl, ks, ENS_CTL_MAX_KEYSTORES);
+    for (size_t i = 0; i < n; i++) {
+        if (ks[i].error == NULL) {
+            ens_log(d->log, ENS_LOG_INFO, "keystore.ready", NULL, "name=%s store=%s", ks[i].name,
+                    ks[i].description != NULL ? ks[i].description : "-");
+        } else {
+            ens_log(d->log, ENS_LOG_WARN, "keystore.failing", NULL, "name=%s msg=%s", ks[i].name,
+                    ks[i].error);
+        }
+    }
+}
+
 static int start_control_plane(struct ens_daemon *d)
 {
     const struct ens_daemon_opts *o = d->o;
     struct ens_ctl_opts co = {.data_dir = o->data_dir,
+                              .keystores = o->keystores,
+                              .nkeystores = o->nkeystores,
                               .zones = d->zones,
                               .published = ens_daemon_on_published,
                               .published_ctx = d,
@@ -107,6 +125,7 @@ static int start_control_plane(struct ens_daemon *d)
     }
     ens_log(d->log, ENS_LOG_INFO, "store.opened", NULL, "data=%s zones=%zu", o->data_dir,
             ens_zoneset_count(d->zones));
+    log_keystores(d);
     if (o->api_listen == NULL) {
         return 0;
     }

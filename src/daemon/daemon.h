@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl/ctl.h"
 #include "keys/probe.h"
 #include "log/log.h"
 #include "server/server.h"
@@ -29,7 +30,10 @@ struct ens_daemon_opts {
     struct ens_server_opts server; /* listeners, threads, EDNS, TCP limits */
     const struct ens_daemon_file *files;
     size_t nfiles;
-    const char *data_dir;   /* the store and keystore; NULL: zone files only */
+    const char *data_dir; /* the store and keystore; NULL: zone files only */
+    /* keystores besides the data directory's key files (--keystore NAME=URI; borrowed) */
+    const struct ens_ctl_keystore *keystores;
+    size_t nkeystores;
     const char *api_listen; /* NULL: no API */
     const char *api_key;
     size_t api_max_body;

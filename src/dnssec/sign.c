@@ -219,7 +219,9 @@ static int finish_inflight(struct pool *p)
     int rc = 0;
     for (size_t i = 0; i < b->njobs; i++) {
         struct job *j = &b->jobs[i];
-        if (rc == 0 && j->err != 0) {
+        if (rc == 0 && j->err != 0 && strncmp(p->msg, "signing with key ", 17) == 0) {
+            rc = ens_sign_fail_(s, j->err, "%s", p->msg); /* the context named the key */
+        } else if (rc == 0 && j->err != 0) {
             rc = ens_sign_fail_(s, j->err, "signing with key %u failed: %s",
                                 ens_key_tag(s->keys[j->key]),
                                 p->msg[0] != '\0' ? p->msg : ens_strerror(j->err));

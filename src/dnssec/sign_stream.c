@@ -251,8 +251,12 @@ static void process(struct stream *p, struct chunk *c, struct tstate *t)
             /* the signing context says why when the signature itself failed */
             const char *why = t->row[j->key] != NULL ? ens_keysigner_error(t->row[j->key]) : "";
             c->err = e;
-            snprintf(c->msg, sizeof c->msg, "signing with key %u failed: %s",
-                     ens_key_tag(p->s->keys[j->key]), why[0] != '\0' ? why : ens_strerror(e));
+            if (strncmp(why, "signing with key ", 17) == 0) {
+                snprintf(c->msg, sizeof c->msg, "%s", why); /* the context named the key */
+            } else {
+                snprintf(c->msg, sizeof c->msg, "signing with key %u failed: %s",
+                         ens_key_tag(p->s->keys[j->key]), why[0] != '\0' ? why : ens_strerror(e));
+            }
             return;
         }
     }

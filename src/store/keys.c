@@ -171,3 +171,26 @@ int ens_store_key_list(struct ens_store *st, const char *zone, ens_store_key_cb 
     }
     return st_each(st, s, key_walk_row, &w);
 }
+
+int ens_store_key_locator_users(struct ens_store *st, const char *locator, const char *except_zone,
+                                int64_t except, size_t *n)
+{
+    *n = 0;
+    int64_t zid = 0;
+    if (except_zone != NULL) {
+        int rc = st_zone_id(st, except_zone, &zid, NULL);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    sqlite3_stmt *s;
+    int rc = st_prep(
+        st, &s, "SELECT count(*) FROM keys WHERE locator = ?1 AND NOT (zone_id = ?2 AND id = ?3)",
+        "tII", locator, zid, except);
+    int64_t count = 0;
+    if (rc == 0) {
+        rc = st_get(st, s, st_row_id, &count, "counting the keys of a locator");
+    }
+    *n = (size_t)count;
+    return rc;
+}

@@ -271,11 +271,20 @@ static const char MIGRATION_1[] =
     "ALTER TABLE tsig_keys ADD COLUMN scope_labels TEXT NOT NULL DEFAULT '';"                      \
     "ALTER TABLE tsig_keys ADD COLUMN scope_types TEXT NOT NULL DEFAULT '';"
 
+/* policies gain where their keys are made: keystore, the name of a keystore configured at
+ * `ensign serve --keystore NAME=URI` ('' = the file keystore of the data directory) for the
+ * keys of every role, and ksk_keystore for KSKs and CSKs (the keys the parent's DS names; ''
+ * = keystore). Names, not references: keystores are configuration, not data. */
+#define MIGRATION_6                                                                                \
+    "ALTER TABLE policies ADD COLUMN keystore TEXT NOT NULL DEFAULT '';"                           \
+    "ALTER TABLE policies ADD COLUMN ksk_keystore TEXT NOT NULL DEFAULT '';"
+
 const struct st_migration st_migrations[] = {
     {1, "initial schema", MIGRATION_1},
     {2, "signed records", MIGRATION_2},
     {3, "policy margins and CSK lifetime, webhooks", MIGRATION_3},
     {4, "token permission metrics", MIGRATION_4},
     {5, "TSIG key update scopes", MIGRATION_5},
+    {6, "policy keystores", MIGRATION_6},
 };
 const size_t st_nmigrations = sizeof(st_migrations) / sizeof(st_migrations[0]);

@@ -37,7 +37,7 @@
 struct ens_store;
 
 /* The schema version this code writes; databases with a higher one are refused. */
-#define ENS_STORE_SCHEMA_VERSION 5
+#define ENS_STORE_SCHEMA_VERSION 6
 /* An unset time. */
 #define ENS_STORE_NOTIME ((int64_t)-1)
 /* Sizes of text fields, NUL included: a name in presentation form (255 octets, each at worst
@@ -273,6 +273,10 @@ int ens_store_key_delete(struct ens_store *st, const char *zone, int64_t id);
 typedef int (*ens_store_key_cb)(void *ctx, const struct ens_store_key *k);
 /* Calls cb for every key of the zone in order of id. ENS_ENOENT if there is no such zone. */
 int ens_store_key_list(struct ens_store *st, const char *zone, ens_store_key_cb cb, void *ctx);
+/* How many keys of all zones have this locator (a key pair on a token may be linked to several
+ * zones), leaving out key id except of zone except_zone (NULL: none). */
+int ens_store_key_locator_users(struct ens_store *st, const char *locator, const char *except_zone,
+                                int64_t except, size_t *n);
 
 /* ---- key policies (KASP) ---- */
 
@@ -293,6 +297,11 @@ struct ens_store_policy {
     uint16_t nsec3_iterations;
     bool nsec3_optout;
     char nsec3_salt[ENS_STORE_SALT_MAX];
+    /* Where the key manager makes the policy's keys: the name of a configured keystore, ""
+     * for the file keystore of the data directory. keystore is for every role, ksk_keystore
+     * (when not "") for KSKs and CSKs, so "KSK on the HSM, ZSK in files" is one setting. */
+    char keystore[ENS_STORE_POLICY_MAX];
+    char ksk_keystore[ENS_STORE_POLICY_MAX];
     int64_t created, updated;
 };
 

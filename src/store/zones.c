@@ -256,6 +256,14 @@ void ens_store_policy_init(struct ens_store_policy *p, const char *name)
     p->created = p->updated = ENS_STORE_NOTIME;
 }
 
+/* "" (the default keystore) or a name as `ensign serve --keystore NAME=URI` takes it. */
+static bool keystore_name_ok(const char *s)
+{
+    size_t n = strnlen(s, ENS_STORE_POLICY_MAX);
+    return n < ENS_STORE_POLICY_MAX &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
 static int policy_check(struct ens_store *st, const struct ens_store_policy *p)
 {
     size_t n = strlen(p->name);
@@ -277,14 +285,20 @@ static int policy_check(struct ens_store *st, const struct ens_store_policy *p)
         return st_fail(st, ENS_EINVAL, "policy %s: negative duration or no signature validity",
                        p->name);
     }
+    if (!keystore_name_ok(p->keystore) || !keystore_name_ok(p->ksk_keystore)) {
+        return st_fail(st, ENS_EINVAL,
+                       "policy %s: a keystore name has at most %d letters, digits, '.', '_' or "
+                       "'-'",
+                       p->name, ENS_STORE_POLICY_MAX - 1);
+    }
     if (!salt_ok(p->nsec3_salt)) {
         return st_fail(st, ENS_EINVAL, "NSEC3 salt must be hex of at most 255 octets");
     }
     return 0;
 }
 
-/* A policies row as POLICY_COLS selects it; name to retire_safety are also the parameters
- * 1..20 of insert and update. */
+/* A policies row as POLICY_COLS selects it; name to ksk_keystore are also the parameters
+ * 1..22 of insert and update. */
 #define P struct ens_store_policy
 static const struct st_col POLICY_ROW[] = {
     ST_COL(ST_TEXT, P, name),
@@ -307,17 +321,19 @@ static const struct st_col POLICY_ROW[] = {
     ST_COL(ST_INT, P, csk_lifetime),
     ST_COL(ST_INT, P, publish_safety),
     ST_COL(ST_INT, P, retire_safety),
+    ST_COL(ST_TEXT, P, keystore),
+    ST_COL(ST_TEXT, P, ksk_keystore),
     ST_COL(ST_INT, P, created),
     ST_COL(ST_INT, P, updated),
 };
 #undef P
-#define POLICY_NSETTINGS 20
+#define POLICY_NSETTINGS 22
 
 #define POLICY_COLS                                                                                \
     "name, algorithm, bits, csk, ksk_lifetime, zsk_lifetime, dnskey_ttl, zone_max_ttl,"            \
     " propagation_delay, parent_ds_ttl, parent_propagation_delay, sig_validity, sig_refresh,"      \
     " nsec3, nsec3_iterations, nsec3_optout, nsec3_salt, csk_lifetime, publish_safety,"            \
-    " retire_safety, created, updated FROM policies"
+    " retire_safety, keystore, ksk_keystore, created, updated FROM policies"
 
 static int policy_row(void *p, sqlite3_stmt *s)
 {
@@ -339,15 +355,16 @@ static int policy_write(struct ens_store *st, struct ens_store_policy *p, int64_
                                " parent_propagation_delay = ?11, sig_validity = ?12,"
                                " sig_refresh = ?13, nsec3 = ?14, nsec3_iterations = ?15,"
                                " nsec3_optout = ?16, nsec3_salt = ?17, csk_lifetime = ?18,"
-                               " publish_safety = ?19, retire_safety = ?20, updated = ?21"
-                               " WHERE name = ?1"
+                               " publish_safety = ?19, retire_safety = ?20, keystore = ?21,"
+                               " ksk_keystore = ?22, updated = ?23 WHERE name = ?1"
                              : "INSERT INTO policies (name, algorithm, bits, csk, ksk_lifetime,"
                                " zsk_lifetime, dnskey_ttl, zone_max_ttl, propagation_delay,"
                                " parent_ds_ttl, parent_propagation_delay, sig_validity,"
                                " sig_refresh, nsec3, nsec3_iterations, nsec3_optout, nsec3_salt,"
-                               " csk_lifetime, publish_safety, retire_safety, created, updated)"
+                               " csk_lifetime, publish_safety, retire_safety, keystore,"
+                               " ksk_keystore, created, updated)"
                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                               " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?21)",
+                               " ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?23)",
                       "")) != 0) {
         return rc;
     }

@@ -24,7 +24,7 @@ ZONES = "/api/v1/servers/localhost/zones"
 ZONE = "example.org."
 STATUS_FIELDS = {"enabled", "dsDelegated", "dsRecords", "lastSignedAt", "lastSignError",
                  "nextDsProbeAt", "keys", "rrsigEarliestExpiry", "rollover", "parentServers",
-                 "parentLookup", "policy"}
+                 "parentLookup", "policy", "rrsigExpiresIn"}
 
 
 class Api:
@@ -126,7 +126,7 @@ def check_status_against_dns(api, zone=ZONE):
     assert listed == served
     for k in st["keys"]:
         assert set(k) == {"keyTag", "algorithm", "keyRole", "flags", "protocol", "publicKey",
-                          "active", "weak"}
+                          "active", "weak", "keystore"}
         assert k["protocol"] == 3 and k["weak"] is False
         assert k["keyRole"] == ("zsk" if k["flags"] == 256 else k["keyRole"])
     return st, rrset

@@ -12,12 +12,12 @@ import time
 
 import pytest
 
+import hsmlib
+
 ENSIGN = os.environ.get("ENSIGN_BIN", "/work/main/build/asan/ensign")
 TOOLS = os.environ.get("ENSIGN_TOOLS", "/work/main/build/asan/tools")
-HERE = os.path.dirname(os.path.abspath(__file__))
-SUPP = os.path.join(HERE, "..", "data", "lsan-softhsm.supp")
-MODULE = "/usr/lib/softhsm/libsofthsm2.so"
-PIN = "1234"
+MODULE = hsmlib.MODULE
+PIN = hsmlib.PIN
 
 ZONE = """$ORIGIN hsm.test.
 $TTL 3600
@@ -43,55 +43,11 @@ NOW = int(time.time())
 WINDOW = ["--inception", str(NOW - 3600), "--expiration", str(NOW + 30 * 86400)]
 
 
-class Token:
-    """A SoftHSM2 token of its own: configuration, token directory, PIN file, environment."""
-
-    def __init__(self, root):
-        self.root = root
-        self.tokens = root / "tokens"
-        self.tokens.mkdir()
-        self.conf = root / "softhsm2.conf"
-        self.conf.write_text(f"directories.tokendir = {self.tokens}\nobjectstore.backend = file\n"
-                             "log.level = ERROR\n")
-        self.env = dict(os.environ, SOFTHSM2_CONF=str(self.conf))
-        # SoftHSM 2.6.1's own EdDSA leak (tests/data/lsan-softhsm.supp)
-        asan = self.env.get("ASAN_OPTIONS", "")
-        self.env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "fast_unwind_on_malloc=0"
-        self.env["LSAN_OPTIONS"] = "suppressions=" + os.path.abspath(SUPP)
-        self.run("softhsm2-util", "--init-token", "--free", "--label", "ensign", "--pin", PIN,
-                 "--so-pin", "5678")
-        self.pin = root / "pin"
-        self.pin.write_text(PIN + "\n")
-        self.pin.chmod(0o600)
-        self.uri = f"pkcs11:token=ensign?module-path={MODULE}&pin-source={self.pin}"
-        self.away = root / "away"
-
-    def run(self, *args, check=True, stdin=None):
-        p = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=600,
-                           env=self.env, input=stdin)
-        assert p.returncode >= 0, f"{args[0]} died of signal {-p.returncode}:\n{p.stderr}"
-        if check:
-            assert p.returncode == 0, f"{args} failed:\n{p.stdout}\n{p.stderr}"
-        return p
+class Token(hsmlib.Token):
+    """hsmlib's token, with the offline commands of ensign."""
 
     def ensign(self, *args, check=True):
         return self.run(ENSIGN, *args, check=check)
-
-    def p11(self, *args, check=True):
-        return self.run("pkcs11-tool", "--module", MODULE, "--token-label", "ensign", "--login",
-                        "--pin", PIN, *args, check=check)
-
-    def objects(self):
-        """pkcs11-tool --list-objects, as one dict per object: kind, label, id, usage, access."""
-        out = self.p11("--list-objects").stdout
-        objs = []
-        for line in out.splitlines():
-            if line and not line.startswith(" ") and "Object;" in line:
-                objs.append({"kind": line.split(" Object;")[0]})
-            elif line.startswith("  ") and ":" in line and objs:
-                k, v = line.strip().split(":", 1)
-                objs[-1][k.strip().lower()] = v.strip()
-        return objs
 
     def keygen(self, zone, alg, role, keys):
         p = self.ensign("keygen", zone, "--algorithm", alg, "--role", role, "--keystore",
@@ -100,20 +56,11 @@ class Token:
         assert lines[0].startswith("pkcs11:token=ensign;id="), p.stdout
         return lines[0], lines[1]  # locator, base name
 
-    def remove(self):
-        """The token goes: its directory is moved away."""
-        (d,) = list(self.tokens.iterdir())
-        shutil.move(str(d), str(self.away))
-
-    def restore(self):
-        shutil.move(str(self.away), str(self.tokens / "restored"))
-
 
 @pytest.fixture
 def token(tmp_path):
-    for t in ("softhsm2-util", "pkcs11-tool", "dnssec-verify", "ldns-verify-zone", "kzonecheck"):
+    for t in ("dnssec-verify", "ldns-verify-zone", "kzonecheck"):
         assert shutil.which(t), f"{t} is missing: run scripts/deps.sh"
-    assert os.path.exists(MODULE), "SoftHSM2 is missing: run scripts/deps.sh"
     return Token(tmp_path)
 
 
@@ -130,39 +77,15 @@ def judge(token, path, csk):
     token.run("kzonecheck", "-o", "hsm.test", "--dnssec", "on", path)
 
 
-def mechanisms(token):
-    """The DNSSEC algorithms the token signs with, from pkcs11-tool's mechanism list."""
-    out = token.p11("--list-mechanisms").stdout
-    have = set()
-
-    def sizes(line):
-        lo, hi = line.split("keySize={")[1].split("}")[0].split(",")
-        return int(lo), int(hi)
-
-    for line in out.splitlines():
-        line = line.strip()
-        if line.startswith("ECDSA,") and "sign" in line:
-            lo, hi = sizes(line)
-            have |= {a for a, b in (("ecdsa-p256", 256), ("ecdsa-p384", 384)) if lo <= b <= hi}
-        elif line.startswith("RSA-PKCS,") and "sign" in line:
-            lo, hi = sizes(line)
-            if lo <= 2048 <= hi:
-                have |= {"rsa-2048", "RSASHA512"}
-        elif line.startswith("EDDSA,") and "sign" in line:
-            lo, hi = sizes(line)
-            have |= {a for a, b in (("ed25519", 256), ("ed448", 456)) if lo <= b <= hi}
-    return have
-
-
 def test_softhsm_offers_every_dnssec_algorithm(token):
     # SoftHSM 2.6.1 (Debian 12) has CKM_ECDSA (P-256, P-384), CKM_RSA_PKCS and CKM_EDDSA
     # (Ed25519, Ed448): every algorithm ensign signs with is tested on the token below.
-    assert mechanisms(token) == set(ALGS)
+    assert token.mechanisms() == set(ALGS)
 
 
 @pytest.mark.parametrize("alg", list(ALGS))
 def test_zone_signed_with_key_on_token_passes_oracles(token, tmp_path, alg):
-    assert alg in mechanisms(token)
+    assert alg in token.mechanisms()
     keys = tmp_path / "keys"
     locator, base = token.keygen("hsm.test", alg, "csk", keys)
     assert sorted(os.listdir(keys)) == [base + ".key"]  # the public half only

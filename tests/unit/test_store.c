@@ -1050,6 +1050,8 @@ static void test_store_migration_3_upgrades_an_older_database(void **state)
 {
     struct fixture *f = *state;
     reopen_after(f, "DROP TABLE webhooks;"
+                    "ALTER TABLE policies DROP COLUMN keystore;"
+                    "ALTER TABLE policies DROP COLUMN ksk_keystore;"
                     "ALTER TABLE policies DROP COLUMN csk_lifetime;"
                     "ALTER TABLE policies DROP COLUMN publish_safety;"
                     "ALTER TABLE policies DROP COLUMN retire_safety;"
@@ -1079,6 +1081,8 @@ static void test_store_migration_5_gives_tsig_keys_a_scope(void **state)
     struct fixture *f = *state;
     reopen_after(f, "ALTER TABLE tsig_keys DROP COLUMN scope_labels;"
                     "ALTER TABLE tsig_keys DROP COLUMN scope_types;"
+                    "ALTER TABLE policies DROP COLUMN keystore;"
+                    "ALTER TABLE policies DROP COLUMN ksk_keystore;"
                     "INSERT INTO tsig_keys (name, algorithm, secret) VALUES"
                     " ('old.', 'hmac-sha256', 'c2VjcmV0c2VjcmV0c2VjcmV0');"
                     "DELETE FROM schema_version WHERE version >= 5;");
@@ -1115,6 +1119,8 @@ static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
                     "INSERT INTO token_zones VALUES (7, 'example.com.');"
                     "ALTER TABLE tsig_keys DROP COLUMN scope_labels;"
                     "ALTER TABLE tsig_keys DROP COLUMN scope_types;"
+                    "ALTER TABLE policies DROP COLUMN keystore;"
+                    "ALTER TABLE policies DROP COLUMN ksk_keystore;"
                     "DELETE FROM schema_version WHERE version >= 4;");
     uint8_t h = 0xAA;
     struct ens_store_token g;
@@ -1138,6 +1144,66 @@ static void test_store_migration_4_keeps_tokens_and_takes_metrics(void **state)
     assert_int_equal(count_rows(f, "SELECT count(*) FROM token_zones"), 1);
     exec_raw(f->db, "PRAGMA foreign_keys = ON; DELETE FROM tokens WHERE id = 7;");
     assert_int_equal(count_rows(f, "SELECT count(*) FROM token_zones"), 0);
+}
+
+/* A database of schema 4 gets the policies' keystores, empty (the data directory's key files,
+ * where its keys always were), and keeps its policies; the names are then written and read. */
+static void test_store_migration_6_gives_policies_keystores(void **state)
+{
+    struct fixture *f = *state;
+    struct ens_store_policy p;
+    ens_store_policy_init(&p, "split");
+    p.csk = false;
+    assert_int_equal(ens_store_policy_create(f->st, &p, 1), 0);
+    reopen_after(f, "ALTER TABLE policies DROP COLUMN keystore;"
+                    "ALTER TABLE policies DROP COLUMN ksk_keystore;"
+                    "DELETE FROM schema_version WHERE version >= 6;");
+    struct ens_store_policy g;
+    assert_int_equal(ens_store_policy_get(f->st, "split", &g), 0);
+    assert_false(g.csk);
+    assert_string_equal(g.keystore, "");
+    assert_string_equal(g.ksk_keystore, "");
+    snprintf(g.ksk_keystore, sizeof g.ksk_keystore, "hsm-1");
+    assert_int_equal(ens_store_policy_update(f->st, &g, 2), 0);
+    assert_int_equal(ens_store_policy_get(f->st, "split", &g), 0);
+    assert_string_equal(g.keystore, "");
+    assert_string_equal(g.ksk_keystore, "hsm-1");
+    snprintf(g.keystore, sizeof g.keystore, "no spaces");
+    assert_int_equal(ens_store_policy_update(f->st, &g, 3), ENS_EINVAL);
+}
+
+/* Keys of several zones may be the same key pair on a token (a linked key): the store counts
+ * them by locator, leaving out the key asked about. */
+static void test_store_key_locator_users(void **state)
+{
+    struct fixture *f = *state;
+    const char *loc = "pkcs11:token=t;id=shared;type=private";
+    int64_t ids[2];
+    const char *zones[] = {"a.test.", "b.test."};
+    for (int i = 0; i < 2; i++) {
+        struct ens_store_zone z;
+        ens_store_zone_init(&z, zones[i]);
+        assert_int_equal(ens_store_zone_create(f->st, &z, 1), 0);
+        struct ens_store_key k;
+        ens_store_key_init(&k);
+        k.algorithm = 13;
+        k.flags = 257;
+        k.dnskey_len = 8;
+        memset(k.dnskey, i + 1, 8);
+        snprintf(k.locator, sizeof k.locator, "%s", loc);
+        assert_int_equal(ens_store_key_insert(f->st, zones[i], &k), 0);
+        ids[i] = k.id;
+    }
+    size_t n = 9;
+    assert_int_equal(ens_store_key_locator_users(f->st, loc, NULL, 0, &n), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(ens_store_key_locator_users(f->st, loc, "a.test.", ids[0], &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ens_store_key_delete(f->st, "b.test.", ids[1]), 0);
+    assert_int_equal(ens_store_key_locator_users(f->st, loc, "a.test.", ids[0], &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(ens_store_key_locator_users(f->st, "pkcs11:token=t;id=other", NULL, 0, &n), 0);
+    assert_int_equal(n, 0);
 }
 
 struct webhook_seen {
@@ -1256,6 +1322,8 @@ int main(void)
         T(test_store_migration_3_upgrades_an_older_database),
         T(test_store_migration_4_keeps_tokens_and_takes_metrics),
         T(test_store_migration_5_gives_tsig_keys_a_scope),
+        T(test_store_migration_6_gives_policies_keystores),
+        T(test_store_key_locator_users),
         T(test_store_webhooks_create_get_list_delete),
         T(test_store_webhook_refuses_bad_fields),
         cmocka_unit_test(test_store_name_canon),
