@@ -208,7 +208,6 @@ template:
     def change(self, i, owner, addr):
         name, c = zone_name(i), self.ctl
         c.cmd(cmd="zone-begin", zone=name)
-        c.cmd(cmd="zone-unset", zone=name, owner=owner, type="A")
         c.cmd(cmd="zone-set", zone=name, owner=owner, ttl="3600", type="A", data=addr)
         c.cmd(cmd="zone-commit", zone=name)
 
