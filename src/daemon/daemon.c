@@ -200,7 +200,8 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         goto out;
     }
     ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL,
-            "version=%s threads=%u data=%s zone_files=%zu clock=%s", o->version, o->server.threads,
+            "version=%s threads=%u data=%s zone_files=%zu clock=%s", o->version,
+            o->server.threads != 0 ? o->server.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
             o->data_dir != NULL ? o->data_dir : "-", o->nfiles, o->test_clock ? "test" : "wall");
     /* Signals are taken through signalfd in this thread only: every thread started from here
      * on inherits the blocked mask. SIGPIPE is ignored (sockets also write with MSG_NOSIGNAL). */
