@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # p11-kit: PKCS#11 URIs (RFC 7512) and module loading for the PKCS#11 keystore.
 P11KIT_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(P11KIT_CFLAGS) -MMD -MP $(WARN)
-LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lp11-kit -lcrypto \
+LDLIBS   := -lcurl -lyaml -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lp11-kit -lcrypto \
             -lpthread -lm
 B        ?= build
 

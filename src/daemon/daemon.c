@@ -39,7 +39,60 @@ static void say_listening(struct ens_daemon *d)
     }
 }
 
-/* Waits for signals on sfd: reloads the zone files on SIGHUP, returns on SIGTERM/SIGINT. */
+/* Reads the configuration again (SIGHUP): applies what can change live, logs what would need
+ * a restart, keeps everything when the file does not parse or check. */
+static void reload_config(struct ens_daemon *d)
+{
+    const struct ens_daemon_opts *o = d->o;
+    if (o->config_path == NULL) {
+        return;
+    }
+    char err[700] = "";
+    struct ens_daemon_conf *nc = ens_daemon_conf_new();
+    int rc = nc == NULL ? ENS_ENOMEM : ens_daemon_conf_file(nc, o->config_path, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < o->ncmdline; i++) {
+        rc = ens_daemon_conf_flag(nc, o->cmdline[2 * i], o->cmdline[2 * i + 1], err, sizeof err);
+    }
+    if (rc == 0) {
+        rc = ens_daemon_conf_finish(nc, err, sizeof err);
+    }
+    if (rc != 0) {
+        ens_log(d->log, ENS_LOG_ERROR, "config.reload-failed", NULL, "file=%s msg=%s",
+                o->config_path, err[0] ? err : ens_strerror(rc));
+        ens_daemon_conf_free(nc);
+        return;
+    }
+    const struct ens_daemon_opts *n = ens_daemon_conf_opts(nc);
+    const char *names[32];
+    bool live[32];
+    size_t k = ens_daemon_conf_diff(&d->cur, n, names, live, 32);
+    size_t applied = 0;
+    for (size_t i = 0; i < k && i < 32; i++) {
+        if (!live[i]) {
+            ens_log(d->log, ENS_LOG_WARN, "config.restart-needed", NULL, "setting=%s msg=%s",
+                    names[i], "changed in the file; kept as it is until ensign restarts");
+            continue;
+        }
+        applied++;
+        ens_log(d->log, ENS_LOG_INFO, "config.changed", NULL, "setting=%s", names[i]);
+    }
+    d->cur.log_format = n->log_format;
+    d->cur.log_level = n->log_level;
+    ens_log_set(d->log, n->log_format, n->log_level);
+    d->cur.api_rate = n->api_rate;
+    d->cur.api_max_body = n->api_max_body;
+    if (d->api != NULL) {
+        /* 0: the API's defaults, as at start */
+        ens_api_set_limits(d->api, n->api_rate != 0 ? n->api_rate : 100,
+                           n->api_max_body != 0 ? n->api_max_body : 1024 * 1024);
+    }
+    ens_log(d->log, ENS_LOG_INFO, "config.reloaded", NULL, "file=%s applied=%zu restart_needed=%zu",
+            o->config_path, applied, k - applied);
+    ens_daemon_conf_free(nc);
+}
+
+/* Waits for signals on sfd: reloads the configuration and the zone files on SIGHUP, returns
+ * on SIGTERM/SIGINT. */
 static void run(int sfd, struct ens_daemon *d)
 {
     for (;;) {
@@ -58,8 +111,33 @@ static void run(int sfd, struct ens_daemon *d)
             return;
         }
         ens_log(d->log, ENS_LOG_INFO, "daemon.reload", NULL, NULL);
+        reload_config(d);
         ens_daemon_files_load(d, true);
     }
+}
+
+/* The settings in force, in one line (never the API key: only whether there is one). */
+static void log_settings(struct ens_daemon *d)
+{
+    const struct ens_daemon_opts *o = d->o;
+    struct ens_str l = {0};
+    for (size_t i = 0; i < o->server.nlisten; i++) {
+        ens_str_printf(&l, "%s%s", i ? "," : "", o->server.listen[i]);
+    }
+    ens_log(d->log, ENS_LOG_INFO, "daemon.settings", NULL,
+            "config=%s listen=%s threads=%u edns_max=%u tcp_idle_ms=%u tcp_max_clients=%u "
+            "data=%s journal_max=%zu api=%s api_key=%s api_rate=%u api_max_body=%zu "
+            "sig_validity=%u sig_refresh=%u root_hints=%zu query_port=%u log_format=%s "
+            "log_level=%s zone_files=%zu",
+            o->config_path != NULL ? o->config_path : "-", l.s != NULL ? l.s : "",
+            o->server.threads, (unsigned)o->server.edns_max, o->server.tcp_idle_ms,
+            o->server.tcp_max_clients, o->data_dir != NULL ? o->data_dir : "-", o->journal_max,
+            o->api_listen != NULL ? o->api_listen : "-", o->api_key != NULL ? "set" : "none",
+            o->api_rate, o->api_max_body, (unsigned)o->sig_validity, (unsigned)o->sig_refresh,
+            o->nroot_hints, (unsigned)o->query_port,
+            o->log_format == ENS_LOG_JSON ? "json" : "text", ens_log_level_name(o->log_level),
+            o->nfiles);
+    ens_str_clear(&l);
 }
 
 static int start_control_plane(struct ens_daemon *d)
@@ -110,7 +188,9 @@ static int start_control_plane(struct ens_daemon *d)
                               .openapi_len = o->openapi_len,
                               .ctl_lock = &d->ctl_mu,
                               .test_clock = o->test_clock ? ens_daemon_test_clock : NULL,
-                              .test_ctx = d};
+                              .test_ctx = d,
+                              .counters = ens_daemon_counters,
+                              .counters_ctx = d};
     rc = ens_api_start(&ao, &d->api, err, sizeof err);
     if (rc != 0) {
         ens_log(d->log, ENS_LOG_ERROR, "api.start-failed", NULL, "msg=%s",
@@ -150,7 +230,7 @@ static int files_init(struct ens_daemon *d)
 
 int ens_daemon_run(const struct ens_daemon_opts *o)
 {
-    struct ens_daemon d = {.o = o};
+    struct ens_daemon d = {.o = o, .cur = *o};
     int rc = 1, sfd = -1;
     ens_clock_init(&d.clock, o->test_clock, o->test_clock_start);
     struct ens_log_opts lo = {
@@ -165,9 +245,9 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         fprintf(stderr, "ensign serve: %s\n", ens_strerror(ENS_ENOMEM));
         goto out;
     }
-    ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL,
-            "version=%s threads=%u data=%s zone_files=%zu clock=%s", o->version, o->server.threads,
-            o->data_dir != NULL ? o->data_dir : "-", o->nfiles, o->test_clock ? "test" : "wall");
+    ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL, "version=%s pid=%ld clock=%s", o->version,
+            (long)getpid(), o->test_clock ? "test" : "wall");
+    log_settings(&d);
     /* Signals are taken through signalfd in this thread only: every thread started from here
      * on inherits the blocked mask. SIGPIPE is ignored (sockets also write with MSG_NOSIGNAL). */
     sigset_t set;
@@ -189,10 +269,14 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         goto out;
     }
     char err[256];
-    if (ens_server_start(&o->server, d.zones, &d.srv, err, sizeof err) != 0) {
+    struct ens_server *srv = NULL;
+    if (ens_server_start(&o->server, d.zones, &srv, err, sizeof err) != 0) {
         ens_log(d.log, ENS_LOG_ERROR, "server.start-failed", NULL, "msg=%s", err);
         goto out;
     }
+    pthread_mutex_lock(&d.ctl_mu);
+    d.srv = srv; /* the metrics read it under the lock */
+    pthread_mutex_unlock(&d.ctl_mu);
     say_listening(&d);
     if (d.ctl != NULL && ens_daemon_runner_start(&d) != 0) {
         ens_log(d.log, ENS_LOG_ERROR, "daemon.runner-failed", NULL, NULL);
@@ -203,7 +287,7 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
 out:
     ens_api_free(d.api); /* no request runs after this */
     ens_daemon_runner_stop(&d);
-    ens_server_free(d.srv); /* no query reads the set after this */
+    ens_server_free(d.srv); /* no query reads the set after this; no metrics read it either */
     ens_ctl_close(d.ctl);
     ens_webhook_free(d.hooks);
     ens_zoneset_free(d.zones);

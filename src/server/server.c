@@ -43,12 +43,14 @@ uint64_t ens_srv_now_ms(void)
 void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
                     size_t cap, size_t *outlen)
 {
+    uint64_t start = ens_srv_count_start();
     struct ens_answer_opts o = {.tcp = tcp, .edns_max = w->s->edns_max};
     urcu_memb_read_lock();
     if (ens_answer(w->s->zs, &o, q, qlen, out, cap, outlen) != 0 && *outlen > cap) {
         *outlen = 0;
     }
     urcu_memb_read_unlock();
+    ens_srv_count(w, tcp, start, out, *outlen);
 }
 
 static int say(char *err, size_t errlen, const struct sockaddr *sa, const char *proto,

@@ -73,6 +73,20 @@ struct ens_srv_batch {
     uint8_t query[ENS_SRV_UDP_BATCH][ENS_SRV_UDP_QMAX];
 };
 
+/* What one worker counts (counters.c): written by that worker only, read by
+ * ens_server_counters from any thread. The pad keeps it off the cache line of the fields before
+ * it (workers are one array, so a worker's counters are never beside another's fields it
+ * writes). */
+struct ens_srv_counts {
+    char pad[64];
+    _Atomic uint64_t queries[2][ENS_SRV_NQTYPE];
+    _Atomic uint64_t responses[2][ENS_SRV_NRCODE];
+    _Atomic uint64_t truncated;
+    _Atomic uint64_t dropped[2];
+    _Atomic uint64_t latency[ENS_SRV_NLATENCY];
+    _Atomic uint64_t latency_ns;
+};
+
 struct ens_srv_worker {
     struct ens_server *s;
     pthread_t thread;
@@ -87,6 +101,7 @@ struct ens_srv_worker {
     struct ens_srv_batch *batch;
     uint8_t *uanswer; /* ENS_SRV_UDP_BATCH answers of s->udp_cap bytes */
     uint8_t *tanswer; /* one TCP answer: 65535 bytes */
+    struct ens_srv_counts counts;
 };
 
 struct ens_server {
@@ -109,6 +124,12 @@ uint64_t ens_srv_now_ms(void);
 /* Answers one query from the zone set published now, inside an RCU read-side section. */
 void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
                     size_t cap, size_t *outlen);
+
+/* Counting one answer (counters.c): the time a query was read, then what was answered (outlen
+ * 0: nothing) and how long it took. */
+uint64_t ens_srv_count_start(void);
+void ens_srv_count(struct ens_srv_worker *w, bool tcp, uint64_t start, const uint8_t *ans,
+                   size_t alen);
 
 /* Reads and answers what waits on a UDP socket (a few batches, then back to the event loop). */
 void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u);
