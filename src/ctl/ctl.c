@@ -300,8 +300,8 @@ void ens_ctl_stats(struct ens_ctl *c, struct ens_ctl_stats *st)
     *st = c->stats;
 }
 
-static const double sign_bounds[ENS_CTL_SIGN_BUCKETS - 1] = {0.001, 0.005, 0.025, 0.1, 0.5,
-                                                             2.5,   10,    60};
+static const double sign_bounds[ENS_CTL_SIGN_BUCKETS - 1] = {0.001, 0.005, 0.025, 0.1,
+                                                             0.5,   2.5,   10,    60};
 
 double ens_ctl_sign_bucket(size_t i)
 {

@@ -65,8 +65,8 @@ struct zstate {
         enum ens_km_rollover rollover;
         char phase[32], waiting[32];
         int64_t since, expected, next;
-    } plan;                   /* the key manager's last plan; phase "" when none */
-    bool km_failing;          /* the key manager's last step failed (its event was sent) */
+    } plan;          /* the key manager's last plan; phase "" when none */
+    bool km_failing; /* the key manager's last step failed (its event was sent) */
 };
 
 struct ens_ctl {

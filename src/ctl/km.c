@@ -97,8 +97,8 @@ static void actions_text(const struct ens_km_plan *p, char *buf, size_t cap)
     size_t k = (size_t)snprintf(buf, cap, "\"actions\": [");
     for (size_t i = 0; i < p->nactions && k + 48 < cap; i++) {
         const struct ens_km_action *a = &p->actions[i];
-        k += (size_t)snprintf(buf + k, cap - k, "%s\"%s%s", i ? ", " : "",
-                              ens_km_act_name(a->type), a->key_id != 0 ? " " : "");
+        k += (size_t)snprintf(buf + k, cap - k, "%s\"%s%s", i ? ", " : "", ens_km_act_name(a->type),
+                              a->key_id != 0 ? " " : "");
         if (a->key_id != 0) {
             k += (size_t)snprintf(buf + k, cap - k, "%lld", (long long)a->key_id);
         }
@@ -120,8 +120,8 @@ static void km_failed(struct ens_ctl *c, const uint8_t *origin, const char *zone
     ctl_json_escape(why, esc, sizeof esc);
     snprintf(d, sizeof d, "\"rollover\": \"%s\", \"code\": \"%s\", \"reason\": \"%s\"",
              ens_km_rollover_name(roll), code, esc);
-    ctl_emit(c, zone, strcmp(code, "unsafe-step") == 0 ? "dnssec.keymgr_refused"
-                                                       : "dnssec.keymgr_failed",
+    ctl_emit(c, zone,
+             strcmp(code, "unsafe-step") == 0 ? "dnssec.keymgr_refused" : "dnssec.keymgr_failed",
              d);
 }
 
@@ -226,8 +226,8 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
         s->km_failing = false;
     }
     char d[1700];
-    snprintf(d, sizeof d, "\"rollover\": \"%s\", \"phase\": \"%s\", %s",
-             ens_km_rollover_name(roll), phase, acts);
+    snprintf(d, sizeof d, "\"rollover\": \"%s\", \"phase\": \"%s\", %s", ens_km_rollover_name(roll),
+             phase, acts);
     ctl_emit(c, name, "dnssec.keymgr_step", d);
     *more = true;
     return rc;

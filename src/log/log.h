@@ -40,10 +40,10 @@ bool ens_log_enabled(const struct ens_log *l, enum ens_log_level level);
 
 /* Writes one line. event is a dotted name ("api.request"); zone may be NULL. fields is a
  * printf-style format of space-separated key=value pairs whose values are conversions only:
- * "serial=%u error=%s" (conversions: %s %d %u %ld %lu %lld %llu %zu %c, %f written with three decimals, and %%
- * nowhere). In
- * JSON, %s values are strings (escaped), the rest numbers; in text, a value with a space, a
- * quote or an equals sign is quoted. fields may be NULL or "". l NULL is a no-op. */
+ * "serial=%u error=%s" (conversions: %s %d %u %ld %lu %lld %llu %zu %c, %f written with three
+ * decimals, and %% nowhere). In JSON, %s values are strings (escaped), the rest numbers; in text, a
+ * value with a space, a quote or an equals sign is quoted. fields may be NULL or "". l NULL is a
+ * no-op. */
 void ens_log(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
              const char *fields, ...) __attribute__((format(printf, 5, 6)));
 void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
