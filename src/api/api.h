@@ -40,6 +40,8 @@ struct ens_api_counters {
     bool have_webhooks;
     struct ens_webhook_stats webhooks;
     uint64_t probes[2]; /* DS probes made: [0] every server answered, [1] some did not */
+    /* seconds since the maintenance runner last finished a pass (real time); < 0: none */
+    double maintenance_age;
 };
 
 struct ens_api_opts {

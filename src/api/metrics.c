@@ -407,6 +407,13 @@ static void daemon_metrics(struct ens_str *o, const struct ens_api_counters *d)
         label_text(o, d->refusals[i].code, strlen(d->refusals[i].code));
         ens_str_printf(o, "\"} %" PRIu64 "\n", d->refusals[i].n);
     }
+    if (d->maintenance_age >= 0) {
+        family(o, "ensign_maintenance_pass_age_seconds", "gauge",
+               "Real seconds since the maintenance (renewal, retries, key manager, probes) last "
+               "finished a pass; it runs about once a second.");
+        ens_str_printf(o, "ensign_maintenance_pass_age_seconds");
+        value(o, d->maintenance_age);
+    }
     family(o, "ensign_ds_probes_total", "counter",
            "DS probes of parent servers made: complete (every server answered) or not.");
     ens_str_printf(o,

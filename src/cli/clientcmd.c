@@ -14,6 +14,7 @@ static const char usage_text[] =
     "       ensign zone delete ZONE\n"
     "       ensign zone import ZONE FILE     (creates the zone, or replaces its records)\n"
     "       ensign zone export ZONE\n"
+    "       ensign zone rectify ZONE           (sign the zone whole again, now)\n"
     "       ensign record list ZONE [--name NAME] [--type TYPE]\n"
     "       ensign record set ZONE NAME TYPE TTL CONTENT...\n"
     "       ensign record delete ZONE NAME TYPE\n"
@@ -155,6 +156,18 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
             ens_client_reply_clear(&rep);
         }
         ens_str_clear(&name);
+        return rc;
+    }
+    if (n == 2 && strcmp(args[0], "rectify") == 0) {
+        zone_path(args[1], "/rectify", &path);
+        rc = ens_client_request(c, "zone rectify", "PUT", path.s, NULL, &rep);
+        if (rc == 0) {
+            if (!c->json) {
+                printf("rectified %s: signed whole and published\n", args[1]);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        ens_str_clear(&path);
         return rc;
     }
     if (n == 2 && (strcmp(args[0], "delete") == 0 || strcmp(args[0], "export") == 0)) {

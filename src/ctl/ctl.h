@@ -37,7 +37,7 @@ struct ens_ctl_opts {
     uint32_t sig_validity;   /* seconds; 0: 14 days */
     uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
     const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
-    uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 3 */
+    uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 2 */
     size_t journal_max;      /* journal entries kept per zone; 0: 1000 */
     /* Events ("dnssec.rotation_start", "zone.published", ...) with a JSON body; may be NULL.
      * Called on the calling thread. */
@@ -344,7 +344,7 @@ struct ens_ctl_zone_stats {
      * while the parent holds one, or a DS of no key of ours) outside a key manager wait for
      * the parent; 0: they agree, or nothing is known */
     int64_t ds_mismatch_since;
-    uint32_t parent_ds_ttl; /* the policy's parent DS TTL (seconds; 0: no policy) */
+    uint32_t parent_ds_ttl; /* the parent DS TTL the zone is timed with (0: not known yet) */
     /* the key manager (zones with a policy; phase "" otherwise) */
     const char *rollover; /* "none", "zsk", "ksk", "csk", "algorithm" */
     char phase[32];       /* as ens_km_plan gives it */

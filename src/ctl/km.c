@@ -494,6 +494,7 @@ static void record_probe(struct ens_ctl *c, struct zstate *s, const char *name, 
         uint32_t first = (uint32_t)(half < 1 ? 1 : half > 60 ? 60 : half);
         s->waiting_probes = settled || s->streak < 2 ? 0 : s->waiting_probes + 1;
         every = settled ? 3600 : ens_probe_next_time(now, s->waiting_probes, first, 3600) - now;
+        s->parent_ds_ttl = (uint32_t)tx.before->policy.parent_ds_ttl;
         ctl_state_parent(s, p, now);
     } else {
         ctl_state_parent(s, NULL, now);

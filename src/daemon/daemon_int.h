@@ -52,6 +52,7 @@ struct ens_daemon {
     pthread_cond_t run_cv;
     bool run_stop, run_started;
     pthread_t runner;
+    _Atomic uint64_t pass_done_ms; /* monotonic ms when the last pass ended; 0: none yet */
 };
 
 /* files.c: loads every zone file and pins it in the set; on reload a file that fails keeps the
@@ -70,5 +71,7 @@ void ens_daemon_counters(void *ctx, struct ens_api_counters *out);
 int ens_daemon_runner_start(struct ens_daemon *d);
 void ens_daemon_runner_stop(struct ens_daemon *d);
 int ens_daemon_test_clock(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
+/* Monotonic milliseconds. */
+uint64_t ens_daemon_mono_ms(void);
 
 #endif

@@ -213,6 +213,8 @@ void ens_daemon_counters(void *ctx, struct ens_api_counters *out)
     if (d->srv != NULL) {
         ens_server_counters(d->srv, &out->server);
     }
+    uint64_t done = atomic_load(&d->pass_done_ms);
+    out->maintenance_age = done == 0 ? -1 : (double)(ens_daemon_mono_ms() - done) / 1000.0;
     out->have_webhooks = d->hooks != NULL;
     if (d->hooks != NULL) {
         ens_webhook_stats(d->hooks, &out->webhooks);

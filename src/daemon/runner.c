@@ -79,6 +79,14 @@ static void pass(struct ens_daemon *d, int64_t now)
     ens_ctl_tick(d->ctl, now);
     pthread_mutex_unlock(&d->ctl_mu);
     ens_zoneset_reclaim(d->zones);
+    atomic_store(&d->pass_done_ms, ens_daemon_mono_ms());
+}
+
+uint64_t ens_daemon_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void *runner_main(void *arg)
