@@ -150,6 +150,7 @@ int ens_cli_serve(int argc, char **argv)
     }
     if (ens_daemon_conf_finish(conf, err, sizeof err) != 0) {
         fprintf(stderr, "ensign serve: %s\n", err);
+        rc = ENS_EXIT_FAIL;
         goto out;
     }
     struct ens_daemon_opts o = *ens_daemon_conf_opts(conf);

@@ -104,6 +104,9 @@ struct ens_daemon_conf {
     char **strs; /* every string o points to */
     size_t nstrs, capstrs;
     bool by_flag[NSETTINGS]; /* a flag set it: the file's value is gone */
+    /* the API key's file, read by ens_daemon_conf_finish (a flag may replace it before), and
+     * where it was given, for messages */
+    const char *key_file, *key_file_where;
     char api_key[API_KEY_FILE_MAX + 1];
 };
 
@@ -418,9 +421,12 @@ static int set_value(struct ens_daemon_conf *c, size_t i, const char *val, bool 
         return o->api_listen != NULL ? 0 : ENS_ENOMEM;
     }
     case S_API_KEYFILE:
-        return read_key_file(c, val, where, err, errlen);
+        c->key_file = keep(c, val);
+        c->key_file_where = keep(c, where);
+        o->api_key = NULL;
+        return c->key_file != NULL && c->key_file_where != NULL ? 0 : ENS_ENOMEM;
     case S_API_KEY:
-        explicit_bzero(c->api_key, sizeof c->api_key);
+        c->key_file = NULL;
         o->api_key = val; /* the caller's: the command line */
         return 0;
     case S_API_MAXBODY:
@@ -852,6 +858,12 @@ int ens_daemon_conf_finish(struct ens_daemon_conf *c, char *err, size_t errlen)
                  "(--sig-validity, %u s)",
                  (unsigned)o->sig_refresh, (unsigned)o->sig_validity);
         return ENS_EINVAL;
+    }
+    if (c->key_file != NULL) {
+        int rc = read_key_file(c, c->key_file, c->key_file_where, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
     }
     if (o->api_key == NULL) {
         o->api_key = getenv("ENSIGN_API_KEY");
