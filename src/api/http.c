@@ -110,12 +110,18 @@ static bool note_limit(struct ens_api *a, struct limit_note *n, uint64_t *suppre
     return say;
 }
 
-/* The client's address as text ("?" when unknown). */
+/* The client's address as text, without its port ("?" when unknown): the rate is per address. */
 static void client_text(struct MHD_Connection *c, char *buf, size_t cap)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci == NULL || ci->client_addr == NULL || ens_addr_format(ci->client_addr, buf, cap) != 0) {
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    const void *a =
+        sa == NULL                  ? NULL
+        : sa->sa_family == AF_INET  ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+        : sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                                    : NULL;
+    if (a == NULL || inet_ntop(sa->sa_family, a, buf, (socklen_t)cap) == NULL) {
         snprintf(buf, cap, "?");
     }
 }
