@@ -66,6 +66,10 @@ static void reload_config(struct ens_daemon *d)
     const char *names[32];
     bool live[32];
     size_t k = ens_daemon_conf_diff(&d->cur, n, names, live, 32);
+    /* the log first: what follows is written as the new settings say */
+    d->cur.log_format = n->log_format;
+    d->cur.log_level = n->log_level;
+    ens_log_set(d->log, n->log_format, n->log_level);
     size_t applied = 0;
     for (size_t i = 0; i < k && i < 32; i++) {
         if (!live[i]) {
@@ -76,9 +80,6 @@ static void reload_config(struct ens_daemon *d)
         applied++;
         ens_log(d->log, ENS_LOG_INFO, "config.changed", NULL, "setting=%s", names[i]);
     }
-    d->cur.log_format = n->log_format;
-    d->cur.log_level = n->log_level;
-    ens_log_set(d->log, n->log_format, n->log_level);
     d->cur.api_rate = n->api_rate;
     d->cur.api_max_body = n->api_max_body;
     if (d->api != NULL) {
