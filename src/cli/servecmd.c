@@ -148,9 +148,10 @@ int ens_cli_serve(int argc, char **argv)
             goto out;
         }
     }
-    if (ens_daemon_conf_finish(conf, err, sizeof err) != 0) {
+    int frc = ens_daemon_conf_finish(conf, err, sizeof err);
+    if (frc != 0) {
         fprintf(stderr, "ensign serve: %s\n", err);
-        rc = ENS_EXIT_FAIL;
+        rc = frc == ENS_EINVAL ? ENS_EXIT_USAGE : ENS_EXIT_FAIL;
         goto out;
     }
     struct ens_daemon_opts o = *ens_daemon_conf_opts(conf);

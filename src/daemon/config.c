@@ -859,11 +859,8 @@ int ens_daemon_conf_finish(struct ens_daemon_conf *c, char *err, size_t errlen)
                  (unsigned)o->sig_refresh, (unsigned)o->sig_validity);
         return ENS_EINVAL;
     }
-    if (c->key_file != NULL) {
-        int rc = read_key_file(c, c->key_file, c->key_file_where, err, errlen);
-        if (rc != 0) {
-            return rc;
-        }
+    if (c->key_file != NULL && read_key_file(c, c->key_file, c->key_file_where, err, errlen) != 0) {
+        return ENS_EIO; /* the file, not the settings */
     }
     if (o->api_key == NULL) {
         o->api_key = getenv("ENSIGN_API_KEY");

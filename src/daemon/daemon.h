@@ -99,8 +99,9 @@ bool ens_daemon_conf_known(const char *flag);
  * the process); others are. ENS_EINVAL (err says why). */
 int ens_daemon_conf_flag(struct ens_daemon_conf *c, const char *flag, const char *value, char *err,
                          size_t errlen);
-/* Completes the settings (defaults, the API key from ENSIGN_API_KEY when none was given) and
- * checks them together. ENS_EINVAL (err says why). */
+/* Completes the settings (defaults, the API key read from its file, or from ENSIGN_API_KEY when
+ * none was given) and checks them together. ENS_EINVAL (settings that do not go together),
+ * ENS_EIO (the key file cannot be used); err says why. */
 int ens_daemon_conf_finish(struct ens_daemon_conf *c, char *err, size_t errlen);
 /* The options (owned by c, valid until it is freed). */
 const struct ens_daemon_opts *ens_daemon_conf_opts(const struct ens_daemon_conf *c);

@@ -78,7 +78,7 @@ def test_cross_checks_and_key_file(tmp_path):
           refresh: 2h
         """)
     p = check(path)
-    assert p.returncode == 1 and "signing.refresh" in p.stderr and "shorter" in p.stderr, p.stderr
+    assert p.returncode == 2 and "signing.refresh" in p.stderr and "shorter" in p.stderr, p.stderr
     # a flag mends it; a key file others may read is named with its position
     p = check(path, "--sig-refresh", "30m")
     assert p.returncode == 0, p.stderr
@@ -87,7 +87,7 @@ def test_cross_checks_and_key_file(tmp_path):
     assert p.returncode == 1 and f"{path}:5:13: api.key-file" in p.stderr and "0644" in p.stderr
     # the API without a store
     p = check(write(tmp_path / "b.conf", "api:\n  listen: 127.0.0.1:0\n"))
-    assert p.returncode == 1 and "store.directory" in p.stderr, p.stderr
+    assert p.returncode == 2 and "store.directory" in p.stderr, p.stderr
     # an empty file is all defaults
     assert check(write(tmp_path / "c.conf", "# nothing\n")).returncode == 0
 
