@@ -848,7 +848,7 @@ int ens_daemon_conf_finish(struct ens_daemon_conf *c, char *err, size_t errlen)
     }
     if (o->data_dir == NULL && o->api_listen != NULL) {
         snprintf(err, errlen,
-                 "api.listen (--api-listen) needs store.directory (--data DIR, "
+                 "--api-listen (api.listen) needs --data DIR (store.directory: "
                  "where zones and keys are kept)");
         return ENS_EINVAL;
     }
