@@ -334,7 +334,8 @@ static void server_metrics(struct ens_str *o, const struct ens_server_counters *
                        s->dropped[t]);
     }
     family(o, "ensign_dns_answer_duration_seconds", "histogram",
-           "Time from a query read to its answer written, inside the server.");
+           "Time from a query read to its answer written, inside the server; one answer in "
+           "eight is timed.");
     histogram(o, "ensign_dns_answer_duration_seconds", "", s->latency, ENS_SRV_NLATENCY,
               ens_server_latency_bound, (double)s->latency_ns / 1e9);
 }

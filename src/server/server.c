@@ -43,7 +43,7 @@ uint64_t ens_srv_now_ms(void)
 void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
                     size_t cap, size_t *outlen)
 {
-    uint64_t start = ens_srv_count_start();
+    uint64_t start = ens_srv_count_start(w);
     struct ens_answer_opts o = {.tcp = tcp, .edns_max = w->s->edns_max};
     urcu_memb_read_lock();
     if (ens_answer(w->s->zs, &o, q, qlen, out, cap, outlen) != 0 && *outlen > cap) {

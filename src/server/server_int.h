@@ -85,6 +85,7 @@ struct ens_srv_counts {
     _Atomic uint64_t dropped[2];
     _Atomic uint64_t latency[ENS_SRV_NLATENCY];
     _Atomic uint64_t latency_ns;
+    unsigned sample; /* answers since the last one timed (the worker's own) */
 };
 
 struct ens_srv_worker {
@@ -125,9 +126,10 @@ uint64_t ens_srv_now_ms(void);
 void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const uint8_t *q, size_t qlen, uint8_t *out,
                     size_t cap, size_t *outlen);
 
-/* Counting one answer (counters.c): the time a query was read, then what was answered (outlen
- * 0: nothing) and how long it took. */
-uint64_t ens_srv_count_start(void);
+/* Counting one answer (counters.c): when a query was read (0: this answer is not timed; one in
+ * ENS_SRV_LATENCY_SAMPLE is), then what was answered (outlen 0: nothing) and how long it took. */
+#define ENS_SRV_LATENCY_SAMPLE 8
+uint64_t ens_srv_count_start(struct ens_srv_worker *w);
 void ens_srv_count(struct ens_srv_worker *w, bool tcp, uint64_t start, const uint8_t *ans,
                    size_t alen);
 

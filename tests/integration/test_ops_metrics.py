@@ -200,10 +200,12 @@ def test_dns_and_api_counters_match_the_traffic(tmp_path):
         assert one(after, "ensign_dns_truncated_total") - one(before, "ensign_dns_truncated_total") == 1
         dropped = [one(m, "ensign_dns_dropped_total", transport="udp") for m in (before, after)]
         assert dropped[1] - dropped[0] == 1
-        # every answer is in the latency histogram, the +Inf bucket is the count
+        # one answer in eight is timed (the first of each worker among them); the +Inf bucket
+        # is the count
         answers = sum(v for k, v in after.items() if k[0] == "ensign_dns_responses_total")
         count = one(after, "ensign_dns_answer_duration_seconds_count")
-        assert count == answers == one(after, "ensign_dns_answer_duration_seconds_bucket", le="+Inf")
+        assert 1 <= count <= answers // 8 + 2, (count, answers)
+        assert count == one(after, "ensign_dns_answer_duration_seconds_bucket", le="+Inf")
         assert one(after, "ensign_dns_answer_duration_seconds_sum") > 0
         buckets = sorted((float(dict(k[1])["le"]), v) for k, v in after.items()
                          if k[0] == "ensign_dns_answer_duration_seconds_bucket"
