@@ -81,6 +81,29 @@ getent passwd ensign >/dev/null || fail "postinst made no user ensign"
     fail "/var/lib/ensign is $(stat -c '%a %U' /var/lib/ensign)"
 runuser -u ensign -- /usr/bin/ensign serve --config /etc/ensign/ensign.conf --check ||
     fail "the service's user cannot use the shipped configuration"
+# under systemd the package started the real, sandboxed service on 127.0.0.1:53
+if [ -d /run/systemd/system ]; then
+    i=0
+    until systemctl is-active --quiet ensign.service; do
+        i=$((i + 1))
+        if [ $i -gt 100 ]; then
+            if journalctl -u ensign.service --no-pager | grep -q 'Address already in use'; then
+                echo "package-check: port 53 is taken here: the started service was not checked"
+                break
+            fi
+            journalctl -u ensign.service --no-pager | tail -20 >&2
+            fail "the service did not start under systemd"
+        fi
+        sleep 0.1
+    done
+    if systemctl is-active --quiet ensign.service; then
+        dig +norec +time=2 +tries=3 @127.0.0.1 -p 53 example.invalid SOA | grep -q 'status: REFUSED' ||
+            fail "the service started by systemd does not answer on 127.0.0.1:53"
+        systemctl reload ensign.service || fail "systemctl reload"
+        echo "package-check: the service runs under systemd, sandboxed, and answers on port 53"
+        systemctl stop ensign.service
+    fi
+fi
 # the service as the unit starts it: user ensign with CAP_NET_BIND_SERVICE as its one
 # capability, the shipped configuration; a free port below 1024 (port 53 may be taken here)
 # and a free API port override the addresses only
