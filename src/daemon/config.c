@@ -760,31 +760,29 @@ static char *slurp(const char *path, size_t *len, char *err, size_t errlen)
     return buf;
 }
 
-int ens_daemon_conf_file(struct ens_daemon_conf *c, const char *path, char *err, size_t errlen)
+int ens_daemon_conf_text(struct ens_daemon_conf *c, const char *name, const char *text, size_t len,
+                         char *err, size_t errlen)
 {
-    size_t len = 0;
-    char *buf = slurp(path, &len, err, errlen);
-    if (buf == NULL) {
-        return ENS_EIO;
-    }
     yaml_parser_t p;
     yaml_document_t doc;
     int rc = 0;
+    if (len > CONF_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than 16 MiB", name);
+        return ENS_EINVAL;
+    }
     if (!yaml_parser_initialize(&p)) {
-        free(buf);
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", name);
         return ENS_ENOMEM;
     }
-    yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &doc)) {
-        snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", path, p.problem_mark.line + 1,
+        snprintf(err, errlen, "%s:%zu:%zu: %s%s%s", name, p.problem_mark.line + 1,
                  p.problem_mark.column + 1, p.problem != NULL ? p.problem : "not YAML",
                  p.context != NULL ? " " : "", p.context != NULL ? p.context : "");
         yaml_parser_delete(&p);
-        free(buf);
         return ENS_EINVAL;
     }
-    struct reader r = {.c = c, .path = path, .doc = &doc, .err = err, .errlen = errlen};
+    struct reader r = {.c = c, .path = name, .doc = &doc, .err = err, .errlen = errlen};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root != NULL) {
         rc = read_root(&r, root);
@@ -805,8 +803,19 @@ int ens_daemon_conf_file(struct ens_daemon_conf *c, const char *path, char *err,
     }
     yaml_document_delete(&doc);
     yaml_parser_delete(&p);
-    free(buf);
     return rc == ENS_ENOMEM ? ENS_ENOMEM : rc != 0 ? ENS_EINVAL : 0;
+}
+
+int ens_daemon_conf_file(struct ens_daemon_conf *c, const char *path, char *err, size_t errlen)
+{
+    size_t len = 0;
+    char *buf = slurp(path, &len, err, errlen);
+    if (buf == NULL) {
+        return ENS_EIO;
+    }
+    int rc = ens_daemon_conf_text(c, path, buf, len, err, errlen);
+    free(buf);
+    return rc;
 }
 
 /* ---- the whole ---- */

@@ -92,6 +92,9 @@ void ens_daemon_conf_free(struct ens_daemon_conf *c);
 /* Reads the configuration file at path into c. ENS_EIO (unreadable), ENS_EINVAL (err says
  * where and why). */
 int ens_daemon_conf_file(struct ens_daemon_conf *c, const char *path, char *err, size_t errlen);
+/* The same from text (len bytes; name stands for the file in messages). Reads no file. */
+int ens_daemon_conf_text(struct ens_daemon_conf *c, const char *name, const char *text, size_t len,
+                         char *err, size_t errlen);
 /* Whether flag ("--api-rate") is a setting taking a value. */
 bool ens_daemon_conf_known(const char *flag);
 /* One command-line flag with its value, over what the file said (so the file is read first,
