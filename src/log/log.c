@@ -42,13 +42,14 @@ void ens_log_set(struct ens_log *l, enum ens_log_format format, enum ens_log_lev
 {
     pthread_mutex_lock(&l->mu);
     l->o.format = format;
-    l->o.level = level;
+    /* read without the lock by ens_log_enabled, from any thread */
+    __atomic_store_n(&l->o.level, level, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
 }
 
 bool ens_log_enabled(const struct ens_log *l, enum ens_log_level level)
 {
-    return l != NULL && level >= l->o.level;
+    return l != NULL && level >= __atomic_load_n(&l->o.level, __ATOMIC_RELAXED);
 }
 
 const char *ens_log_level_name(enum ens_log_level l)
