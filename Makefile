@@ -13,7 +13,7 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 # p11-kit: PKCS#11 URIs (RFC 7512) and module loading for the PKCS#11 keystore.
 P11KIT_CFLAGS := $(shell pkg-config --cflags p11-kit-1 2>/dev/null || echo -I/usr/include/p11-kit-1)
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -Isrc $(P11KIT_CFLAGS) -MMD -MP $(WARN)
-LDLIBS   := -lcurl -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lp11-kit -lcrypto \
+LDLIBS   := -lcurl -lyaml -lmicrohttpd -ljansson -lsqlite3 -lurcu-memb -lurcu-common -lp11-kit -lcrypto \
             -lpthread -lm
 B        ?= build
 
@@ -100,7 +100,8 @@ $(B)/fuzz/%: $(B)/fuzz/obj/fuzz/%.o $(LIBS_FUZZ)
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
 
-.PHONY: all deps clients asan fuzz check unit integration fuzz-check lint run bench clean FORCE
+.PHONY: all deps clients asan fuzz check unit integration fuzz-check lint run bench clean FORCE \
+        install deb package-check monitoring-check
 all: $(B)/rel/ensign
 	@ln -sf rel/ensign $(B)/ensign
 
@@ -134,8 +135,59 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) all asan fuzz
 	$(MAKE) unit
+	$(MAKE) monitoring-check
 	$(MAKE) integration
+	$(MAKE) package-check
 	$(MAKE) fuzz-check
+
+# The alert rules parse and pass their unit tests (promtool); the dashboard uses only metrics
+# ensign exports (a running ensign is scraped), and promtool finds nothing in the scrape.
+monitoring-check: all
+	promtool check rules monitoring/ensign_rules.yml
+	cd monitoring && promtool test rules ensign_rules_test.yml
+	/usr/bin/python3 monitoring/check_dashboard.py monitoring/grafana/ensign-dashboard.json \
+	    $(B)/rel/ensign
+
+# Installation: make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=/etc]
+# [UNITDIR=$(PREFIX)/lib/systemd/system]. The configuration file is installed only when there
+# is none; the service's user is made by the Debian package (or by hand: adduser --system
+# --group --home /var/lib/ensign --no-create-home ensign).
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SYSCONFDIR ?= /etc
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/ensign
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(DOCDIR)/runbooks $(DESTDIR)$(DOCDIR)/monitoring/grafana \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/ensign
+	install -m 0755 $(B)/rel/ensign $(DESTDIR)$(BINDIR)/ensign
+	install -m 0644 docs/man/ensign.1 $(DESTDIR)$(MANDIR)/man1/ensign.1
+	install -m 0644 docs/man/ensign.conf.5 $(DESTDIR)$(MANDIR)/man5/ensign.conf.5
+	install -m 0644 docs/runbooks/*.md $(DESTDIR)$(DOCDIR)/runbooks/
+	install -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 dist/ensign.conf $(DESTDIR)$(DOCDIR)/ensign.conf.example
+	for f in ensign_rules.yml ensign_rules_test.yml; do \
+	    sed 's#runbook_url: docs/runbooks/#runbook_url: file://$(DOCDIR)/runbooks/#' \
+	        monitoring/$$f > $(DESTDIR)$(DOCDIR)/monitoring/$$f && \
+	    chmod 0644 $(DESTDIR)$(DOCDIR)/monitoring/$$f; done
+	install -m 0644 monitoring/grafana/ensign-dashboard.json $(DESTDIR)$(DOCDIR)/monitoring/grafana/
+	install -m 0644 monitoring/prometheus.yml $(DESTDIR)$(DOCDIR)/monitoring/prometheus.yml.example
+	sed 's#@BINDIR@#$(BINDIR)#g; s#@SYSCONFDIR@#$(SYSCONFDIR)#g' dist/ensign.service.in \
+	    > $(DESTDIR)$(UNITDIR)/ensign.service && chmod 0644 $(DESTDIR)$(UNITDIR)/ensign.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/ensign/ensign.conf ] || \
+	    install -m 0644 dist/ensign.conf $(DESTDIR)$(SYSCONFDIR)/ensign/ensign.conf
+
+# The Debian package (dpkg-deb): build/ensign_VERSION_ARCH.deb.
+deb: all
+	sh scripts/deb.sh
+
+# The package built, its contents checked, unpacked into a scratch root and run there; as
+# root also installed for real (apt-get), run as the service runs it, and purged again.
+package-check: deb
+	sh scripts/package-check.sh
 
 run: deps all
 	@sh scripts/run.sh

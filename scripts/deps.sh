@@ -4,15 +4,19 @@
 set -eu
 
 BUILD="build-essential pkg-config clang libclang-rt-14-dev clang-format libssl-dev libcmocka-dev \
-libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libp11-kit-dev"
+libsqlite3-dev liburcu-dev libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libp11-kit-dev \
+libyaml-dev"
 TEST="python3 python3-pytest python3-dnspython python3-requests bind9-utils bind9-dnsutils \
 ldnsutils knot-dnssecutils knot-dnsutils hyperfine time \
 unbound knot nsd bind9 dnsperf python3-yaml chromium chromium-driver python3-selenium softhsm2 opensc"
+# operations: promtool and a real prometheus (alert rules, metrics), the Debian package build
+# and its checks (dpkg-shlibdeps, systemd-analyze, man pages, the service run by setpriv)
+OPS="prometheus dpkg-dev systemd groff-base man-db adduser iproute2 util-linux"
 # the real API clients the tests run: lego (pdns and rfc2136 providers) and certbot with its
 # rfc2136 plugin against a local pebble ACME server, libcloud's PowerDNS driver, and node for
 # the npm client (tests/clients, installed by scripts/clients.sh)
 CLIENTS="lego pebble certbot python3-certbot-dns-rfc2136 python3-libcloud nodejs"
-PKGS="$BUILD $TEST $CLIENTS"
+PKGS="$BUILD $TEST $OPS $CLIENTS"
 
 missing=""
 for p in $PKGS; do

@@ -44,9 +44,12 @@ ensign is serving example.com, signed, from $data.
   API:   curl -H 'X-API-Key: $key' $url/api/v1/servers/localhost/zones/example.com.
   CLI:   export ENSIGN_URL=$url ENSIGN_TOKEN=$key
          $bin zone list
-         $bin record set example.com www A 300 192.0.2.80
-         $bin dnssec status example.com      # the DS to give the registrar
-         $bin ds example.com
+         $bin record set example.com blog A 300 192.0.2.82
+         $bin record list example.com --name blog
+         $bin dnssec status example.com      # signing, the rollover, the parent
+         $bin ds example.com                 # the DS to give the registrar
+         $bin audit --zone example.com       # who changed what
+  Metrics: curl -H 'X-API-Key: $key' $url/metrics
 Ctrl-C stops the server.
 INFO
 wait $pid

@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys/keys.h"
+#include "keys/webhook.h"
+#include "server/server.h"
+
 struct ens_api;
 struct ens_ctl;
 struct ens_log;
@@ -40,6 +44,31 @@ struct ens_api_xfr {
     void (*changed)(void *ctx, const char *zone);
 };
 
+/* Rollover kinds counted (enum ens_km_rollover), and refusal codes kept apart. */
+#define ENS_API_ROLLOVER_KINDS 5
+#define ENS_API_REFUSAL_CODES  24
+
+/* What the program that runs the API counts beside the control plane, for GET /metrics. */
+struct ens_api_counters {
+    bool have_server; /* the DNS server runs: its counters follow */
+    struct ens_server_counters server;
+    /* the key manager, by enum ens_km_rollover */
+    uint64_t rollovers_started[ENS_API_ROLLOVER_KINDS];
+    uint64_t rollovers_completed[ENS_API_ROLLOVER_KINDS];
+    uint64_t rollovers_failed[ENS_API_ROLLOVER_KINDS];
+    /* changes refused by the safety gate, by its code ("ds-at-parent", ...) */
+    struct {
+        char code[32];
+        uint64_t n;
+    } refusals[ENS_API_REFUSAL_CODES];
+    size_t nrefusals;
+    bool have_webhooks;
+    struct ens_webhook_stats webhooks;
+    uint64_t probes[2]; /* DS probes made: [0] every server answered, [1] some did not */
+    /* seconds since the maintenance runner last finished a pass (real time); < 0: none */
+    double maintenance_age;
+};
+
 struct ens_api_opts {
     const char *listen;        /* "ADDR:PORT" or "[V6ADDR]:PORT"; NULL: 127.0.0.1:8053 */
     const char *api_key;       /* the administrator key; NULL: every request is refused (401) */
@@ -62,6 +91,9 @@ struct ens_api_opts {
     int (*test_clock)(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
     void *test_ctx;
     const struct ens_api_xfr *xfr; /* transfers and NOTIFY; NULL: none (notify is a no-op) */
+    /* The program's counters for GET /metrics (called with ctl_lock held); NULL: none. */
+    void (*counters)(void *ctx, struct ens_api_counters *out);
+    void *counters_ctx;
 };
 
 /* Starts the listener. On failure nothing runs and err holds a sentence naming the address.
@@ -69,6 +101,9 @@ struct ens_api_opts {
 int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err, size_t errlen);
 /* The TCP port the listener is bound to (useful with port 0). */
 uint16_t ens_api_port(const struct ens_api *a);
+/* Changes the per-address request rate and the largest body of a running API (configuration
+ * reload); 0 keeps a value. Any thread. */
+void ens_api_set_limits(struct ens_api *a, unsigned rate, size_t max_body);
 /* Stops the listener (waiting for requests in progress) and frees it. NULL is a no-op. */
 void ens_api_free(struct ens_api *a);
 

@@ -3,6 +3,7 @@
 #define ENS_API_API_INT_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "api/api.h"
@@ -170,6 +171,34 @@ void api_lock(struct api_req *rq);
 void api_unlock(struct api_req *rq);
 /* POST .../zones/{zone}/dnssec/ds-withdrawn: the operator confirms the DS withdrawn. */
 int api_dnssec_ds_withdrawn(struct api_req *rq, struct api_resp *r);
+
+/* ---- what the API counts (reqstats.c) ---- */
+
+/* Route classes ("zones", "dnssec", ...; api_class_name), answer codes kept apart
+ * (api_status_of; the last slot is every other code), latency buckets (the last is +Inf). */
+#define API_NCLASS   12
+#define API_NSTATUS  18
+#define API_NLATENCY 12
+struct api_counts {
+    _Atomic uint64_t requests[API_NCLASS][API_NSTATUS];
+    _Atomic uint64_t latency[API_NCLASS][API_NLATENCY];
+    _Atomic uint64_t latency_us[API_NCLASS];
+    _Atomic uint64_t rate_limited, connection_limited;
+};
+/* The class of a request path (the decoded path, without the query string). */
+size_t api_class_of(const char *path);
+const char *api_class_name(size_t i);
+/* The HTTP status of slot i (0 for the last: any other). */
+unsigned api_status_code(size_t i);
+/* The upper bound in seconds of latency bucket i (0 for the last: +Inf). */
+double api_latency_bound(size_t i);
+/* Counts one answered request. */
+void api_count(struct api_counts *c, const char *path, unsigned status, double seconds);
+/* The counters of the running API. */
+const struct api_counts *api_counts_of(const struct ens_api *a);
+
+/* The request rate and body limit in force (a configuration reload may have changed them). */
+void api_limits(const struct ens_api *a, unsigned *rate, size_t *max_body);
 
 /* The options the API was started with. */
 const struct ens_api_opts *api_opts(const struct ens_api *a);

@@ -46,11 +46,24 @@ struct bucket {
  * a parent's servers, for check-ds) does not stop the others. */
 #define API_THREADS 4
 
+/* A hit of a limit is logged at most once in this many seconds, with the count since. */
+#define LIMIT_LOG_EVERY 10.0
+
+struct limit_note {
+    double last;         /* monotonic seconds of the last line */
+    uint64_t suppressed; /* hits since, not logged */
+};
+
 struct ens_api {
     struct ens_api_opts o;
     pthread_mutex_t rate_mu;
     struct bucket buckets[RATE_SLOTS];
-    char *listen, *api_key, *version; /* owned copies */
+    /* the limits in force (o.rate, o.max_body at start; a configuration reload changes them) */
+    _Atomic unsigned rate;
+    _Atomic size_t max_body;
+    struct api_counts counts;
+    struct limit_note rate_note, conn_note; /* under rate_mu */
+    char *listen, *api_key, *version;       /* owned copies */
     struct MHD_Daemon *mhd;
     uint16_t port;
     int64_t started; /* api_now at start */
@@ -66,6 +79,91 @@ struct pending {
 const struct ens_api_opts *api_opts(const struct ens_api *a)
 {
     return &a->o;
+}
+
+const struct api_counts *api_counts_of(const struct ens_api *a)
+{
+    return &a->counts;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether a limit hit is to be logged now; *suppressed gets the hits not logged before it. */
+static bool note_limit(struct ens_api *a, struct limit_note *n, uint64_t *suppressed)
+{
+    double now = mono_now();
+    pthread_mutex_lock(&a->rate_mu);
+    bool say = n->last == 0 || now - n->last >= LIMIT_LOG_EVERY;
+    if (say) {
+        *suppressed = n->suppressed;
+        n->suppressed = 0;
+        n->last = now;
+    } else {
+        n->suppressed++;
+    }
+    pthread_mutex_unlock(&a->rate_mu);
+    return say;
+}
+
+/* The client's address as text, without its port ("?" when unknown): the rate is per address. */
+static void client_text(struct MHD_Connection *c, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+    const void *a =
+        sa == NULL                  ? NULL
+        : sa->sa_family == AF_INET  ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+        : sa->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+                                    : NULL;
+    if (a == NULL || inet_ntop(sa->sa_family, a, buf, (socklen_t)cap) == NULL) {
+        snprintf(buf, cap, "?");
+    }
+}
+
+/* libmicrohttpd's own messages: a connection refused because the listener or the client's
+ * address holds all it may is counted and logged (at most every LIMIT_LOG_EVERY seconds);
+ * other messages are logged at debug level by their format alone, never with their values
+ * (which may hold what a client sent). */
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)ap;
+    struct ens_api *a = cls;
+    if (strstr(fmt, "connection limit") != NULL) {
+        atomic_fetch_add_explicit(&a->counts.connection_limited, 1, memory_order_relaxed);
+        uint64_t suppressed = 0;
+        if (note_limit(a, &a->conn_note, &suppressed)) {
+            ens_log(a->o.log, ENS_LOG_WARN, "api.connection-limit", NULL,
+                    "per_client=%u total=%u suppressed=%llu", PER_CLIENT, MAX_CONNECTIONS,
+                    (unsigned long long)suppressed);
+        }
+        return;
+    }
+    char line[256];
+    snprintf(line, sizeof line, "%s", fmt);
+    line[strcspn(line, "\n")] = '\0';
+    ens_log(a->o.log, ENS_LOG_DEBUG, "api.http", NULL, "msg=%s", line);
+}
+
+void api_limits(const struct ens_api *a, unsigned *rate, size_t *max_body)
+{
+    *rate = atomic_load(&((struct ens_api *)a)->rate);
+    *max_body = atomic_load(&((struct ens_api *)a)->max_body);
+}
+
+void ens_api_set_limits(struct ens_api *a, unsigned rate, size_t max_body)
+{
+    if (rate != 0) {
+        atomic_store(&a->rate, rate);
+    }
+    if (max_body != 0) {
+        atomic_store(&a->max_body, max_body);
+    }
 }
 
 int api_json(struct api_resp *r, unsigned status, json_t *json)
@@ -175,15 +273,8 @@ static bool rate_ok(struct ens_api *a, struct MHD_Connection *c)
             h = (h ^ p[i]) * 1099511628211ull;
         }
     }
-    double now;
-    if (a->o.now_ms != NULL) {
-        now = (double)a->o.now_ms(a->o.now_ctx) / 1e3;
-    } else {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    }
-    double rate = (double)a->o.rate, burst = 2.0 * rate;
+    double now = a->o.now_ms != NULL ? (double)a->o.now_ms(a->o.now_ctx) / 1e3 : mono_now();
+    double rate = (double)atomic_load(&a->rate), burst = 2.0 * rate;
     pthread_mutex_lock(&a->rate_mu);
     struct bucket *b = &a->buckets[h % RATE_SLOTS];
     if (b->last == 0) {
@@ -340,29 +431,29 @@ static bool split_path(char *buf, struct api_req *rq)
     return true;
 }
 
-/* One line per request: method, path, status, who (token id, 0 the admin key), duration. */
+/* One line per request: method, path, status, who (token id, 0 the admin key), duration; and
+ * the request counted. Refusals for the rate are logged apart (api.rate-limited). */
 static void log_request(struct ens_api *a, const char *method, const char *url, unsigned status,
                         const struct ens_store_token *scoped, bool authed,
                         const struct timespec *t0)
 {
-    if (!ens_log_enabled(a->o.log, ENS_LOG_INFO)) {
-        return;
-    }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    double ms = (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-    char tok[32], dur[32];
+    double sec = (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+    api_count(&a->counts, url, status, sec);
+    enum ens_log_level level = status >= 500   ? ENS_LOG_ERROR
+                               : status == 429 ? ENS_LOG_DEBUG
+                                               : ENS_LOG_INFO;
+    if (!ens_log_enabled(a->o.log, level)) {
+        return;
+    }
+    char tok[32];
     snprintf(tok, sizeof tok, "%s", !authed ? "-" : scoped != NULL ? "" : "admin");
     if (authed && scoped != NULL) {
         snprintf(tok, sizeof tok, "%lld", (long long)scoped->id);
     }
-    snprintf(dur, sizeof dur, "%.3f", ms);
-    ens_log(a->o.log,
-            status >= 500   ? ENS_LOG_ERROR
-            : status == 429 ? ENS_LOG_WARN
-                            : ENS_LOG_INFO,
-            "api.request", NULL, "method=%s path=%s status=%u token=%s ms=%s", method, url, status,
-            tok, dur);
+    ens_log(a->o.log, level, "api.request", NULL, "method=%s path=%s status=%u token=%s ms=%f",
+            method, url, status, tok, sec * 1e3);
 }
 
 static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const char *url,
@@ -377,15 +468,24 @@ static enum MHD_Result handle(struct ens_api *a, struct MHD_Connection *c, const
     /* the test clock's route (test mode only) is not counted: moving time must always work */
     bool test_clock = a->o.test_clock != NULL && strstr(url, "/test/clock") != NULL;
     if (!test_clock && !rate_ok(a, c)) {
+        unsigned rate = atomic_load(&a->rate);
         api_error(&r, 429, "rate-limited",
                   "too many requests from this address; at most %u a "
                   "second",
-                  a->o.rate);
+                  rate);
+        atomic_fetch_add_explicit(&a->counts.rate_limited, 1, memory_order_relaxed);
+        uint64_t suppressed = 0;
+        if (note_limit(a, &a->rate_note, &suppressed)) {
+            char who[ENS_ADDR_TEXTMAX];
+            client_text(c, who, sizeof who);
+            ens_log(a->o.log, ENS_LOG_WARN, "api.rate-limited", NULL,
+                    "client=%s rate=%u suppressed=%llu", who, rate, (unsigned long long)suppressed);
+        }
         goto send;
     }
     if (pd->too_big) {
         api_error(&r, 413, "body-too-large", "the request body is larger than %zu bytes",
-                  a->o.max_body);
+                  atomic_load(&a->max_body));
         goto send;
     }
     pathbuf = strdup(url);
@@ -462,7 +562,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size > 0) {
         size_t n = *upload_size;
         *upload_size = 0;
-        if (pd->too_big || pd->len + n > a->o.max_body) {
+        if (pd->too_big || pd->len + n > atomic_load(&a->max_body)) {
             pd->too_big = true; /* keep reading, keep nothing */
             return MHD_YES;
         }
@@ -525,6 +625,8 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
     if (a->o.rate == 0) {
         a->o.rate = 100;
     }
+    atomic_store(&a->rate, a->o.rate);
+    atomic_store(&a->max_body, a->o.max_body);
     a->started = api_now(a);
     struct sockaddr_storage ss;
     socklen_t sslen;
@@ -533,7 +635,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
         ens_api_free(a);
         return rc;
     }
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
@@ -543,7 +645,7 @@ int ens_api_start(const struct ens_api_opts *o, struct ens_api **out, char *err,
         MHD_OPTION_CONNECTION_LIMIT, MAX_CONNECTIONS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         PER_CLIENT, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)API_THREADS,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_END);
+        unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_END);
     if (a->mhd == NULL) {
         if (err != NULL && errlen > 0) {
             snprintf(err, errlen, "cannot listen for the API on %s", a->listen);

@@ -39,10 +39,13 @@ static json_t *config_list(const struct api_req *rq)
         }
         snprintf(port, sizeof port, "%s", colon + 1);
     }
+    unsigned rate_now;
+    size_t body_now;
+    api_limits(rq->api, &rate_now, &body_now);
     /* webserver-max-bodysize is in megabytes in PowerDNS */
-    snprintf(body, sizeof body, "%zu", (o->max_body + (1u << 20) - 1) >> 20);
+    snprintf(body, sizeof body, "%zu", (body_now + (1u << 20) - 1) >> 20);
     snprintf(version, sizeof version, "ensign %s", o->version != NULL ? o->version : "");
-    snprintf(rate, sizeof rate, "%u", o->rate);
+    snprintf(rate, sizeof rate, "%u", rate_now);
     json_t *a = json_array();
     json_array_append_new(a, setting("api", "yes"));
     json_array_append_new(a, setting("api-key", "***"));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/client.h"
 
@@ -189,10 +190,21 @@ void ens_client_reply_clear(struct ens_client_reply *r)
     memset(r, 0, sizeof *r);
 }
 
+/* Prints text with its waits and Unix times made readable (ens_client_readable). */
+static void put_readable(FILE *f, const char *text)
+{
+    struct ens_str t = {0};
+    ens_client_readable(text, &t);
+    fputs(t.s != NULL ? t.s : text, f);
+    ens_str_clear(&t);
+}
+
 int ens_client_fail(const char *what, const struct ens_client_reply *r)
 {
     const char *msg = json_string_value(json_object_get(r->json, "error"));
-    fprintf(stderr, "ensign: %s: %s (HTTP %ld)\n", what, msg != NULL ? msg : "refused", r->status);
+    fprintf(stderr, "ensign: %s: ", what);
+    put_readable(stderr, msg != NULL ? msg : "refused");
+    fprintf(stderr, " (HTTP %ld)\n", r->status);
     json_t *steps = json_object_get(r->json, "safeOrder");
     if (json_array_size(steps) > 0) {
         fprintf(stderr, "  the safe order:\n");
@@ -201,7 +213,9 @@ int ens_client_fail(const char *what, const struct ens_client_reply *r)
     json_t *step;
     json_array_foreach(steps, k, step)
     {
-        fprintf(stderr, "  %zu. %s\n", k + 1, json_string_value(step));
+        fprintf(stderr, "  %zu. ", k + 1);
+        put_readable(stderr, json_string_value(step) != NULL ? json_string_value(step) : "?");
+        fputc('\n', stderr);
     }
     json_t *errs = json_object_get(r->json, "errors");
     size_t i;
@@ -242,5 +256,99 @@ void ens_client_print_json(json_t *j)
     if (s != NULL) {
         puts(s);
         free(s);
+    }
+}
+
+void ens_client_time_text(json_t *t, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "-");
+    if (json_is_string(t)) {
+        snprintf(buf, cap, "%s", json_string_value(t));
+        return;
+    }
+    if (!json_is_integer(t)) {
+        return;
+    }
+    time_t v = (time_t)json_integer_value(t);
+    struct tm tm;
+    if (gmtime_r(&v, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(buf, cap, "%lld", (long long)json_integer_value(t));
+    }
+}
+
+void ens_client_duration_text(long long s, char *buf, size_t cap)
+{
+    static const struct {
+        long long secs;
+        char unit;
+    } units[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    size_t k = 0;
+    buf[0] = '\0';
+    if (s < 0) {
+        k += (size_t)snprintf(buf, cap, "-");
+        s = -s;
+    }
+    for (size_t i = 0; i < 4 && k < cap; i++) {
+        long long n = s / units[i].secs;
+        if (n > 0) {
+            k += (size_t)snprintf(buf + k, cap - k, "%lld%c", n, units[i].unit);
+            s -= n * units[i].secs;
+        }
+    }
+    if (k == 0 || (k == 1 && buf[0] == '-')) {
+        snprintf(buf, cap, "0s");
+    }
+}
+
+/* Whether p (inside text) starts a word: not preceded by a letter, digit or '.'. */
+static bool word_start(const char *text, const char *p)
+{
+    if (p == text) {
+        return true;
+    }
+    char b = p[-1];
+    return !((b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') ||
+             b == '.' || b == '-');
+}
+
+void ens_client_readable(const char *text, struct ens_str *out)
+{
+    const char *p = text;
+    while (*p != '\0') {
+        size_t nd = strspn(p, "0123456789");
+        if (nd == 0 || !word_start(text, p)) {
+            ens_str_putc(out, *p++);
+            continue;
+        }
+        char num[24];
+        if (nd >= sizeof num) {
+            ens_str_append(out, p, nd);
+            p += nd;
+            continue;
+        }
+        memcpy(num, p, nd);
+        num[nd] = '\0';
+        long long v = strtoll(num, NULL, 10);
+        const char *after = p + nd;
+        char buf[48];
+        /* "3600 s" followed by no letter: a wait */
+        if (after[0] == ' ' && after[1] == 's' && !(after[2] >= 'a' && after[2] <= 'z')) {
+            ens_client_duration_text(v, buf, sizeof buf);
+            ens_str_puts(out, buf);
+            p = after + 2;
+            continue;
+        }
+        /* ten digits from 2001 on, alone: a Unix time */
+        if (nd == 10 && v >= 1000000000ll && !(after[0] >= 'a' && after[0] <= 'z') &&
+            after[0] != '.' && after[0] != ':') {
+            json_t *t = json_integer(v);
+            ens_client_time_text(t, buf, sizeof buf);
+            json_decref(t);
+            ens_str_puts(out, buf);
+            p = after;
+            continue;
+        }
+        ens_str_append(out, p, nd);
+        p = after;
     }
 }

@@ -45,6 +45,15 @@ int ens_client_fail(const char *what, const struct ens_client_reply *r);
  * *rep (the caller clears it), else the exit status after printing why (what names the step). */
 int ens_client_request(struct ens_client *c, const char *what, const char *method, const char *path,
                        json_t *body, struct ens_client_reply *rep);
+/* A time the API gives as seconds since the epoch (or already as text) for people: RFC 3339
+ * UTC ("2026-12-08T10:00:00Z"), "-" when absent or null. buf holds at least 32 bytes. */
+void ens_client_time_text(json_t *t, char *buf, size_t cap);
+/* Seconds as a person reads a duration: "30d", "1d12h", "1h30m", "45s", "0s". */
+void ens_client_duration_text(long long s, char *buf, size_t cap);
+/* text as a person reads it: waits the API writes in seconds ("(3900 s)", "3000 s from now")
+ * become durations ("(1h5m)", "50m from now"), Unix times ("until 1765200000") RFC 3339 UTC.
+ * Appended to out. */
+void ens_client_readable(const char *text, struct ens_str *out);
 /* Prints j as indented JSON on standard output. */
 void ens_client_print_json(json_t *j);
 

@@ -1,5 +1,4 @@
 /* ensign command line: zone, record, dnssec, key, ds and token commands over the API. */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +14,19 @@ static const char usage_text[] =
     "       ensign zone delete ZONE\n"
     "       ensign zone import ZONE FILE     (creates the zone, or replaces its records)\n"
     "       ensign zone export ZONE\n"
+    "       ensign zone rectify ZONE           (sign the zone whole again, now)\n"
     "       ensign record list ZONE [--name NAME] [--type TYPE]\n"
     "       ensign record set ZONE NAME TYPE TTL CONTENT...\n"
     "       ensign record delete ZONE NAME TYPE\n"
     "       ensign dnssec enable ZONE [--algorithm NAME] [--scheme csk|ksk+zsk]\n"
-    "                     [--policy NAME] [--keystore NAME] [--existing-key PKCS11-URI]\n"
-    "       ensign dnssec disable|status|timeline|check-ds ZONE\n"
+    "                   [--denial nsec|nsec3] [--iterations N] [--salt HEX|-]\n"
+    "                   [--opt-out on|off] [--policy NAME|-] [--parent-servers ADDR,...|-]\n"
+    "                   [--keystore NAME] [--existing-key PKCS11-URI]\n"
+    "                                        (on a signed zone: changes how it is signed)\n"
+    "       ensign dnssec disable ZONE [--force]   (safely: waits for the DS to go)\n"
+    "       ensign dnssec ds-withdrawn ZONE  (the DS is gone from the parent: confirmed)\n"
+    "       ensign dnssec parent-servers ZONE ADDR[:PORT]...|-\n"
+    "       ensign dnssec status|timeline|check-ds ZONE\n"
     "       ensign key list ZONE\n"
     "       ensign key generate ZONE [--role ksk|zsk|csk] [--algorithm NAME] [--active]\n"
     "                          [--keystore NAME | --existing-key PKCS11-URI]\n"
@@ -32,6 +38,7 @@ static const char usage_text[] =
     "                                        (prints the token's secret, this once only)\n"
     "       ensign token list\n"
     "       ensign token revoke ID\n"
+    "       ensign audit [--zone ZONE] [--limit N]   (who changed what, newest first)\n"
     "options everywhere: --url URL --token TOKEN --config FILE --json --help\n"
     "  (or ENSIGN_URL, ENSIGN_TOKEN; default URL http://127.0.0.1:8053)\n"
     "exit status: 0 done, 1 refused, 2 usage, 3 not found, 4 conflict or unsafe step,\n"
@@ -153,6 +160,18 @@ static int zone_cmd(struct ens_client *c, char **args, size_t n, char **ns, size
             ens_client_reply_clear(&rep);
         }
         ens_str_clear(&name);
+        return rc;
+    }
+    if (n == 2 && strcmp(args[0], "rectify") == 0) {
+        zone_path(args[1], "/rectify", &path);
+        rc = ens_client_request(c, "zone rectify", "PUT", path.s, NULL, &rep);
+        if (rc == 0) {
+            if (!c->json) {
+                printf("rectified %s: signed whole and published\n", args[1]);
+            }
+            ens_client_reply_clear(&rep);
+        }
+        ens_str_clear(&path);
         return rc;
     }
     if (n == 2 && (strcmp(args[0], "delete") == 0 || strcmp(args[0], "export") == 0)) {
@@ -318,6 +337,18 @@ static void print_parent(json_t *o)
     }
 }
 
+/* label and text (waits and times made readable); nothing when text is NULL. */
+static void print_readable(const char *label, const char *text)
+{
+    if (text == NULL) {
+        return;
+    }
+    struct ens_str t = {0};
+    ens_client_readable(text, &t);
+    printf("%s%s\n", label, t.s != NULL ? t.s : text);
+    ens_str_clear(&t);
+}
+
 static void print_status(struct ens_client *c, const char *zone, json_t *st)
 {
     if (c->json) {
@@ -329,14 +360,16 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
     printf("ds delegated:  %s\n", json_is_true(json_object_get(st, "dsDelegated")) ? "yes" : "no");
     const char *ls = json_string_value(json_object_get(st, "lastSignedAt"));
     const char *le = json_string_value(json_object_get(st, "lastSignError"));
+    const char *pol = json_string_value(json_object_get(st, "policy"));
+    char exp[32], probe[32];
+    ens_client_time_text(json_object_get(st, "rrsigEarliestExpiry"), exp, sizeof exp);
+    ens_client_time_text(json_object_get(st, "nextDsProbeAt"), probe, sizeof probe);
+    printf("policy:        %s\n", pol != NULL ? pol : "- (keys managed by hand)");
     printf("last signed:   %s\n", ls ? ls : "never");
+    printf("earliest RRSIG expiry: %s\n", exp);
+    printf("next DS probe: %s\n", probe);
     if (le != NULL) {
         printf("last error:    %s\n", le);
-    }
-    const char *ex = json_string_value(json_object_get(st, "rrsigEarliestExpiry"));
-    if (ex != NULL) {
-        printf("signatures:    valid until %s (%lld s from now)\n", ex,
-               (long long)json_integer_value(json_object_get(st, "rrsigExpiresIn")));
     }
     print_parent(st);
     size_t i;
@@ -353,12 +386,9 @@ static void print_status(struct ens_client *c, const char *zone, json_t *st)
                json_string_value(json_object_get(ro, "phase")));
         printf("waiting on:    %s\n", w != NULL ? w : "-");
         printf("next event:    %s\n", at != NULL ? at : "-");
-        printf("               %s\n", json_string_value(json_object_get(ro, "message")));
+        print_readable("               ", json_string_value(json_object_get(ro, "message")));
     }
-    const char *msg = json_string_value(json_object_get(st, "message"));
-    if (msg != NULL) {
-        printf("note:          %s\n", msg);
-    }
+    print_readable("note:          ", json_string_value(json_object_get(st, "message")));
 }
 
 static void print_timeline(struct ens_client *c, json_t *t)
@@ -407,34 +437,89 @@ static void print_probe(struct ens_client *c, json_t *p)
     }
 }
 
-/* Options of the dnssec and key commands. */
-struct key_opts {
-    const char *role, *alg, *keystore, *existing, *scheme, *policy;
-    bool active, force, destroy;
+/* The options of `ensign dnssec enable` (NULL: not given). */
+struct dnssec_args {
+    const char *alg, *scheme, *denial, *iterations, *salt, *opt_out, *policy, *parents;
+    const char *keystore, *existing; /* where the keys are made, or a key already on a token */
+    bool force;
 };
 
-/* The fields of an enable or a key generation that were given. */
-static void put_key_fields(json_t *body, const struct key_opts *ko)
+/* "a,b c" (commas or separate arguments) into a JSON array; "-" or "none" is empty. */
+static json_t *server_list(char **items, size_t n)
 {
-    static const struct {
-        const char *field;
-        size_t off;
-    } f[] = {{"algorithm", offsetof(struct key_opts, alg)},
-             {"keystore", offsetof(struct key_opts, keystore)},
-             {"existingKey", offsetof(struct key_opts, existing)},
-             {"scheme", offsetof(struct key_opts, scheme)},
-             {"policy", offsetof(struct key_opts, policy)}};
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        const char *v = *(const char *const *)(const void *)((const char *)ko + f[i].off);
-        if (v != NULL) {
-            json_object_set_new(body, f[i].field, json_string(v));
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i], "-") == 0 || strcmp(items[i], "none") == 0) {
+            continue;
+        }
+        for (const char *p = items[i]; *p != '\0';) {
+            size_t len = strcspn(p, ", ");
+            if (len > 0) {
+                json_array_append_new(a, json_stringn(p, len));
+            }
+            p += len + (p[len] != '\0');
         }
     }
+    return a;
 }
 
-static int dnssec_cmd(struct ens_client *c, char **args, size_t n, const struct key_opts *ko)
+/* The body of PUT …/dnssec for enable: only the options given (the API merges). */
+static json_t *enable_body(const struct dnssec_args *d)
 {
-    if (n != 2) {
+    json_t *b = json_pack("{s:b}", "enabled", 1);
+    if (d->alg != NULL) {
+        json_object_set_new(b, "algorithm", json_string(d->alg));
+    }
+    if (d->scheme != NULL) {
+        json_object_set_new(b, "scheme", json_string(d->scheme));
+    }
+    if (d->denial != NULL) {
+        json_object_set_new(b, "denial", json_string(d->denial));
+    }
+    if (d->policy != NULL) {
+        json_object_set_new(b, "policy", json_string(strcmp(d->policy, "-") == 0 ? "" : d->policy));
+    }
+    if (d->keystore != NULL) {
+        json_object_set_new(b, "keystore", json_string(d->keystore));
+    }
+    if (d->existing != NULL) {
+        json_object_set_new(b, "existingKey", json_string(d->existing));
+    }
+    if (d->parents != NULL) {
+        char *one[1] = {(char *)d->parents};
+        json_object_set_new(b, "parentServers", server_list(one, 1));
+    }
+    if (d->iterations != NULL || d->salt != NULL || d->opt_out != NULL) {
+        json_t *n3 = json_object();
+        if (d->iterations != NULL) {
+            char *end;
+            long long it = strtoll(d->iterations, &end, 10);
+            /* anything not a number goes as text: the API names the field */
+            json_object_set_new(n3, "iterations",
+                                *d->iterations != '\0' && *end == '\0'
+                                    ? json_integer(it)
+                                    : json_string(d->iterations));
+        }
+        if (d->salt != NULL) {
+            json_object_set_new(n3, "salt", json_string(d->salt));
+        }
+        if (d->opt_out != NULL) {
+            bool on = strcmp(d->opt_out, "on") == 0 || strcmp(d->opt_out, "yes") == 0 ||
+                      strcmp(d->opt_out, "true") == 0;
+            json_object_set_new(n3, "optOut", json_boolean(on));
+        }
+        json_object_set_new(b, "nsec3", n3);
+    }
+    return b;
+}
+
+static int dnssec_cmd(struct ens_client *c, char **args, size_t n, const struct dnssec_args *d)
+{
+    if (n < 2 || (n != 2 && strcmp(args[0], "parent-servers") != 0)) {
+        return usage();
+    }
+    if (d->opt_out != NULL && strcmp(d->opt_out, "on") != 0 && strcmp(d->opt_out, "off") != 0) {
+        fprintf(stderr, "ensign dnssec: --opt-out wants on or off\n");
         return usage();
     }
     struct ens_client_reply rep;
@@ -453,14 +538,41 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n, const struct 
         ens_str_clear(&path);
         return rc;
     }
+    if (strcmp(args[0], "ds-withdrawn") == 0) {
+        ens_str_puts(&path, "/ds-withdrawn");
+        rc = ens_client_request(c, "dnssec ds-withdrawn", "POST", path.s, NULL, &rep);
+        ens_str_clear(&path);
+        if (rc == 0) {
+            if (c->json) {
+                ens_client_print_json(rep.json);
+            } else {
+                printf("%s: the DS is recorded as withdrawn from the parent\n", args[1]);
+                print_readable("", json_string_value(json_object_get(rep.json, "message")));
+            }
+            ens_client_reply_clear(&rep);
+        }
+        return rc;
+    }
     if (strcmp(args[0], "status") == 0) {
         rc = ens_client_request(c, "dnssec status", "GET", path.s, NULL, &rep);
-    } else if (strcmp(args[0], "enable") == 0 || strcmp(args[0], "disable") == 0) {
-        json_t *body = json_pack("{s:b}", "enabled", strcmp(args[0], "enable") == 0);
-        if (args[0][0] == 'e') {
-            put_key_fields(body, ko);
+    } else if (strcmp(args[0], "parent-servers") == 0) {
+        /* the API wants "enabled" with them: the zone's own, unchanged */
+        rc = ens_client_request(c, "dnssec status", "GET", path.s, NULL, &rep);
+        if (rc == 0) {
+            bool on = json_is_true(json_object_get(rep.json, "enabled"));
+            ens_client_reply_clear(&rep);
+            json_t *b = json_pack("{s:b, s:o}", "enabled", on, "parentServers",
+                                  server_list(args + 2, n - 2));
+            rc = ens_client_request(c, "dnssec parent-servers", "PUT", path.s, b, &rep);
         }
-        rc = ens_client_request(c, "dnssec", "PUT", path.s, body, &rep);
+    } else if (strcmp(args[0], "enable") == 0) {
+        rc = ens_client_request(c, "dnssec enable", "PUT", path.s, enable_body(d), &rep);
+    } else if (strcmp(args[0], "disable") == 0) {
+        if (d->force) {
+            ens_str_puts(&path, "?force=true"); /* unsigned at once, whatever the parent has */
+        }
+        rc = ens_client_request(c, "dnssec disable", "PUT", path.s,
+                                json_pack("{s:b}", "enabled", 0), &rep);
     } else {
         ens_str_clear(&path);
         return usage();
@@ -472,6 +584,59 @@ static int dnssec_cmd(struct ens_client *c, char **args, size_t n, const struct 
     ens_str_clear(&path);
     return rc;
 }
+
+/* A JSON text field, or "-". */
+static const char *text_of(json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s != NULL ? s : "-";
+}
+
+static int audit_cmd(struct ens_client *c, const char *zone, const char *limit)
+{
+    struct ens_str path = {0};
+    ens_str_puts(&path, "/api/v1/audit");
+    char sep = '?';
+    if (zone != NULL) {
+        struct ens_str zn = {0};
+        owner_name(zone, "@", &zn);
+        ens_str_printf(&path, "%czone=%s", sep, zn.s);
+        ens_str_clear(&zn);
+        sep = '&';
+    }
+    if (limit != NULL) {
+        ens_str_printf(&path, "%climit=%s", sep, limit);
+    }
+    struct ens_client_reply rep;
+    int rc = ens_client_request(c, "audit", "GET", path.s, NULL, &rep);
+    ens_str_clear(&path);
+    if (rc != 0) {
+        return rc;
+    }
+    if (c->json) {
+        ens_client_print_json(rep.json);
+    } else {
+        printf("%-6s %-20s %-12s %-24s %-24s %s\n", "ID", "AT", "ACTOR", "ACTION", "ZONE",
+               "DETAIL");
+        size_t i;
+        json_t *e;
+        json_array_foreach(rep.json, i, e)
+        {
+            printf("%-6lld %-20s %-12s %-24s %-24s %s\n",
+                   (long long)json_integer_value(json_object_get(e, "id")), text_of(e, "atText"),
+                   text_of(e, "actor"), text_of(e, "action"), text_of(e, "zone"),
+                   text_of(e, "detail"));
+        }
+    }
+    ens_client_reply_clear(&rep);
+    return 0;
+}
+
+/* Options of the key commands. */
+struct key_opts {
+    const char *role, *alg, *keystore, *existing;
+    bool active, force, destroy;
+};
 
 static int key_cmd(struct ens_client *c, char **args, size_t n, const struct key_opts *ko)
 {
@@ -485,7 +650,15 @@ static int key_cmd(struct ens_client *c, char **args, size_t n, const struct key
         if (gen) {
             body = json_pack("{s:s, s:b, s:b}", "keytype", ko->role ? ko->role : "csk", "active",
                              ko->active, "published", 1);
-            put_key_fields(body, ko);
+            if (ko->alg != NULL) {
+                json_object_set_new(body, "algorithm", json_string(ko->alg));
+            }
+            if (ko->keystore != NULL) {
+                json_object_set_new(body, "keystore", json_string(ko->keystore));
+            }
+            if (ko->existing != NULL) {
+                json_object_set_new(body, "existingKey", json_string(ko->existing));
+            }
         }
         rc = ens_client_request(c, gen ? "key generate" : "key list", gen ? "POST" : "GET", path.s,
                                 body, &rep);
@@ -622,20 +795,6 @@ static int ds_cmd(struct ens_client *c, const char *zone)
     return 0;
 }
 
-/* A time the API gives in seconds since the epoch, as UTC for people ("-" when absent). */
-static void format_time(json_t *t, char *buf, size_t cap)
-{
-    snprintf(buf, cap, "-");
-    if (!json_is_integer(t)) {
-        return;
-    }
-    time_t v = (time_t)json_integer_value(t);
-    struct tm tm;
-    if (gmtime_r(&v, &tm) == NULL || strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(buf, cap, "%lld", (long long)json_integer_value(t));
-    }
-}
-
 /* The zones a token is limited to, comma-separated, or "all". */
 static void token_zones(json_t *tok, struct ens_str *out)
 {
@@ -722,8 +881,8 @@ static int token_cmd(struct ens_client *c, char **args, size_t n, const char *pe
                 char created[32], revoked[32];
                 struct ens_str zs = {0};
                 token_zones(t, &zs);
-                format_time(json_object_get(t, "created"), created, sizeof created);
-                format_time(json_object_get(t, "revoked"), revoked, sizeof revoked);
+                ens_client_time_text(json_object_get(t, "created"), created, sizeof created);
+                ens_client_time_text(json_object_get(t, "revoked"), revoked, sizeof revoked);
                 printf("%-6lld %-24s %-10s %-20s %-20s %s\n",
                        (long long)json_integer_value(json_object_get(t, "id")),
                        json_string_value(json_object_get(t, "name")),
@@ -767,6 +926,8 @@ int ens_cli_client(int argc, char **argv)
     char **zones = calloc((size_t)argc + 1, sizeof *zones);
     size_t n = 0, nns = 0, nzones = 0;
     const char *fname = NULL, *ftype = NULL, *perm = NULL;
+    const char *azone = NULL, *limit = NULL;
+    struct dnssec_args d = {0};
     struct key_opts ko = {0};
     bool dnssec = false;
     int rc = ENS_EXIT_USAGE;
@@ -775,6 +936,16 @@ int ens_cli_client(int argc, char **argv)
     }
     const char *cmd = argv[0];
     bool tok = strcmp(cmd, "token") == 0;
+    bool sec = strcmp(cmd, "dnssec") == 0;
+    bool aud = strcmp(cmd, "audit") == 0;
+    /* the options of dnssec enable, each with its place in struct dnssec_args */
+    const struct {
+        const char *flag;
+        const char **to;
+    } secopts[] = {{"--scheme", &d.scheme},         {"--denial", &d.denial},
+                   {"--iterations", &d.iterations}, {"--salt", &d.salt},
+                   {"--opt-out", &d.opt_out},       {"--policy", &d.policy},
+                   {"--parent-servers", &d.parents}};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int t = ens_client_take_option(&c, argc, argv, &i);
@@ -790,6 +961,17 @@ int ens_cli_client(int argc, char **argv)
             goto out;
         }
         bool has_val = i + 1 < argc;
+        bool taken = false;
+        for (size_t k = 0; sec && has_val && k < sizeof secopts / sizeof secopts[0]; k++) {
+            if (strcmp(a, secopts[k].flag) == 0) {
+                *secopts[k].to = argv[++i];
+                taken = true;
+                break;
+            }
+        }
+        if (taken) {
+            continue;
+        }
         if (strcmp(a, "--dnssec") == 0) {
             dnssec = true;
         } else if (strcmp(a, "--active") == 0) {
@@ -798,6 +980,10 @@ int ens_cli_client(int argc, char **argv)
             ko.force = true;
         } else if (strcmp(a, "--destroy") == 0) {
             ko.destroy = true;
+        } else if (has_val && strcmp(a, "--keystore") == 0) {
+            ko.keystore = argv[++i];
+        } else if (has_val && strcmp(a, "--existing-key") == 0) {
+            ko.existing = argv[++i];
         } else if (has_val && strcmp(a, "--ns") == 0) {
             ns[nns++] = argv[++i];
         } else if (has_val && strcmp(a, "--name") == 0) {
@@ -808,18 +994,14 @@ int ens_cli_client(int argc, char **argv)
             ko.role = argv[++i];
         } else if (has_val && strcmp(a, "--algorithm") == 0) {
             ko.alg = argv[++i];
-        } else if (has_val && strcmp(a, "--keystore") == 0) {
-            ko.keystore = argv[++i];
-        } else if (has_val && strcmp(a, "--existing-key") == 0) {
-            ko.existing = argv[++i];
-        } else if (has_val && strcmp(a, "--scheme") == 0) {
-            ko.scheme = argv[++i];
-        } else if (has_val && strcmp(a, "--policy") == 0) {
-            ko.policy = argv[++i];
         } else if (tok && has_val && strcmp(a, "--permission") == 0) {
             perm = argv[++i];
         } else if (tok && has_val && strcmp(a, "--zone") == 0) {
             zones[nzones++] = argv[++i];
+        } else if (aud && has_val && strcmp(a, "--zone") == 0) {
+            azone = argv[++i];
+        } else if (aud && has_val && strcmp(a, "--limit") == 0) {
+            limit = argv[++i];
         } else if (a[0] == '-' && a[1] == '-') {
             fprintf(stderr, "ensign %s: unknown option '%s'\n", cmd, a);
             usage();
@@ -836,8 +1018,14 @@ int ens_cli_client(int argc, char **argv)
         rc = zone_cmd(&c, args, n, ns, nns, dnssec);
     } else if (strcmp(cmd, "record") == 0) {
         rc = record_cmd(&c, args, n, fname, ftype);
-    } else if (strcmp(cmd, "dnssec") == 0) {
-        rc = dnssec_cmd(&c, args, n, &ko);
+    } else if (sec) {
+        d.alg = ko.alg;
+        d.force = ko.force;
+        d.keystore = ko.keystore;
+        d.existing = ko.existing;
+        rc = dnssec_cmd(&c, args, n, &d);
+    } else if (aud && n == 0) {
+        rc = audit_cmd(&c, azone, limit);
     } else if (strcmp(cmd, "key") == 0) {
         rc = key_cmd(&c, args, n, &ko);
     } else if (strcmp(cmd, "keystore") == 0) {

@@ -143,6 +143,42 @@ static int pad(size_t len)
     return len < 25 ? (int)(25 - len) : 1;
 }
 
+/* Whether field (a policy's, or "nsec3.x") holds a duration in seconds. */
+static bool is_duration(const char *field)
+{
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        if (opts[i].kind == K_TIME && strcmp(opts[i].field, field) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* One value as a person reads it: durations as 30d, times in RFC 3339 UTC. */
+static void print_field(const char *label, size_t labellen, const char *field, json_t *v)
+{
+    char buf[64];
+    char *s = NULL;
+    const char *text = "?";
+    size_t fl = strlen(field);
+    if (json_is_integer(v) && json_integer_value(v) == 0 && fl > 8 &&
+        strcmp(field + fl - 8, "Lifetime") == 0) {
+        text = "unlimited";
+    } else if (json_is_integer(v) && is_duration(field)) {
+        ens_client_duration_text((long long)json_integer_value(v), buf, sizeof buf);
+        text = buf;
+    } else if (strcmp(field, "created") == 0 || strcmp(field, "updated") == 0) {
+        ens_client_time_text(v, buf, sizeof buf);
+        text = buf;
+    } else if (json_is_string(v)) {
+        text = json_string_value(v);
+    } else if ((s = json_dumps(v, JSON_ENCODE_ANY)) != NULL) {
+        text = s;
+    }
+    printf("%s:%*s%s\n", label, pad(labellen), "", text);
+    free(s);
+}
+
 static void print_policy(json_t *p)
 {
     const char *k;
@@ -154,18 +190,13 @@ static void print_policy(json_t *p)
             json_t *v2;
             json_object_foreach(v, k2, v2)
             {
-                char *s = json_dumps(v2, JSON_ENCODE_ANY);
-                printf("%s.%s:%*s%s\n", k, k2, pad(strlen(k) + 1 + strlen(k2)), "", s ? s : "?");
-                free(s);
+                char label[128];
+                snprintf(label, sizeof label, "%s.%s", k, k2);
+                print_field(label, strlen(label), label, v2);
             }
             continue;
         }
-        char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_ENCODE_ANY);
-        printf("%s:%*s%s\n", k, pad(strlen(k)), "",
-               json_is_string(v) ? json_string_value(v)
-               : s               ? s
-                                 : "?");
-        free(s);
+        print_field(k, strlen(k), k, v);
     }
 }
 
@@ -189,13 +220,20 @@ static int policy_cmd(struct ens_client *c, char **args, size_t n, json_t *field
             json_t *p;
             json_array_foreach(rep.json, i, p)
             {
-                printf("%-24s %-18s %-8s %-10lld %-10lld %lld\n",
+                char life[3][32];
+                static const char *const lf[3] = {"zskLifetime", "kskLifetime", "cskLifetime"};
+                for (int k = 0; k < 3; k++) {
+                    long long v = (long long)json_integer_value(json_object_get(p, lf[k]));
+                    /* a lifetime of 0 is unlimited */
+                    ens_client_duration_text(v, life[k], sizeof life[k]);
+                    if (v == 0) {
+                        snprintf(life[k], sizeof life[k], "unlimited");
+                    }
+                }
+                printf("%-24s %-18s %-8s %-10s %-10s %s\n",
                        json_string_value(json_object_get(p, "name")),
                        json_string_value(json_object_get(p, "algorithm")),
-                       json_string_value(json_object_get(p, "scheme")),
-                       (long long)json_integer_value(json_object_get(p, "zskLifetime")),
-                       (long long)json_integer_value(json_object_get(p, "kskLifetime")),
-                       (long long)json_integer_value(json_object_get(p, "cskLifetime")));
+                       json_string_value(json_object_get(p, "scheme")), life[0], life[1], life[2]);
             }
         }
         ens_client_reply_clear(&rep);

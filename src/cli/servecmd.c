@@ -1,411 +1,107 @@
-/* ensign command line: the serve command (see servecmd.h): arguments into the daemon's options;
- * the daemon (src/daemon) runs everything. */
+/* ensign command line: the serve command (see servecmd.h): the configuration file and the flags
+ * into the daemon's options (src/daemon/config.c holds the table of settings); the daemon
+ * (src/daemon) runs everything. */
 #include "cli/servecmd.h"
 #include "cli/cli.h"
 #include "daemon/daemon.h"
 #include "dns/dns.h"
+#include "zone/zone.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define MAX_THREADS      256u
-#define API_KEY_FILE_MAX 4096 /* bytes of an --api-key-file */
 
 /* docs/openapi.yaml, built into the program. */
 extern const unsigned char ens_cli_openapi[];
 extern const size_t ens_cli_openapi_len;
 
-struct serve_args {
-    const char **listen;
-    size_t nlisten;
-    struct ens_daemon_file *zones;
-    uint8_t (*origins)[ENS_NAME_MAXLEN];
-    size_t nzones;
-    struct ens_ctl_keystore *keystores;
-    size_t nkeystores;
-    struct ens_daemon_opts o;
-    char api_key_buf[API_KEY_FILE_MAX + 1]; /* the key read by --api-key-file */
-};
-
 static void serve_usage(FILE *out)
 {
-    fputs(
-        "usage: ensign serve [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
-        "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
-        "                    [--data DIR [--api-listen ADDR:PORT] [--api-key-file FILE]\n"
-        "                    [--api-max-body N] [--api-rate N]\n"
-        "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
-        "                    [--journal-max-entries N] [--journal-max-bytes N]\n"
-        "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]\n"
-        "                    [--keystore NAME=URI]...]\n"
-        "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
-        "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
-        "\n"
-        "The API key: --api-key-file FILE (its first line), or the ENSIGN_API_KEY environment\n"
-        "variable; --api-key KEY works too but shows the key to every local user in the\n"
-        "process list. --test-clock START (a Unix time, or \"now\") makes time stand still until\n"
-        "a test moves it (POST /api/v1/servers/localhost/test/clock): for tests only.\n"
-        "--keystore NAME=URI names a place for keys besides the data directory's files\n"
-        "(\"default\"): a PKCS#11 token, e.g. hsm=pkcs11:token=LABEL?module-path=/usr/lib/\n"
-        "softhsm/libsofthsm2.so&pin-source=/etc/ensign/pin (RFC 7512; pin-source is a file of\n"
-        "mode 0600; pin-value shows the PIN in the process list), or file:DIR.\n",
-        out);
+    fputs("usage: ensign serve [--config FILE] [--check]\n"
+          "                    [--listen ADDR:PORT]... [--zone NAME=FILE]... [--threads N]\n"
+          "                    [--edns-max N] [--tcp-idle-ms N] [--tcp-max-clients N]\n"
+          "                    [--data DIR [--api-listen ADDR:PORT] [--api-key-file FILE]\n"
+          "                    [--api-max-body N] [--api-rate N]\n"
+          "                    [--journal-max-entries N] [--journal-max-bytes N]\n"
+          "                    [--sig-validity DURATION] [--sig-refresh DURATION]\n"
+          "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]\n"
+          "                    [--keystore NAME=URI]...]\n"
+          "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
+          "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
+          "\n"
+          "Serves zones over UDP and TCP (default 127.0.0.1:53): zone files as they are, and with\n"
+          "--data the zones of the store, signed, managed through the HTTP API.\n"
+          "\n"
+          "--config FILE   the settings in a file (YAML; `man ensign.conf`, or\n"
+          "                /usr/share/doc/ensign/ensign.conf.example); each flag overrides it.\n"
+          "                SIGHUP reads it again: the log level and format and the API limits\n"
+          "                change at once, other changes are logged as needing a restart, and\n"
+          "                a file with an error is refused (logged) with the settings kept.\n"
+          "--check         check the settings and the zone files, print what is wrong, exit.\n"
+          "DURATION        seconds, or a number with s, m, h, d, w (14d, 12h, 1h30m).\n"
+          "\n"
+          "The API key: --api-key-file FILE (its first line; not readable by others), or the\n"
+          "ENSIGN_API_KEY environment variable; --api-key KEY works too but shows the key to\n"
+          "every local user in the process list. --test-clock START (a Unix time, or \"now\")\n"
+          "makes time stand still until a test moves it (POST\n"
+          "/api/v1/servers/localhost/test/clock): for tests only.\n"
+          "\n"
+          "--keystore NAME=URI names a place for keys besides the data directory's files\n"
+          "(\"default\"): a PKCS#11 token, e.g. hsm=pkcs11:token=LABEL?module-path=/usr/lib/\n"
+          "softhsm/libsofthsm2.so&pin-source=/etc/ensign/pin (RFC 7512; pin-source is a file of\n"
+          "mode 0600; pin-value shows the PIN in the process list), or file:DIR.\n",
+          out);
 }
 
-/* Parses a decimal number in [min, max]; false on anything else. */
-static bool parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *v)
+/* --check: every zone file read and checked as the daemon would. */
+static int check_files(const struct ens_daemon_opts *o)
 {
-    if (s[0] < '0' || s[0] > '9') {
-        return false;
-    }
-    errno = 0;
-    char *end;
-    unsigned long x = strtoul(s, &end, 10);
-    if (errno != 0 || *end != '\0' || x < min || x > max) {
-        return false;
-    }
-    *v = x;
-    return true;
-}
-
-/* --root-hints: "iana" (the root servers' published addresses), "none", or addresses with
- * optional ports separated by commas. */
-static int parse_root_hints(struct serve_args *a, const char *val)
-{
-    a->o.nroot_hints = 0;
-    if (strcmp(val, "none") == 0) {
-        return 0;
-    }
-    if (strcmp(val, "iana") == 0) {
-        a->o.nroot_hints = ens_probe_iana_roots(a->o.root_hints, ENS_PROBE_MAXSERVERS);
-        return 0;
-    }
-    const char *p = val;
-    while (*p != '\0') {
-        size_t len = strcspn(p, ",");
-        char one[80], err[160];
-        if (len == 0 || len >= sizeof one || a->o.nroot_hints == ENS_PROBE_MAXSERVERS) {
-            fprintf(stderr,
-                    "ensign serve: --root-hints wants iana, none or up to %d "
-                    "ADDR[:PORT] separated by commas\n",
-                    ENS_PROBE_MAXSERVERS);
-            return -1;
+    int bad = 0;
+    for (size_t i = 0; i < o->nfiles; i++) {
+        uint8_t origin[ENS_NAME_MAXLEN];
+        size_t olen;
+        const struct ens_daemon_file *f = &o->files[i];
+        if (ens_name_from_text(f->name, (size_t)f->namelen, (const uint8_t *)"", origin, &olen) !=
+            0) {
+            bad = 1;
+            continue;
         }
-        memcpy(one, p, len);
-        one[len] = '\0';
-        struct ens_probe_target *t = &a->o.root_hints[a->o.nroot_hints];
-        if (ens_addr_parse(one, 53, &t->addr, &t->addrlen, err, sizeof err) != 0) {
-            fprintf(stderr, "ensign serve: --root-hints: %s\n", err);
-            return -1;
+        struct ens_cli_zone z = {0};
+        if (ens_cli_load_zone(f->path, origin, &z) != 0 || z.errors > 0) {
+            fprintf(stderr, "ensign serve: zone %s (%s): not loadable\n", f->name, f->path);
+            bad = 1;
         }
-        a->o.nroot_hints++;
-        p += len + (p[len] == ',');
+        ens_zone_free(z.zone);
     }
-    return 0;
+    return bad;
 }
 
-/* --keystore NAME=URI: the name is checked here, the URI when the control plane opens it. */
-static int add_keystore(struct serve_args *a, const char *val)
+int ens_cli_serve(int argc, char **argv)
 {
-    const char *eq = strchr(val, '=');
-    size_t nl = eq != NULL ? (size_t)(eq - val) : 0;
-    if (nl == 0 || nl > 63 || eq[1] == '\0' ||
-        strspn(val, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != nl) {
-        /* not echoed: the URI may hold a PIN */
-        fprintf(stderr, "ensign serve: --keystore wants NAME=URI, NAME of 1 to 63 letters, "
-                        "digits, '.', '_' or '-'\n");
-        return -1;
-    }
-    if (a->nkeystores + 1 >= ENS_CTL_MAX_KEYSTORES) {
-        fprintf(stderr, "ensign serve: at most %d --keystore\n", ENS_CTL_MAX_KEYSTORES - 1);
-        return -1;
-    }
-    char *name = strndup(val, nl);
-    if (name == NULL) {
+    int rc = ENS_EXIT_USAGE;
+    const char *config = NULL;
+    bool check = false;
+    /* (flag, value) pairs: applied over the file, and kept for the daemon's reload */
+    const char **pairs = calloc(2 * (size_t)argc + 2, sizeof *pairs);
+    char **names = calloc((size_t)argc + 1, sizeof *names); /* the flags' names, owned */
+    size_t npairs = 0;
+    struct ens_daemon_conf *conf = ens_daemon_conf_new();
+    char err[800];
+    if (pairs == NULL || names == NULL || conf == NULL) {
         fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
-        return -1;
+        rc = ENS_EXIT_FAIL;
+        goto out;
     }
-    a->keystores[a->nkeystores++] = (struct ens_ctl_keystore){.name = name, .config = eq + 1};
-    return 0;
-}
-
-static int add_zone(struct serve_args *a, const char *val)
-{
-    const char *eq = strchr(val, '=');
-    if (eq == NULL || eq == val || eq[1] == '\0') {
-        fprintf(stderr, "ensign serve: --zone wants NAME=FILE, not '%s'\n", val);
-        return -1;
-    }
-    struct ens_daemon_file *z = &a->zones[a->nzones];
-    z->name = val;
-    z->namelen = (int)(eq - val);
-    z->path = eq + 1;
-    size_t outlen;
-    /* A relative name is taken as absolute: "example" means "example.". */
-    int err = ens_name_from_text(val, (size_t)(eq - val), (const uint8_t *)"",
-                                 a->origins[a->nzones], &outlen);
-    if (err != 0) {
-        fprintf(stderr, "ensign serve: bad zone name in '%s': %s\n", val, ens_strerror(err));
-        return -1;
-    }
-    for (size_t i = 0; i < a->nzones; i++) {
-        if (ens_name_equal(a->origins[i], a->origins[a->nzones])) {
-            fprintf(stderr, "ensign serve: zone '%.*s' given twice\n", (int)(eq - val), val);
-            return -1;
-        }
-    }
-    a->nzones++;
-    return 0;
-}
-
-/* --api-key-file: the administrator key is the file's first line (a final newline and
- * surrounding blanks are not part of it), so it never shows in /proc/PID/cmdline. A file others
- * may read is refused, as key files are. */
-static int read_api_key_file(struct serve_args *a, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return -1;
-    }
-    ssize_t n = -1;
-    if (!S_ISREG(st.st_mode)) {
-        fprintf(stderr, "ensign serve: --api-key-file %s: not a regular file\n", path);
-    } else if ((st.st_mode & 0007) != 0) {
-        fprintf(stderr,
-                "ensign serve: --api-key-file %s has mode %04o: others can read the key; "
-                "chmod 600 it\n",
-                path, (unsigned)(st.st_mode & 07777));
-    } else {
-        n = read(fd, a->api_key_buf, API_KEY_FILE_MAX + 1);
-        if (n < 0) {
-            fprintf(stderr, "ensign serve: --api-key-file %s: %s\n", path, strerror(errno));
-        } else if (n > API_KEY_FILE_MAX) {
-            fprintf(stderr, "ensign serve: --api-key-file %s: larger than %d bytes\n", path,
-                    API_KEY_FILE_MAX);
-            n = -1;
-        }
-    }
-    close(fd);
-    if (n < 0) {
-        return -1;
-    }
-    char *k = a->api_key_buf;
-    k[n] = '\0';
-    k[strcspn(k, "\r\n")] = '\0';
-    while (*k == ' ' || *k == '\t') {
-        k++;
-    }
-    size_t len = strlen(k);
-    while (len > 0 && (k[len - 1] == ' ' || k[len - 1] == '\t')) {
-        k[--len] = '\0';
-    }
-    for (size_t i = 0; i < len; i++) {
-        if ((unsigned char)k[i] < 0x20 || k[i] == 0x7f) {
-            len = 0;
-        }
-    }
-    if (len == 0) {
-        fprintf(stderr,
-                "ensign serve: --api-key-file %s: the first line holds no key (or a "
-                "control character)\n",
-                path);
-        return -1;
-    }
-    a->o.api_key = k;
-    return 0;
-}
-
-/* One option with its value; returns -1 after printing a message. */
-static int take_option(struct serve_args *a, const char *opt, const char *val)
-{
-    unsigned long v;
-    if (strcmp(opt, "--listen") == 0) {
-        struct sockaddr_storage ss;
-        socklen_t len;
-        char err[160];
-        if (ens_addr_parse(val, 53, &ss, &len, err, sizeof err) != 0) {
-            fprintf(stderr, "ensign serve: --listen: %s\n", err);
-            return -1;
-        }
-        a->listen[a->nlisten++] = val;
-    } else if (strcmp(opt, "--zone") == 0) {
-        return add_zone(a, val);
-    } else if (strcmp(opt, "--keystore") == 0) {
-        return add_keystore(a, val);
-    } else if (strcmp(opt, "--threads") == 0) {
-        if (!parse_uint(val, 1, MAX_THREADS, &v)) {
-            fprintf(stderr, "ensign serve: --threads wants a number from 1 to %u\n", MAX_THREADS);
-            return -1;
-        }
-        a->o.server.threads = (unsigned)v;
-    } else if (strcmp(opt, "--edns-max") == 0) {
-        if (!parse_uint(val, 512, 65535, &v)) {
-            fprintf(stderr, "ensign serve: --edns-max wants a number from 512 to 65535\n");
-            return -1;
-        }
-        a->o.server.edns_max = (uint16_t)v;
-    } else if (strcmp(opt, "--tcp-idle-ms") == 0) {
-        if (!parse_uint(val, 1, 86400000ul, &v)) {
-            fprintf(stderr, "ensign serve: --tcp-idle-ms wants a number from 1 to 86400000\n");
-            return -1;
-        }
-        a->o.server.tcp_idle_ms = (unsigned)v;
-    } else if (strcmp(opt, "--tcp-max-clients") == 0) {
-        if (!parse_uint(val, 1, 1000000ul, &v)) {
-            fprintf(stderr, "ensign serve: --tcp-max-clients wants a number from 1 to 1000000\n");
-            return -1;
-        }
-        a->o.server.tcp_max_clients = (unsigned)v;
-    } else if (strcmp(opt, "--data") == 0) {
-        a->o.data_dir = val;
-    } else if (strcmp(opt, "--api-listen") == 0) {
-        a->o.api_listen = val;
-    } else if (strcmp(opt, "--api-key") == 0 || strcmp(opt, "--api-key-file") == 0) {
-        if (a->o.api_key != NULL) {
-            fprintf(stderr, "ensign serve: give the API key once (--api-key or --api-key-file)\n");
-            return -1;
-        }
-        if (opt[9] == '-') {
-            return read_api_key_file(a, val);
-        }
-        a->o.api_key = val;
-    } else if (strcmp(opt, "--journal-max-entries") == 0) {
-        if (!parse_uint(val, 1, 1000000ul, &v)) {
-            fprintf(stderr, "ensign serve: --journal-max-entries wants a number from 1 to "
-                            "1000000\n");
-            return -1;
-        }
-        a->o.journal_max_entries = v;
-    } else if (strcmp(opt, "--journal-max-bytes") == 0) {
-        if (!parse_uint(val, 4096, 1ul << 40, &v)) {
-            fprintf(stderr, "ensign serve: --journal-max-bytes wants a number from 4096 to "
-                            "1099511627776\n");
-            return -1;
-        }
-        a->o.journal_max_bytes = v;
-    } else if (strcmp(opt, "--xfr-max") == 0) {
-        if (!parse_uint(val, 1, 1024, &v)) {
-            fprintf(stderr, "ensign serve: --xfr-max wants a number from 1 to 1024\n");
-            return -1;
-        }
-        a->o.server.xfr_max = (unsigned)v;
-    } else if (strcmp(opt, "--xfr-timeout-ms") == 0) {
-        if (!parse_uint(val, 1, 3600000ul, &v)) {
-            fprintf(stderr, "ensign serve: --xfr-timeout-ms wants a number from 1 to 3600000\n");
-            return -1;
-        }
-        a->o.server.xfr_timeout_ms = (unsigned)v;
-    } else if (strcmp(opt, "--notify-port") == 0) {
-        if (!parse_uint(val, 1, 65535, &v)) {
-            fprintf(stderr, "ensign serve: --notify-port wants a number from 1 to 65535\n");
-            return -1;
-        }
-        a->o.server.notify_port = (uint16_t)v;
-    } else if (strcmp(opt, "--log-format") == 0) {
-        if (ens_log_format_parse(val, &a->o.log_format) != 0) {
-            fprintf(stderr, "ensign serve: --log-format wants text or json\n");
-            return -1;
-        }
-    } else if (strcmp(opt, "--log-level") == 0) {
-        if (ens_log_level_parse(val, &a->o.log_level) != 0) {
-            fprintf(stderr, "ensign serve: --log-level wants debug, info, warn or error\n");
-            return -1;
-        }
-    } else if (strcmp(opt, "--test-clock") == 0) {
-        a->o.test_clock = true;
-        a->o.test_clock_start = 0;
-        if (strcmp(val, "now") != 0) {
-            if (!parse_uint(val, 1, 4102444800ul, &v)) {
-                fprintf(stderr, "ensign serve: --test-clock wants a Unix time or \"now\"\n");
-                return -1;
-            }
-            a->o.test_clock_start = (int64_t)v;
-        }
-    } else if (strcmp(opt, "--api-max-body") == 0) {
-        if (!parse_uint(val, 1, 1ul << 30, &v)) {
-            fprintf(stderr, "ensign serve: --api-max-body wants a number of bytes up to 2^30\n");
-            return -1;
-        }
-        a->o.api_max_body = v;
-    } else if (strcmp(opt, "--api-rate") == 0) {
-        if (!parse_uint(val, 1, 1000000ul, &v)) {
-            fprintf(stderr, "ensign serve: --api-rate wants a number from 1 to 1000000\n");
-            return -1;
-        }
-        a->o.api_rate = (unsigned)v;
-    } else if (strcmp(opt, "--sig-validity") == 0 || strcmp(opt, "--sig-refresh") == 0) {
-        /* at most 10 years; the refresh must leave room (checked when both are known) */
-        if (!parse_uint(val, 1, 315360000ul, &v)) {
-            fprintf(stderr, "ensign serve: %s wants a number of seconds from 1 to 315360000\n",
-                    opt);
-            return -1;
-        }
-        if (opt[6] == 'v') {
-            a->o.sig_validity = (uint32_t)v;
-        } else {
-            a->o.sig_refresh = (uint32_t)v;
-        }
-    } else if (strcmp(opt, "--root-hints") == 0) {
-        return parse_root_hints(a, val);
-    } else if (strcmp(opt, "--query-port") == 0) {
-        if (!parse_uint(val, 1, 65535, &v)) {
-            fprintf(stderr, "ensign serve: --query-port wants a port from 1 to 65535\n");
-            return -1;
-        }
-        a->o.query_port = (uint16_t)v;
-    } else {
-        fprintf(stderr, "ensign serve: unknown option '%s'\n", opt);
-        serve_usage(stderr);
-        return -1;
-    }
-    return 0;
-}
-
-static const char *const default_listen = "127.0.0.1:53";
-
-/* Fills a (arrays sized for argc) from argv; returns -1 after printing a message. */
-static int parse_args(int argc, char **argv, struct serve_args *a)
-{
-    static const char *const with_value[] = {"--listen",
-                                             "--zone",
-                                             "--threads",
-                                             "--edns-max",
-                                             "--tcp-idle-ms",
-                                             "--tcp-max-clients",
-                                             "--data",
-                                             "--api-listen",
-                                             "--api-key",
-                                             "--api-max-body",
-                                             "--api-rate",
-                                             "--sig-validity",
-                                             "--sig-refresh",
-                                             "--root-hints",
-                                             "--query-port",
-                                             "--api-key-file",
-                                             "--log-format",
-                                             "--log-level",
-                                             "--test-clock",
-                                             "--journal-max-entries",
-                                             "--journal-max-bytes",
-                                             "--xfr-max",
-                                             "--xfr-timeout-ms",
-                                             "--notify-port",
-                                             "--keystore"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
             serve_usage(stdout);
-            return 1;
+            rc = ENS_EXIT_OK;
+            goto out;
+        }
+        if (strcmp(arg, "--check") == 0) {
+            check = true;
+            continue;
         }
         char opt[32];
         const char *val = NULL;
@@ -417,84 +113,78 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
         } else {
             snprintf(opt, sizeof opt, "%s", arg);
         }
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof with_value[0]; k++) {
-            known = known || strcmp(opt, with_value[k]) == 0;
-        }
-        if (!known) {
+        bool is_config = strcmp(opt, "--config") == 0;
+        if (!is_config && !ens_daemon_conf_known(opt)) {
             fprintf(stderr, "ensign serve: unknown %s '%s'\n",
                     arg[0] == '-' ? "option" : "argument", arg);
             serve_usage(stderr);
-            return -1;
+            goto out;
         }
         if (val == NULL) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ensign serve: %s needs a value\n", opt);
-                return -1;
+                goto out;
             }
             val = argv[++i];
         }
-        if (take_option(a, opt, val) != 0) {
-            return -1;
+        if (is_config) {
+            if (config != NULL) {
+                fprintf(stderr, "ensign serve: give --config once\n");
+                goto out;
+            }
+            config = val;
+            continue;
+        }
+        names[npairs] = strdup(opt);
+        if (names[npairs] == NULL) {
+            rc = ENS_EXIT_FAIL;
+            goto out;
+        }
+        pairs[2 * npairs] = names[npairs];
+        pairs[2 * npairs + 1] = val;
+        npairs++;
+    }
+    /* the file first, then the flags over it */
+    if (config != NULL && ens_daemon_conf_file(conf, config, err, sizeof err) != 0) {
+        fprintf(stderr, "ensign serve: %s\n", err);
+        rc = ENS_EXIT_FAIL;
+        goto out;
+    }
+    for (size_t i = 0; i < npairs; i++) {
+        if (ens_daemon_conf_flag(conf, pairs[2 * i], pairs[2 * i + 1], err, sizeof err) != 0) {
+            fprintf(stderr, "ensign serve: %s\n", err);
+            goto out;
         }
     }
-    if (a->nlisten == 0) {
-        a->listen[a->nlisten++] = default_listen;
-    }
-    if (a->o.data_dir == NULL && a->o.api_listen != NULL) {
-        fprintf(stderr, "ensign serve: --api-listen needs --data DIR (where zones and keys are "
-                        "kept)\n");
-        return -1;
-    }
-    if (a->o.api_key == NULL) {
-        a->o.api_key = getenv("ENSIGN_API_KEY");
-    }
-    a->o.server.listen = a->listen;
-    a->o.server.nlisten = a->nlisten;
-    a->o.files = a->zones;
-    a->o.nfiles = a->nzones;
-    a->o.keystores = a->keystores;
-    a->o.nkeystores = a->nkeystores;
-    if (a->nkeystores > 0 && a->o.data_dir == NULL) {
-        fprintf(stderr, "ensign serve: --keystore needs --data DIR (keys are kept for the zones "
-                        "of the store)\n");
-        return -1;
-    }
-    return 0;
-}
-
-int ens_cli_serve(int argc, char **argv)
-{
-    struct serve_args a;
-    memset(&a, 0, sizeof a);
-    int rc = ENS_EXIT_FAIL;
-    size_t slots = (size_t)argc + 1;
-    a.listen = calloc(slots, sizeof *a.listen);
-    a.zones = calloc(slots, sizeof *a.zones);
-    a.origins = calloc(slots, sizeof *a.origins);
-    a.keystores = calloc(ENS_CTL_MAX_KEYSTORES, sizeof *a.keystores);
-    if (a.listen == NULL || a.zones == NULL || a.origins == NULL || a.keystores == NULL) {
-        fprintf(stderr, "ensign: %s\n", ens_strerror(ENS_ENOMEM));
+    int frc = ens_daemon_conf_finish(conf, err, sizeof err);
+    if (frc != 0) {
+        fprintf(stderr, "ensign serve: %s\n", err);
+        rc = frc == ENS_EINVAL ? ENS_EXIT_USAGE : ENS_EXIT_FAIL;
         goto out;
     }
-    a.o.log_level = ENS_LOG_INFO;
-    int p = parse_args(argc, argv, &a);
-    if (p != 0) {
-        rc = p > 0 ? ENS_EXIT_OK : ENS_EXIT_USAGE;
+    struct ens_daemon_opts o = *ens_daemon_conf_opts(conf);
+    if (check) {
+        rc = check_files(&o) == 0 ? ENS_EXIT_OK : ENS_EXIT_FAIL;
+        if (rc == ENS_EXIT_OK) {
+            printf("ensign serve: the settings%s%s and %zu zone file%s are valid\n",
+                   config != NULL ? " in " : "", config != NULL ? config : "", o.nfiles,
+                   o.nfiles == 1 ? "" : "s");
+        }
         goto out;
     }
-    a.o.version = ENS_CLI_VERSION;
-    a.o.openapi = ens_cli_openapi;
-    a.o.openapi_len = ens_cli_openapi_len;
-    rc = ens_daemon_run(&a.o) == 0 ? ENS_EXIT_OK : ENS_EXIT_FAIL;
+    o.version = ENS_CLI_VERSION;
+    o.openapi = ens_cli_openapi;
+    o.openapi_len = ens_cli_openapi_len;
+    o.config_path = config;
+    o.cmdline = pairs;
+    o.ncmdline = npairs;
+    rc = ens_daemon_run(&o) == 0 ? ENS_EXIT_OK : ENS_EXIT_FAIL;
 out:
-    explicit_bzero(a.api_key_buf, sizeof a.api_key_buf);
-    for (size_t i = 0; a.keystores != NULL && i < a.nkeystores; i++) {
-        free((char *)a.keystores[i].name);
+    for (size_t i = 0; names != NULL && i < npairs; i++) {
+        free(names[i]);
     }
-    free(a.keystores);
-    free(a.origins);
-    free(a.zones);
-    free(a.listen);
+    free(names);
+    free(pairs);
+    ens_daemon_conf_free(conf);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -422,6 +423,10 @@ static int sign_whole(struct ens_ctl *c, const struct ctl_build *b, const struct
     rc = ens_verify_zone(*out, (uint64_t)b->now, on_fault, &v, NULL);
     if (rc != 0) {
         c->stats.verify_fails++;
+        struct zstate *s = ctl_state_find(c, b->origin);
+        if (s != NULL) {
+            s->verify_failures++;
+        }
         if (v.n == 0) {
             ctl_refuse(res, rc, "verify-failed", "signing failed: verifying: %s", ens_strerror(rc));
         }
@@ -440,15 +445,8 @@ void ctl_sign_failed(struct ens_ctl *c, const struct ens_store_zone *sz, const u
         snprintf(st.last_sign_error, sizeof st.last_sign_error, "%s", error);
         ens_store_status_set(c->st, sz->name, &st);
     }
-    char detail[ENS_STORE_ERRTEXT_MAX + 32], esc[ENS_STORE_ERRTEXT_MAX];
-    size_t k = 0;
-    for (const char *p = error; *p != '\0' && k + 2 < sizeof esc; p++) {
-        if (*p == '"' || *p == '\\') {
-            esc[k++] = '\\';
-        }
-        esc[k++] = (*p >= 0x20 && *p < 0x7f) ? *p : ' ';
-    }
-    esc[k] = '\0';
+    char detail[2 * ENS_STORE_ERRTEXT_MAX + 32], esc[2 * ENS_STORE_ERRTEXT_MAX];
+    ctl_json_escape(error, esc, sizeof esc);
     snprintf(detail, sizeof detail, "\"error\": \"%s\"", esc);
     struct zstate *s = ctl_state(c, origin);
     if (s == NULL || !s->dirty) {
@@ -634,6 +632,10 @@ static int incremental(struct ens_ctl *c, struct ctl_build *b, struct ens_zone *
         if (rc == ENS_EIO) {
             *sign_failed = true;
             c->stats.verify_fails++;
+            struct zstate *s = ctl_state_find(c, b->origin);
+            if (s != NULL) {
+                s->verify_failures++;
+            }
             ctl_refuse(res, rc, "sign-failed", "signing failed: %s", err);
         } else if (rc != 0) {
             ctl_refuse(res, rc, "incremental", "%s", err[0] ? err : ens_strerror(rc));
@@ -728,16 +730,47 @@ static int build_incremental(struct ens_ctl *c, struct ctl_build *b, struct ens_
     return rc;
 }
 
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* The signing done: counted, kept for the metrics, and told (event "zone.signed"). */
+static void signed_done(struct ens_ctl *c, const struct ctl_build *b, bool whole,
+                        uint64_t signatures, double seconds)
+{
+    ctl_count_signing(c, whole, seconds);
+    struct zstate *s = ctl_state_find(c, b->origin);
+    if (s != NULL) {
+        s->sign_seconds = seconds;
+    }
+    char d[160];
+    snprintf(d, sizeof d,
+             "\"serial\": %u, \"kind\": \"%s\", \"signatures\": %llu, \"seconds\": %.6f",
+             (unsigned)ens_ztree_serial(b->t), whole ? "whole" : "incremental",
+             (unsigned long long)signatures, seconds);
+    ctl_emit(c, b->sz->name, "zone.signed", d);
+}
+
 int ctl_build(struct ens_ctl *c, struct ctl_build *b, struct ens_ctl_result *res)
 {
     b->t = NULL;
     b->journaled = false;
     struct zstate *s = ctl_state(c, b->origin);
+    /* how long signing takes is measured, never decided on: the monotonic clock is read
+     * for the metrics only */
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t sigs0 = c->stats.signatures;
+    bool whole = false;
     int rc = CTL_EWHOLE;
     if (!b->whole && b->base != NULL && (s == NULL || !s->dirty)) {
         rc = build_incremental(c, b, res);
     }
     if (rc == CTL_EWHOLE) {
+        whole = true;
         rc = build_whole(c, b, res);
     }
     if (rc == ENS_ESIGN_FAILED) {
@@ -759,6 +792,9 @@ int ctl_build(struct ens_ctl *c, struct ctl_build *b, struct ens_ctl_result *res
             st.earliest_expiry = b->earliest_expiry;
             ens_store_status_set(c->st, b->sz->name, &st);
         }
+    }
+    if (b->sz->dnssec) {
+        signed_done(c, b, whole, c->stats.signatures - sigs0, seconds_since(&t0));
     }
     return 0;
 }

@@ -59,6 +59,18 @@ bool ctl_signer_type(uint16_t t)
            t == ENS_T_DNSKEY || t == ENS_T_CDS || t == ENS_T_CDNSKEY || t == ENS_T_ZONEMD;
 }
 
+void ctl_json_escape(const char *in, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (const char *q = in; *q != '\0' && k + 3 < cap; q++) {
+        if (*q == '"' || *q == '\\') {
+            out[k++] = '\\';
+        }
+        out[k++] = (*q >= 0x20 && *q < 0x7f) ? *q : ' ';
+    }
+    out[k] = '\0';
+}
+
 void ctl_emit(struct ens_ctl *c, const char *zone, const char *event, const char *detail)
 {
     if (c->o.event == NULL) {
@@ -136,6 +148,7 @@ struct zstate *ctl_state(struct ens_ctl *c, const uint8_t *origin)
     }
     ens_name_copy(s->origin, origin);
     s->hash = origin_hash(origin);
+    s->sign_seconds = -1;
     c->zt[slot_of(c, origin, s->hash)] = s;
     c->nz++;
     return s;
@@ -218,7 +231,9 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
         c->o.sig_validity = 14 * 86400;
     }
     if (c->o.sig_refresh == 0 || c->o.sig_refresh >= c->o.sig_validity) {
-        c->o.sig_refresh = c->o.sig_validity / 3;
+        /* renewed at half the validity: the alerts ask for a ticket past half and page past a
+         * third (docs/runbooks), so a zone renewed on time never raises one */
+        c->o.sig_refresh = c->o.sig_validity / 2;
     }
     if (c->o.sig_backdate == 0) {
         c->o.sig_backdate = 3600;
@@ -299,6 +314,78 @@ void ens_ctl_stats(struct ens_ctl *c, struct ens_ctl_stats *st)
     *st = c->stats;
 }
 
+static const double sign_bounds[ENS_CTL_SIGN_BUCKETS - 1] = {0.001, 0.005, 0.025, 0.1,
+                                                             0.5,   2.5,   10,    60};
+
+double ens_ctl_sign_bucket(size_t i)
+{
+    return i + 1 < ENS_CTL_SIGN_BUCKETS ? sign_bounds[i] : 0;
+}
+
+void ctl_count_signing(struct ens_ctl *c, bool whole, double seconds)
+{
+    int k = whole ? 0 : 1;
+    size_t b = 0;
+    while (b + 1 < ENS_CTL_SIGN_BUCKETS && seconds > sign_bounds[b]) {
+        b++;
+    }
+    c->stats.sign_buckets[k][b]++;
+    c->stats.sign_count[k]++;
+    c->stats.sign_seconds[k] += seconds;
+}
+
+/* Waits on the parent's servers, as the planner names them. */
+static bool waits_on_parent(const char *waiting)
+{
+    return strcmp(waiting, "awaiting-ds") == 0 || strcmp(waiting, "awaiting-ds-removal") == 0 ||
+           strcmp(waiting, "ds-removal") == 0;
+}
+
+void ctl_state_plan(struct zstate *s, const struct ens_km_plan *p, const struct ens_km_zone *z,
+                    int64_t now)
+{
+    struct ens_km_plan_info *i = &s->plan;
+    if (i->rollover != p->rollover || strcmp(i->phase, p->phase) != 0 ||
+        strcmp(i->waiting, p->waiting) != 0) {
+        i->rollover = p->rollover;
+        snprintf(i->phase, sizeof i->phase, "%s", p->phase);
+        snprintf(i->waiting, sizeof i->waiting, "%s", p->waiting);
+        i->since = now;
+    }
+    i->next = p->next;
+    s->parent_ds_ttl = (uint32_t)z->policy.parent_ds_ttl;
+    /* the parent is given its propagation delay and the DS TTL; a timed wait, its time */
+    i->expected = waits_on_parent(p->waiting)
+                      ? i->since + z->policy.parent_propagation_delay + z->policy.parent_ds_ttl
+                  : p->next != 0 ? p->next
+                                 : 0;
+}
+
+void ctl_state_parent(struct zstate *s, const struct ens_km_plan *p, int64_t now)
+{
+    const struct ens_probe_result *r = s->probe;
+    bool held = false, mismatch = false;
+    for (size_t i = 0; r != NULL && i < r->nservers; i++) {
+        held |= r->servers[i].status == ENS_PROBE_OK && r->servers[i].nmissing < r->nours;
+    }
+    for (size_t i = 0; r != NULL && i < r->nservers; i++) {
+        const struct ens_probe_server *sv = &r->servers[i];
+        if (sv->status == ENS_PROBE_OK && (sv->nstale > 0 || (sv->nmissing > 0 && held))) {
+            mismatch = true;
+        }
+    }
+    /* what the key manager waits for at the parent is not a mismatch: its own wait says how
+     * long that may take */
+    if (p != NULL && waits_on_parent(p->waiting)) {
+        mismatch = false;
+    }
+    if (!mismatch) {
+        s->ds_mismatch_since = 0;
+    } else if (s->ds_mismatch_since == 0) {
+        s->ds_mismatch_since = now;
+    }
+}
+
 void ens_ctl_zone_stats_each(struct ens_ctl *c,
                              void (*fn)(void *ctx, const struct ens_ctl_zone_stats *zs), void *ctx)
 {
@@ -310,7 +397,24 @@ void ens_ctl_zone_stats_each(struct ens_ctl *c,
         struct ens_ctl_zone_stats zs = {.serial = s->serial,
                                         .earliest_expiry = s->earliest_expiry,
                                         .sign_failures = s->sign_failures,
-                                        .pending = s->dirty};
+                                        .pending = s->dirty,
+                                        .dnssec = s->dnssec,
+                                        .validity = s->dnssec ? c->o.sig_validity : 0,
+                                        .verify_failures = s->verify_failures,
+                                        .sign_seconds = s->sign_seconds,
+                                        .ds_delegated = s->ds_delegated,
+                                        .probe = s->probe,
+                                        .probe_at = s->probe_at,
+                                        .ds_mismatch_since = s->ds_mismatch_since,
+                                        .parent_ds_ttl = s->parent_ds_ttl,
+                                        .rollover = ens_km_rollover_name(s->plan.rollover),
+                                        .phase_since = s->plan.since,
+                                        .phase_expected = s->plan.expected,
+                                        .next_key_event = s->plan.next};
+        if (s->dnssec && s->managed) {
+            snprintf(zs.phase, sizeof zs.phase, "%s", s->plan.phase);
+            snprintf(zs.waiting, sizeof zs.waiting, "%s", s->plan.waiting);
+        }
         ens_name_copy(zs.origin, s->origin);
         fn(ctx, &zs);
     }

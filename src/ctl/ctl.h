@@ -54,7 +54,7 @@ struct ens_ctl_opts {
     uint32_t sig_validity;   /* seconds; 0: 14 days */
     uint32_t sig_backdate;   /* inception this far before now; 0: 1 hour */
     const char *default_alg; /* key type for DNSSEC enable; NULL: ecdsa-p256 */
-    uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 3 */
+    uint32_t sig_refresh;    /* renew signatures with less than this left; 0: validity / 2 */
     /* Events ("dnssec.rotation_start", "zone.published", ...) with a JSON body; may be NULL.
      * Called on the calling thread. */
     void (*event)(void *ctx, const char *zone, const char *event, const char *body);
@@ -393,21 +393,52 @@ int ens_ctl_parent_servers(struct ens_ctl *c, const char *name, const char *list
 
 /* ---- what the API shows ---- */
 
+/* Buckets of the signing duration (ens_ctl_sign_bucket; the last is +Inf). */
+#define ENS_CTL_SIGN_BUCKETS 9
+
 /* Counters since the handle was opened. */
 struct ens_ctl_stats {
     uint64_t signatures;   /* RRSIGs made */
     uint64_t full_signs;   /* whole-zone signings */
     uint64_t verify_fails; /* versions refused by the verification before publication */
     uint64_t refusals;     /* changes refused by the safety gate */
+    /* signings that made a version, [0] whole, [1] incremental: how many took at most
+     * ens_ctl_sign_bucket(i) seconds (not cumulative), their count and their total time */
+    uint64_t sign_buckets[2][ENS_CTL_SIGN_BUCKETS];
+    uint64_t sign_count[2];
+    double sign_seconds[2];
 };
 void ens_ctl_stats(struct ens_ctl *c, struct ens_ctl_stats *st);
-/* The state of each zone the pipeline knows, given to fn in no particular order. */
+/* The upper bound in seconds of signing-duration bucket i; the last is +Inf (returned as 0). */
+double ens_ctl_sign_bucket(size_t i);
+/* The state of each zone the pipeline knows, given to fn in no particular order. Everything
+ * here is kept in memory by the handle (no store read), so a scrape of 100,000 zones costs one
+ * pass over a table. */
 struct ens_ctl_zone_stats {
     uint8_t origin[ENS_NAME_MAXLEN];
     uint32_t serial;          /* of the version served; 0: none */
     uint32_t earliest_expiry; /* earliest RRSIG expiration served; 0: none */
     uint64_t sign_failures;   /* since the handle was opened */
     bool pending;             /* data not yet signed: a retry is due */
+    bool dnssec;              /* DNSSEC on */
+    uint32_t validity;        /* the signature validity the zone is signed with (seconds) */
+    uint64_t verify_failures; /* signed versions the verification refused, since opened */
+    double sign_seconds;      /* how long the last signing took; < 0: none since opened */
+    bool ds_delegated;        /* dsDelegated, as the last probe showed */
+    const struct ens_probe_result *probe; /* the last DS probe (valid during fn), or NULL */
+    int64_t probe_at;                     /* when it was made */
+    /* since when the parent's servers have disagreed with the zone (a DS of ours missing
+     * while the parent holds one, or a DS of no key of ours) outside a key manager wait for
+     * the parent; 0: they agree, or nothing is known */
+    int64_t ds_mismatch_since;
+    uint32_t parent_ds_ttl; /* the parent DS TTL the zone is timed with (0: not known yet) */
+    /* the key manager (zones with a policy; phase "" otherwise) */
+    const char *rollover; /* "none", "zsk", "ksk", "csk", "algorithm" */
+    char phase[32];       /* as ens_km_plan gives it */
+    char waiting[32];
+    int64_t phase_since;    /* when that phase (with that wait) was first seen */
+    int64_t phase_expected; /* when it should be over at the latest; 0: not known */
+    int64_t next_key_event; /* the next planned key event; 0: none planned */
 };
 void ens_ctl_zone_stats_each(struct ens_ctl *c,
                              void (*fn)(void *ctx, const struct ens_ctl_zone_stats *zs), void *ctx);

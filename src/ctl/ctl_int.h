@@ -71,6 +71,18 @@ struct zstate {
     size_t nkc, kccap;
     char km_error[512];  /* why the key manager's last round failed; "" when it did not */
     uint32_t km_backoff; /* seconds before the key manager tries again after a failure */
+    /* kept for the metrics and the log (ens_ctl_zone_stats_each) */
+    uint64_t verify_failures;  /* signed versions refused by the verification */
+    double sign_seconds;       /* the last signing's duration; < 0: none yet */
+    bool ds_delegated;         /* as the last probe showed */
+    int64_t ds_mismatch_since; /* see ens_ctl_zone_stats; 0: none */
+    uint32_t parent_ds_ttl;    /* the policy's, 0 without one */
+    struct ens_km_plan_info {
+        enum ens_km_rollover rollover;
+        char phase[32], waiting[32];
+        int64_t since, expected, next;
+    } plan;          /* the key manager's last plan; phase "" when none */
+    bool km_failing; /* the key manager's last step failed (its event was sent) */
 };
 
 /* A keystore of the control plane (keystores.c). */
@@ -113,6 +125,15 @@ void ctl_state_drop(struct ens_ctl *c, const uint8_t *origin);
 void ctl_state_each(struct ens_ctl *c, void (*fn)(struct ens_ctl *c, struct zstate *s, void *ctx),
                     void *ctx);
 
+/* Counts one signing that made a version (whole or incremental), and how long it took. */
+void ctl_count_signing(struct ens_ctl *c, bool whole, double seconds);
+/* Records what the key manager planned for the zone (phase, wait, next event) for the metrics;
+ * a new phase starts its clock. */
+void ctl_state_plan(struct zstate *s, const struct ens_km_plan *p, const struct ens_km_zone *z,
+                    int64_t now);
+/* Records the parent as the last probe showed it against what the zone waits for. */
+void ctl_state_parent(struct zstate *s, const struct ens_km_plan *p, int64_t now);
+
 /* Fills res with a refusal and returns rc. */
 int ctl_refuse(struct ens_ctl_result *res, int rc, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -121,6 +142,9 @@ int ctl_store_fail(struct ens_ctl *c, struct ens_ctl_result *res, int rc);
 /* Sends an event (o.event) for zone name: a JSON object with "event", "zone" and detail (more
  * members, JSON text without braces; "" for none). */
 void ctl_emit(struct ens_ctl *c, const char *zone, const char *event, const char *detail);
+/* in as the inside of a JSON string (quotes and backslashes escaped, control characters and
+ * non-ASCII as spaces) into out (cap bytes; cut when longer). */
+void ctl_json_escape(const char *in, char *out, size_t cap);
 /* name in presentation form into buf (cap bytes). */
 void ctl_name_text(const uint8_t *name, char *buf, size_t cap);
 /* t as RFC 3339 UTC ("2026-12-08T10:00:00Z") into buf (at least 32 bytes). */

@@ -94,22 +94,38 @@ static int apply(struct ctl_txn *tx, const struct ens_km_zone *z, const struct e
     return ENS_EINVAL;
 }
 
-/* The actions as audit detail: "actions": ["publish 5", ...]. */
-static void audit_actions(struct ctl_txn *tx, const struct ens_km_plan *p)
+/* The actions as JSON text: "actions": ["publish 5", ...]. */
+static void actions_text(const struct ens_km_plan *p, char *buf, size_t cap)
 {
-    char buf[1536];
-    size_t k = (size_t)snprintf(buf, sizeof buf, "\"actions\": [");
-    for (size_t i = 0; i < p->nactions && k + 48 < sizeof buf; i++) {
+    size_t k = (size_t)snprintf(buf, cap, "\"actions\": [");
+    for (size_t i = 0; i < p->nactions && k + 48 < cap; i++) {
         const struct ens_km_action *a = &p->actions[i];
-        k += (size_t)snprintf(buf + k, sizeof buf - k, "%s\"%s%s", i ? ", " : "",
-                              ens_km_act_name(a->type), a->key_id != 0 ? " " : "");
+        k += (size_t)snprintf(buf + k, cap - k, "%s\"%s%s", i ? ", " : "", ens_km_act_name(a->type),
+                              a->key_id != 0 ? " " : "");
         if (a->key_id != 0) {
-            k += (size_t)snprintf(buf + k, sizeof buf - k, "%lld", (long long)a->key_id);
+            k += (size_t)snprintf(buf + k, cap - k, "%lld", (long long)a->key_id);
         }
-        k += (size_t)snprintf(buf + k, sizeof buf - k, "\"");
+        k += (size_t)snprintf(buf + k, cap - k, "\"");
     }
-    snprintf(buf + k, sizeof buf - k, "]");
-    ctl_txn_audit(tx, "keymgr.step", "%s", buf);
+    snprintf(buf + k, cap - k, "]");
+}
+
+/* The key manager's step failed (told once, until a step succeeds again). */
+static void km_failed(struct ens_ctl *c, const uint8_t *origin, const char *zone,
+                      enum ens_km_rollover roll, const char *code, const char *why)
+{
+    struct zstate *s = ctl_state_find(c, origin);
+    if (s == NULL || s->km_failing) {
+        return;
+    }
+    s->km_failing = true;
+    char d[1400], esc[1024];
+    ctl_json_escape(why, esc, sizeof esc);
+    snprintf(d, sizeof d, "\"rollover\": \"%s\", \"code\": \"%s\", \"reason\": \"%s\"",
+             ens_km_rollover_name(roll), code, esc);
+    ctl_emit(c, zone,
+             strcmp(code, "unsafe-step") == 0 ? "dnssec.keymgr_refused" : "dnssec.keymgr_failed",
+             d);
 }
 
 /* Events for a rollover that starts or ends. */
@@ -154,6 +170,7 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
         return ctl_txn_abort(&tx, rc);
     }
     s->km_next = p->next != 0 ? p->next : now + 3600;
+    ctl_state_plan(s, p, tx.before, now);
     /* waiting on the parent: ask it soon, not at the idle pace */
     int64_t half = tx.before->policy.parent_propagation_delay / 2;
     int64_t soon = ens_probe_next_time(now, s->waiting_probes,
@@ -176,6 +193,7 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
     if (rc != 0) {
         /* an action failed (a keystore that cannot make the key): nothing happened; tried again
          * with backoff, and the DNSSEC status says why meanwhile */
+        enum ens_km_rollover froll = p->rollover;
         free(p);
         ctl_txn_abort(&tx, rc);
         s = ctl_state_find(c, tx.origin);
@@ -185,34 +203,50 @@ static int km_round(struct ens_ctl *c, const char *name, int64_t now, bool *more
             s->km_backoff = s->km_backoff == 0 ? 5 : s->km_backoff >= 150 ? 300 : 2 * s->km_backoff;
             s->km_next = now + s->km_backoff;
         }
-        ctl_emit(c, name, "dnssec.keymgr_failed", "");
+        km_failed(c, tx.origin, name, froll, res.code ? res.code : "internal",
+                  res.error[0] ? res.error : ens_strerror(rc));
         return rc;
     }
     if (p->nactions == 0) {
+        s->km_failing = false;
         free(p);
         return ctl_txn_abort(&tx, rc);
     }
-    audit_actions(&tx, p);
+    char acts[1536];
+    actions_text(p, acts, sizeof acts);
+    ctl_txn_audit(&tx, "keymgr.step", "%s", acts);
+    enum ens_km_rollover roll = p->rollover;
+    char phase[sizeof p->phase];
+    snprintf(phase, sizeof phase, "%s", p->phase);
     free(p);
     int64_t actor = c->actor;
     c->actor = ENS_CTL_ACTOR_KEYMGR;
     rc = ctl_txn_commit(&tx);
     c->actor = actor;
+    s = ctl_state_find(c, tx.origin);
     if (rc == ENS_EEXIST) {
         /* the gate refused what the planner asked: a bug on one side; wait, do not loop */
-        s = ctl_state_find(c, tx.origin);
         if (s != NULL) {
             s->km_next = now + 300;
         }
-        ctl_emit(c, name, "dnssec.keymgr_refused", "");
+        km_failed(c, tx.origin, name, roll, "unsafe-step", res.error);
         return rc;
     }
-    s = ctl_state_find(c, tx.origin);
-    if (rc == 0 && s != NULL) {
+    if (rc != 0) {
+        km_failed(c, tx.origin, name, roll, res.code ? res.code : "internal",
+                  res.error[0] ? res.error : ens_strerror(rc));
+        return rc;
+    }
+    if (s != NULL) {
+        s->km_failing = false;
         s->km_error[0] = '\0';
         s->km_backoff = 0;
     }
-    *more = rc == 0;
+    char d[1700];
+    snprintf(d, sizeof d, "\"rollover\": \"%s\", \"phase\": \"%s\", %s", ens_km_rollover_name(roll),
+             phase, acts);
+    ctl_emit(c, name, "dnssec.keymgr_step", d);
+    *more = true;
     return rc;
 }
 
@@ -477,6 +511,10 @@ static void record_probe(struct ens_ctl *c, struct zstate *s, const char *name, 
         uint32_t first = (uint32_t)(half < 1 ? 1 : half > 60 ? 60 : half);
         s->waiting_probes = settled || s->streak < 2 ? 0 : s->waiting_probes + 1;
         every = settled ? 3600 : ens_probe_next_time(now, s->waiting_probes, first, 3600) - now;
+        s->parent_ds_ttl = (uint32_t)tx.before->policy.parent_ds_ttl;
+        ctl_state_parent(s, p, now);
+    } else {
+        ctl_state_parent(s, NULL, now);
     }
     free(p);
     s->probe_next = now + every;
@@ -487,6 +525,7 @@ static void record_probe(struct ens_ctl *c, struct zstate *s, const char *name, 
             any |= ens_probe_ds_seen(s->probe, ens_probe_ds_tag(&s->probe->ours[i]));
         }
         st.ds_delegated = any;
+        s->ds_delegated = any;
         st.last_ds_probe = now;
         st.next_ds_probe = s->probe_next;
         ens_store_status_set(c->st, tx.sz.name, &st);

@@ -296,8 +296,11 @@ static int gate(struct ctl_txn *tx)
         snprintf(c->safe_order, sizeof c->safe_order, "%s", r.order);
         tx->res->safe_order = c->safe_order;
         ctl_refuse(tx->res, ENS_EEXIST, "unsafe-step", "%s", r.reason);
-        char esc[sizeof r.code + 16];
-        snprintf(esc, sizeof esc, "\"code\": \"%s\"", r.code);
+        /* the reason names keys by id and tag: nothing secret */
+        char esc[sizeof r.code + 1100], why[1024];
+        ctl_json_escape(r.reason, why, sizeof why);
+        snprintf(esc, sizeof esc, "\"code\": \"%s\", \"reason\": \"%s\", \"forced\": %s", r.code,
+                 why, tx->force ? "true" : "false");
         ctl_emit(c, tx->sz.name, "dnssec.refused", esc);
         return ENS_EEXIST;
     }

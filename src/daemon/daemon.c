@@ -44,7 +44,61 @@ static void say_listening(struct ens_daemon *d)
     }
 }
 
-/* Waits for signals on sfd: reloads the zone files on SIGHUP, returns on SIGTERM/SIGINT. */
+/* Reads the configuration again (SIGHUP): applies what can change live, logs what would need
+ * a restart, keeps everything when the file does not parse or check. */
+static void reload_config(struct ens_daemon *d)
+{
+    const struct ens_daemon_opts *o = d->o;
+    if (o->config_path == NULL) {
+        return;
+    }
+    char err[700] = "";
+    struct ens_daemon_conf *nc = ens_daemon_conf_new();
+    int rc = nc == NULL ? ENS_ENOMEM : ens_daemon_conf_file(nc, o->config_path, err, sizeof err);
+    for (size_t i = 0; rc == 0 && i < o->ncmdline; i++) {
+        rc = ens_daemon_conf_flag(nc, o->cmdline[2 * i], o->cmdline[2 * i + 1], err, sizeof err);
+    }
+    if (rc == 0) {
+        rc = ens_daemon_conf_finish(nc, err, sizeof err);
+    }
+    if (rc != 0) {
+        ens_log(d->log, ENS_LOG_ERROR, "config.reload-failed", NULL, "file=%s msg=%s",
+                o->config_path, err[0] ? err : ens_strerror(rc));
+        ens_daemon_conf_free(nc);
+        return;
+    }
+    const struct ens_daemon_opts *n = ens_daemon_conf_opts(nc);
+    const char *names[32];
+    bool live[32];
+    size_t k = ens_daemon_conf_diff(&d->cur, n, names, live, 32);
+    /* the log first: what follows is written as the new settings say */
+    d->cur.log_format = n->log_format;
+    d->cur.log_level = n->log_level;
+    ens_log_set(d->log, n->log_format, n->log_level);
+    size_t applied = 0;
+    for (size_t i = 0; i < k && i < 32; i++) {
+        if (!live[i]) {
+            ens_log(d->log, ENS_LOG_WARN, "config.restart-needed", NULL, "setting=%s msg=%s",
+                    names[i], "changed in the file; kept as it is until ensign restarts");
+            continue;
+        }
+        applied++;
+        ens_log(d->log, ENS_LOG_INFO, "config.changed", NULL, "setting=%s", names[i]);
+    }
+    d->cur.api_rate = n->api_rate;
+    d->cur.api_max_body = n->api_max_body;
+    if (d->api != NULL) {
+        /* 0: the API's defaults, as at start */
+        ens_api_set_limits(d->api, n->api_rate != 0 ? n->api_rate : 100,
+                           n->api_max_body != 0 ? n->api_max_body : 1024 * 1024);
+    }
+    ens_log(d->log, ENS_LOG_INFO, "config.reloaded", NULL, "file=%s applied=%zu restart_needed=%zu",
+            o->config_path, applied, k - applied);
+    ens_daemon_conf_free(nc);
+}
+
+/* Waits for signals on sfd: reloads the configuration and the zone files on SIGHUP, returns
+ * on SIGTERM/SIGINT. */
 static void run(int sfd, struct ens_daemon *d)
 {
     for (;;) {
@@ -63,6 +117,7 @@ static void run(int sfd, struct ens_daemon *d)
             return;
         }
         ens_log(d->log, ENS_LOG_INFO, "daemon.reload", NULL, NULL);
+        reload_config(d);
         ens_daemon_files_load(d, true);
     }
 }
@@ -81,6 +136,32 @@ static void log_keystores(struct ens_daemon *d)
                     ks[i].error);
         }
     }
+}
+
+/* The settings in force, in one line (never the API key: only whether there is one). */
+static void log_settings(struct ens_daemon *d)
+{
+    const struct ens_daemon_opts *o = d->o;
+    struct ens_str l = {0};
+    for (size_t i = 0; i < o->server.nlisten; i++) {
+        ens_str_printf(&l, "%s%s", i ? "," : "", o->server.listen[i]);
+    }
+    ens_log(d->log, ENS_LOG_INFO, "daemon.settings", NULL,
+            "config=%s listen=%s threads=%u edns_max=%u tcp_idle_ms=%u tcp_max_clients=%u "
+            "data=%s journal_max_entries=%zu journal_max_bytes=%llu api=%s api_key=%s api_rate=%u "
+            "api_max_body=%zu "
+            "sig_validity=%u sig_refresh=%u root_hints=%zu query_port=%u log_format=%s "
+            "log_level=%s zone_files=%zu keystores=%zu xfr_max=%u",
+            o->config_path != NULL ? o->config_path : "-", l.s != NULL ? l.s : "",
+            o->server.threads, (unsigned)o->server.edns_max, o->server.tcp_idle_ms,
+            o->server.tcp_max_clients, o->data_dir != NULL ? o->data_dir : "-",
+            o->journal_max_entries, (unsigned long long)o->journal_max_bytes,
+            o->api_listen != NULL ? o->api_listen : "-", o->api_key != NULL ? "set" : "none",
+            o->api_rate, o->api_max_body, (unsigned)o->sig_validity, (unsigned)o->sig_refresh,
+            o->nroot_hints, (unsigned)o->query_port,
+            o->log_format == ENS_LOG_JSON ? "json" : "text", ens_log_level_name(o->log_level),
+            o->nfiles, o->nkeystores, o->server.xfr_max);
+    ens_str_clear(&l);
 }
 
 static int start_control_plane(struct ens_daemon *d)
@@ -144,7 +225,9 @@ static int start_control_plane(struct ens_daemon *d)
                               .ctl_lock = &d->ctl_mu,
                               .xfr = ens_daemon_xfr_api(d->xfr),
                               .test_clock = o->test_clock ? ens_daemon_test_clock : NULL,
-                              .test_ctx = d};
+                              .test_ctx = d,
+                              .counters = ens_daemon_counters,
+                              .counters_ctx = d};
     rc = ens_api_start(&ao, &d->api, err, sizeof err);
     if (rc != 0) {
         ens_log(d->log, ENS_LOG_ERROR, "api.start-failed", NULL, "msg=%s",
@@ -184,7 +267,7 @@ static int files_init(struct ens_daemon *d)
 
 int ens_daemon_run(const struct ens_daemon_opts *o)
 {
-    struct ens_daemon d = {.o = o, .server_opts = o->server};
+    struct ens_daemon d = {.o = o, .cur = *o, .server_opts = o->server};
     int rc = 1, sfd = -1;
     ens_clock_init(&d.clock, o->test_clock, o->test_clock_start);
     struct ens_log_opts lo = {
@@ -199,10 +282,9 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         fprintf(stderr, "ensign serve: %s\n", ens_strerror(ENS_ENOMEM));
         goto out;
     }
-    ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL,
-            "version=%s threads=%u data=%s zone_files=%zu clock=%s", o->version,
-            o->server.threads != 0 ? o->server.threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN),
-            o->data_dir != NULL ? o->data_dir : "-", o->nfiles, o->test_clock ? "test" : "wall");
+    ens_log(d.log, ENS_LOG_INFO, "daemon.start", NULL, "version=%s pid=%ld clock=%s", o->version,
+            (long)getpid(), o->test_clock ? "test" : "wall");
+    log_settings(&d);
     /* Signals are taken through signalfd in this thread only: every thread started from here
      * on inherits the blocked mask. SIGPIPE is ignored (sockets also write with MSG_NOSIGNAL). */
     sigset_t set;
@@ -224,10 +306,14 @@ int ens_daemon_run(const struct ens_daemon_opts *o)
         goto out;
     }
     char err[256];
-    if (ens_server_start(&d.server_opts, d.zones, &d.srv, err, sizeof err) != 0) {
+    struct ens_server *srv = NULL;
+    if (ens_server_start(&d.server_opts, d.zones, &srv, err, sizeof err) != 0) {
         ens_log(d.log, ENS_LOG_ERROR, "server.start-failed", NULL, "msg=%s", err);
         goto out;
     }
+    pthread_mutex_lock(&d.ctl_mu);
+    d.srv = srv; /* the metrics read it under the lock */
+    pthread_mutex_unlock(&d.ctl_mu);
     if (d.xfr != NULL) {
         ens_daemon_xfr_set_server(d.xfr, d.srv); /* secondaries may have missed changes */
     }
@@ -244,7 +330,7 @@ out:
     if (d.xfr != NULL) {
         ens_daemon_xfr_set_server(d.xfr, NULL);
     }
-    ens_server_free(d.srv);     /* no query reads the set after this */
+    ens_server_free(d.srv);     /* no query reads the set after this; no metrics read it either */
     ens_daemon_xfr_free(d.xfr); /* the server's hooks: after the server */
     ens_ctl_close(d.ctl);
     ens_webhook_free(d.hooks);

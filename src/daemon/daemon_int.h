@@ -52,6 +52,8 @@ void ens_daemon_xfr_free(struct ens_daemon_xfr *w);
 
 struct ens_daemon {
     const struct ens_daemon_opts *o;
+    /* the settings in force: o, with what a reload changed (log, API limits) */
+    struct ens_daemon_opts cur;
     struct ens_clock clock;
     struct ens_log *log;
     struct ens_zoneset *zones; /* every version served lives here */
@@ -62,15 +64,19 @@ struct ens_daemon {
     struct ens_ctl *ctl;
     struct ens_webhook *hooks;
     struct ens_api *api;
-    struct ens_server *srv;
+    struct ens_server *srv;             /* set under ctl_mu: the metrics read it */
     struct ens_server_opts server_opts; /* o->server with the transfer hooks */
     struct ens_daemon_xfr *xfr;         /* with a data directory */
+    /* what the daemon counts for GET /metrics, under ctl_mu (control plane events come with
+     * it held, and the metrics route holds it) */
+    struct ens_api_counters counts;
     /* the maintenance runner (runner.c): one pass at a time (pass_mu) */
     pthread_mutex_t pass_mu;
     pthread_mutex_t run_mu;
     pthread_cond_t run_cv;
     bool run_stop, run_started;
     pthread_t runner;
+    _Atomic uint64_t pass_done_ms; /* monotonic ms when the last pass ended; 0: none yet */
 };
 
 /* files.c: loads every zone file and pins it in the set; on reload a file that fails keeps the
@@ -82,10 +88,14 @@ int ens_daemon_files_load(struct ens_daemon *d, bool reload);
 void ens_daemon_on_published(void *ctx, const uint8_t *origin, uint32_t serial);
 void ens_daemon_on_event(void *ctx, const char *zone, const char *event, const char *body);
 void ens_daemon_on_delivery(void *ctx, const struct ens_webhook_report *r);
+/* The daemon's counters for the API's GET /metrics (called with ctl_mu held). */
+void ens_daemon_counters(void *ctx, struct ens_api_counters *out);
 
 /* runner.c: the maintenance thread, and the test clock's stepping. */
 int ens_daemon_runner_start(struct ens_daemon *d);
 void ens_daemon_runner_stop(struct ens_daemon *d);
 int ens_daemon_test_clock(void *ctx, bool set, int64_t value, int64_t *now, size_t *steps);
+/* Monotonic milliseconds. */
+uint64_t ens_daemon_mono_ms(void);
 
 #endif

@@ -10,6 +10,48 @@
 
 #define PROBES_PER_PASS 64
 
+/* What a probe found, in one line: at info level when it differs from the probe before (or
+ * failed), else at debug level (a settled parent is probed hourly). Counted for the metrics.
+ * Called with ctl_mu held. */
+static void log_probe(struct ens_daemon *d, const struct ens_ctl_probe *p, int rc,
+                      const struct ens_probe_parent *parent, const struct ens_probe_result *r)
+{
+    if (rc != 0 || r == NULL) {
+        d->counts.probes[1]++;
+        ens_log(d->log, ENS_LOG_WARN, "dnssec.probe-failed", p->zone, "lookup=%s msg=%s",
+                p->lookup ? "yes" : "no",
+                parent != NULL && parent->error[0] != '\0' ? parent->error : ens_strerror(rc));
+        return;
+    }
+    size_t ok = 0, missing = 0, stale = 0, errors = 0;
+    for (size_t i = 0; i < r->nservers; i++) {
+        const struct ens_probe_server *s = &r->servers[i];
+        ok += s->status == ENS_PROBE_OK && s->nmissing == 0 && s->nstale == 0;
+        missing += s->status == ENS_PROBE_OK && s->nmissing > 0;
+        stale += s->status == ENS_PROBE_OK && s->nstale > 0;
+        errors += s->status != ENS_PROBE_OK;
+    }
+    d->counts.probes[errors > 0 ? 1 : 0]++;
+    const struct ens_probe_result *before = ens_ctl_last_probe(d->ctl, p->zone);
+    bool changed = !ens_probe_same(before, r);
+    ens_log(d->log, changed || errors > 0 ? ENS_LOG_INFO : ENS_LOG_DEBUG, "dnssec.probe", p->zone,
+            "servers=%zu in_sync=%zu missing=%zu stale=%zu errors=%zu ours=%zu changed=%s",
+            r->nservers, ok, missing, stale, errors, r->nours, changed ? "yes" : "no");
+    for (size_t i = 0; i < r->nservers && (changed || errors > 0); i++) {
+        const struct ens_probe_server *s = &r->servers[i];
+        if (s->status == ENS_PROBE_OK && s->nmissing == 0 && s->nstale == 0) {
+            continue;
+        }
+        char addr[ENS_ADDR_TEXTMAX];
+        if (ens_addr_format((const struct sockaddr *)&s->target.addr, addr, sizeof addr) != 0) {
+            continue;
+        }
+        ens_log(d->log, ENS_LOG_INFO, "dnssec.probe-server", p->zone,
+                "server=%s status=%s missing=%zu stale=%zu msg=%s", addr,
+                ens_probe_status_name(s->status), s->nmissing, s->nstale, s->error);
+    }
+}
+
 /* One pass at now. Called with pass_mu held. */
 static void pass(struct ens_daemon *d, int64_t now)
 {
@@ -26,10 +68,8 @@ static void pass(struct ens_daemon *d, int64_t now)
             uint16_t port;
             ens_ctl_hints(d->ctl, &hints, &nhints, &port);
             int rc = ens_ctl_probe_run(&p[i], hints, nhints, port, &parent, &result);
-            ens_log(d->log, rc == 0 ? ENS_LOG_DEBUG : ENS_LOG_WARN, "dnssec.probe", p[i].zone,
-                    "lookup=%s result=%s", p[i].lookup ? "yes" : "no",
-                    rc == 0 ? "answered" : ens_strerror(rc));
             pthread_mutex_lock(&d->ctl_mu);
+            log_probe(d, &p[i], rc, parent, result);
             ens_ctl_probe_done(d->ctl, &p[i], rc, parent, result, now);
             pthread_mutex_unlock(&d->ctl_mu);
         }
@@ -39,6 +79,14 @@ static void pass(struct ens_daemon *d, int64_t now)
     ens_ctl_tick(d->ctl, now);
     pthread_mutex_unlock(&d->ctl_mu);
     ens_zoneset_reclaim(d->zones);
+    atomic_store(&d->pass_done_ms, ens_daemon_mono_ms());
+}
+
+uint64_t ens_daemon_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static void *runner_main(void *arg)

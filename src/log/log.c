@@ -42,13 +42,14 @@ void ens_log_set(struct ens_log *l, enum ens_log_format format, enum ens_log_lev
 {
     pthread_mutex_lock(&l->mu);
     l->o.format = format;
-    l->o.level = level;
+    /* read without the lock by ens_log_enabled, from any thread */
+    __atomic_store_n(&l->o.level, level, __ATOMIC_RELAXED);
     pthread_mutex_unlock(&l->mu);
 }
 
 bool ens_log_enabled(const struct ens_log *l, enum ens_log_level level)
 {
-    return l != NULL && level >= l->o.level;
+    return l != NULL && level >= __atomic_load_n(&l->o.level, __ATOMIC_RELAXED);
 }
 
 const char *ens_log_level_name(enum ens_log_level l)
@@ -145,6 +146,9 @@ static void put_text_value(struct line *l, const char *s)
     put(l, "\"", 1);
 }
 
+static void put_field(struct line *ln, bool json, const char *key, const char *sval,
+                      const char *num);
+
 /* Renders the fields of fmt (key=%conv pairs) into l. */
 static void put_fields(struct line *l, bool json, const char *fmt, va_list ap)
 {
@@ -206,49 +210,54 @@ static void put_fields(struct line *l, bool json, const char *fmt, va_list ap)
                 snprintf(num, sizeof num, "%u", va_arg(ap, unsigned));
             }
             break;
+        case 'f':
+            snprintf(num, sizeof num, "%.3f", va_arg(ap, double));
+            break;
         default:
             return; /* unknown conversion: stop before va_arg goes wrong */
         }
-        if (json) {
-            put(l, ", ", 2);
-            put_json_string(l, key);
-            put(l, ": ", 2);
-            if (sval != NULL) {
-                put_json_string(l, sval);
-            } else {
-                puts_(l, num);
-            }
-        } else {
-            put(l, " ", 1);
-            puts_(l, key);
-            put(l, "=", 1);
-            put_text_value(l, sval != NULL ? sval : num);
-        }
+        put_field(l, json, key, sval, num);
         p = c + 1;
     }
 }
 
-void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
-              const char *fields, va_list ap)
+/* One field: in JSON a string or a number, in text key=value. */
+static void put_field(struct line *ln, bool json, const char *key, const char *sval,
+                      const char *num)
 {
-    if (!ens_log_enabled(l, level)) {
-        return;
+    if (json) {
+        put(ln, ", ", 2);
+        put_json_string(ln, key);
+        put(ln, ": ", 2);
+        if (sval != NULL) {
+            put_json_string(ln, sval);
+        } else {
+            puts_(ln, num);
+        }
+    } else {
+        put(ln, " ", 1);
+        puts_(ln, key);
+        put(ln, "=", 1);
+        put_text_value(ln, sval != NULL ? sval : num);
     }
+}
+
+/* Starts a line (timestamp, level, event, zone); NULL when out of memory. */
+static struct line *line_begin(struct ens_log *l, bool json, enum ens_log_level level,
+                               const char *event, const char *zone, char *ts, size_t tscap)
+{
     int64_t now = l->o.now != NULL ? l->o.now(l->o.now_ctx) : (int64_t)time(NULL);
-    char ts[32];
     time_t tt = (time_t)now;
     struct tm tm;
-    if (gmtime_r(&tt, &tm) == NULL || strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
-        snprintf(ts, sizeof ts, "%lld", (long long)now);
+    if (gmtime_r(&tt, &tm) == NULL || strftime(ts, tscap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(ts, tscap, "%lld", (long long)now);
     }
     struct line *ln = malloc(sizeof *ln);
     if (ln == NULL) {
-        return;
+        return NULL;
     }
     ln->n = 0;
     ln->cut = false;
-    pthread_mutex_lock(&l->mu);
-    bool json = l->o.format == ENS_LOG_JSON;
     if (json) {
         puts_(ln, "{\"ts\": ");
         put_json_string(ln, ts);
@@ -271,12 +280,12 @@ void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, co
             put_text_value(ln, zone);
         }
     }
-    if (fields != NULL) {
-        va_list aq;
-        va_copy(aq, ap);
-        put_fields(ln, json, fields, aq);
-        va_end(aq);
-    }
+    return ln;
+}
+
+/* Ends the line and writes it whole; frees it. */
+static void line_end(struct ens_log *l, struct line *ln, bool json, const char *ts)
+{
     if (ln->cut) {
         memcpy(ln->b + ln->n, "...", 3);
         ln->n += 3;
@@ -302,8 +311,54 @@ void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, co
         p += w;
         left -= (size_t)w;
     }
-    pthread_mutex_unlock(&l->mu);
     free(ln);
+}
+
+void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
+              const char *fields, va_list ap)
+{
+    if (!ens_log_enabled(l, level)) {
+        return;
+    }
+    char ts[32];
+    pthread_mutex_lock(&l->mu);
+    bool json = l->o.format == ENS_LOG_JSON;
+    struct line *ln = line_begin(l, json, level, event, zone, ts, sizeof ts);
+    if (ln != NULL) {
+        if (fields != NULL) {
+            va_list aq;
+            va_copy(aq, ap);
+            put_fields(ln, json, fields, aq);
+            va_end(aq);
+        }
+        line_end(l, ln, json, ts);
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+void ens_log_fields(struct ens_log *l, enum ens_log_level level, const char *event,
+                    const char *zone, const struct ens_log_field *f, size_t n)
+{
+    if (!ens_log_enabled(l, level)) {
+        return;
+    }
+    char ts[32];
+    pthread_mutex_lock(&l->mu);
+    bool json = l->o.format == ENS_LOG_JSON;
+    struct line *ln = line_begin(l, json, level, event, zone, ts, sizeof ts);
+    if (ln != NULL) {
+        for (size_t i = 0; i < n; i++) {
+            char num[32];
+            const char *raw = f[i].raw;
+            if (f[i].str == NULL && raw == NULL) {
+                snprintf(num, sizeof num, "%lld", f[i].num);
+                raw = num;
+            }
+            put_field(ln, json, f[i].key, f[i].str, raw);
+        }
+        line_end(l, ln, json, ts);
+    }
+    pthread_mutex_unlock(&l->mu);
 }
 
 void ens_log(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,

@@ -13,6 +13,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum ens_log_level { ENS_LOG_DEBUG, ENS_LOG_INFO, ENS_LOG_WARN, ENS_LOG_ERROR };
@@ -39,13 +40,27 @@ bool ens_log_enabled(const struct ens_log *l, enum ens_log_level level);
 
 /* Writes one line. event is a dotted name ("api.request"); zone may be NULL. fields is a
  * printf-style format of space-separated key=value pairs whose values are conversions only:
- * "serial=%u error=%s" (conversions: %s %d %u %ld %lu %lld %llu %zu %c and %% nowhere). In
- * JSON, %s values are strings (escaped), the rest numbers; in text, a value with a space, a
- * quote or an equals sign is quoted. fields may be NULL or "". l NULL is a no-op. */
+ * "serial=%u error=%s" (conversions: %s %d %u %ld %lu %lld %llu %zu %c, %f written with three
+ * decimals, and %% nowhere). In JSON, %s values are strings (escaped), the rest numbers; in text, a
+ * value with a space, a quote or an equals sign is quoted. fields may be NULL or "". l NULL is a
+ * no-op. */
 void ens_log(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
              const char *fields, ...) __attribute__((format(printf, 5, 6)));
 void ens_logv(struct ens_log *l, enum ens_log_level level, const char *event, const char *zone,
               const char *fields, va_list ap);
+
+/* One field of a line built at run time: a string (str), a JSON value written as it is in JSON
+ * and as text otherwise (raw: a number, true, an array), or else the integer num. */
+struct ens_log_field {
+    const char *key;
+    const char *str;
+    const char *raw;
+    long long num;
+};
+/* Writes one line with the n fields f (keys as given; in JSON strings stay strings and
+ * numbers numbers). l NULL is a no-op. */
+void ens_log_fields(struct ens_log *l, enum ens_log_level level, const char *event,
+                    const char *zone, const struct ens_log_field *f, size_t n);
 
 /* "debug", "info", "warn", "error" and "text", "json"; 0 or ENS_EINVAL-like -1 when unknown. */
 int ens_log_level_parse(const char *s, enum ens_log_level *out);

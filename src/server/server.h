@@ -129,6 +129,37 @@ struct ens_server_stats {
 };
 void ens_server_stats(struct ens_server *s, struct ens_server_stats *st);
 
+/* ---- what the query workers counted since the start (for the metrics) ---- */
+
+/* Query types counted on their own (ens_server_qtype_name); every other type is "other". */
+#define ENS_SRV_NQTYPE 19
+/* Response codes counted on their own (ens_server_rcode_name): the header's four bits. */
+#define ENS_SRV_NRCODE 8
+/* Buckets of the answer latency (ens_server_latency_bound; the last is +Inf). */
+#define ENS_SRV_NLATENCY 11
+
+struct ens_server_counters {
+    uint64_t queries[2][ENS_SRV_NQTYPE];   /* [0 UDP, 1 TCP][type]: queries answered */
+    uint64_t responses[2][ENS_SRV_NRCODE]; /* [0 UDP, 1 TCP][rcode]: answers made */
+    uint64_t truncated;                    /* UDP answers sent with TC set */
+    uint64_t dropped[2];                   /* packets given no answer (shorter than a header,
+                                            * QR set, no memory) */
+    /* answers made in at most ens_server_latency_bound(i) seconds (not cumulative), from the
+     * packet read to the answer written, and the sum of those times in nanoseconds: one answer
+     * in eight is timed (the clock costs more than the rest of the counting) */
+    uint64_t latency[ENS_SRV_NLATENCY];
+    uint64_t latency_ns;
+};
+/* The counters of every worker added up (each worker counts alone, with relaxed atomics, so
+ * counting costs the workers no shared cache line). Any thread, at any time. */
+void ens_server_counters(const struct ens_server *s, struct ens_server_counters *out);
+/* "A", "AAAA", ..., "other", "none" (no question) for index i < ENS_SRV_NQTYPE. */
+const char *ens_server_qtype_name(size_t i);
+/* "NOERROR", "FORMERR", ..., "other" for index i < ENS_SRV_NRCODE. */
+const char *ens_server_rcode_name(size_t i);
+/* The upper bound in seconds of latency bucket i; the last is +Inf (returned as 0). */
+double ens_server_latency_bound(size_t i);
+
 /* Stops the workers, closes every socket and frees everything. NULL is a no-op. */
 void ens_server_free(struct ens_server *s);
 

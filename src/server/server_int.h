@@ -80,6 +80,21 @@ struct ens_srv_batch {
     uint8_t query[ENS_SRV_UDP_BATCH][ENS_SRV_UDP_QMAX];
 };
 
+/* What one worker counts (counters.c): written by that worker only, read by
+ * ens_server_counters from any thread. The pad keeps it off the cache line of the fields before
+ * it (workers are one array, so a worker's counters are never beside another's fields it
+ * writes). */
+struct ens_srv_counts {
+    char pad[64];
+    _Atomic uint64_t queries[2][ENS_SRV_NQTYPE];
+    _Atomic uint64_t responses[2][ENS_SRV_NRCODE];
+    _Atomic uint64_t truncated;
+    _Atomic uint64_t dropped[2];
+    _Atomic uint64_t latency[ENS_SRV_NLATENCY];
+    _Atomic uint64_t latency_ns;
+    unsigned sample; /* answers since the last one timed (the worker's own) */
+};
+
 struct ens_srv_worker {
     struct ens_server *s;
     pthread_t thread;
@@ -100,6 +115,7 @@ struct ens_srv_worker {
     pthread_mutex_t ret_mu;
     bool ret_mu_init;
     struct ens_srv_conn *returned;
+    struct ens_srv_counts counts;
 };
 
 struct ens_server {
@@ -130,6 +146,13 @@ void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_st
 bool ens_srv_is_transfer(const uint8_t *q, size_t qlen);
 /* True when q is a DNS UPDATE request (over UDP it goes to a transfer thread too). */
 bool ens_srv_is_update(const uint8_t *q, size_t qlen);
+
+/* Counting one answer (counters.c): when a query was read (0: this answer is not timed; one in
+ * ENS_SRV_LATENCY_SAMPLE is), then what was answered (outlen 0: nothing) and how long it took. */
+#define ENS_SRV_LATENCY_SAMPLE 8
+uint64_t ens_srv_count_start(struct ens_srv_worker *w);
+void ens_srv_count(struct ens_srv_worker *w, bool tcp, uint64_t start, const uint8_t *ans,
+                   size_t alen);
 
 /* Reads and answers what waits on a UDP socket (a few batches, then back to the event loop). */
 void ens_srv_udp_serve(struct ens_srv_worker *w, struct ens_srv_udp *u);

@@ -668,8 +668,8 @@ static size_t ixfr_udp(struct ens_srv_xfr *x, const struct sockaddr_storage *pee
     return len;
 }
 
-void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_storage *peer,
-                    const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *outlen)
+static void answer_one(struct ens_srv_worker *w, bool tcp, const struct sockaddr_storage *peer,
+                       const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *outlen)
 {
     struct ens_server *s = w->s;
     struct ens_srv_xfr *x = s->xfr;
@@ -726,6 +726,14 @@ void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_st
     if (signed_ok) {
         ens_tsig_ctx_clear(&c);
     }
+}
+
+void ens_srv_answer(struct ens_srv_worker *w, bool tcp, const struct sockaddr_storage *peer,
+                    const uint8_t *q, size_t qlen, uint8_t *out, size_t cap, size_t *outlen)
+{
+    uint64_t start = ens_srv_count_start(w);
+    answer_one(w, tcp, peer, q, qlen, out, cap, outlen);
+    ens_srv_count(w, tcp, start, out, *outlen);
 }
 
 /* ---- life cycle ---- */

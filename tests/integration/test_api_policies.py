@@ -4,6 +4,7 @@ refused with a 422 naming it (wrong JSON types, unknown fields, out-of-range val
 the key manager's policy check refuses); deletion refused while a zone uses the policy; read
 tokens may read but only the administrator key may change policies."""
 import json
+import re
 import os
 import subprocess
 
@@ -273,7 +274,9 @@ def test_cli_policy_commands(env):
     ensign(base, "policy", "set", "cli-pol", "--dnskey-ttl", "2h", check=0)
     assert admin.get(base + POLICIES + "/cli-pol", timeout=10).json()["dnskeyTtl"] == 7200
     show = ensign(base, "policy", "show", "cli-pol", check=0).stdout
-    assert "dnskeyTtl:" in show and "7200" in show and "nsec3.salt:" in show
+    # durations as a person reads them (the API keeps seconds)
+    assert re.search(r"^dnskeyTtl:\s+2h$", show, re.M) and "nsec3.salt:" in show, show
+    assert re.search(r"^zskLifetime:\s+60d$", show, re.M), show
     lst = ensign(base, "policy", "list", check=0).stdout
     assert "cli-pol" in lst and "default" in lst
     bad = ensign(base, "policy", "set", "cli-pol", "--zsk-lifetime", "60", check=1)

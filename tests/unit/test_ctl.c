@@ -24,6 +24,7 @@ struct fixture {
     struct ens_ctl *ctl;
     struct ens_ztree *last; /* the version served of example.test. (a reference), or NULL */
     uint32_t validity;
+    uint32_t refresh; /* 0: the default, half the validity */
 };
 
 static void on_published(void *ctx, const uint8_t *origin, uint32_t serial)
@@ -41,7 +42,8 @@ static int open_ctl(struct fixture *f, int64_t now)
                              .zones = f->zones,
                              .published = on_published,
                              .published_ctx = f,
-                             .sig_validity = f->validity};
+                             .sig_validity = f->validity,
+                             .sig_refresh = f->refresh};
     char err[256];
     if (ens_ctl_open(&o, now, &f->ctl, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -479,6 +481,7 @@ static void test_safety_renewals_coalesce(void **state)
     /* short signatures: 300 s, renewed with 100 s left */
     ens_ctl_close(f->ctl);
     f->validity = 300;
+    f->refresh = 100;
     assert_int_equal(open_ctl(f, NOW), 0);
     create_zone(f);
     enable(f, NULL, NOW);
