@@ -27,8 +27,8 @@ ZONES = "/api/v1/servers/localhost/zones"
 EPOCH = re.compile(r"\b1[5-9]\d{8}\b")
 
 COMMANDS = ["zone-check", "zone-print", "keygen", "key-import", "key-link", "key-destroy", "ds",
-            "sign", "verify", "serve", "zone", "record", "dnssec", "key", "token", "audit",
-            "policy", "webhook"]
+            "sign", "verify", "serve", "zone", "record", "dnssec", "key", "token", "keystore",
+            "audit", "policy", "webhook"]
 SUBCOMMANDS = {
     "zone": ["list", "create", "delete", "import", "export", "rectify"],
     "record": ["list", "set", "delete"],
@@ -36,6 +36,7 @@ SUBCOMMANDS = {
                "parent-servers"],
     "key": ["list", "generate", "activate", "deactivate", "publish", "unpublish", "delete"],
     "token": ["create", "list", "revoke"],
+    "keystore": ["list"],
     "policy": ["list", "show", "create", "set", "delete"],
     "webhook": ["list", "add", "delete"],
 }
