@@ -47,6 +47,28 @@ static void one_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
     zone_metric(x->out, x->name, zs->origin, v);
 }
 
+struct bogus_ctx {
+    struct ens_str *out;
+    const struct ens_api *api;
+    int64_t now;
+};
+
+static void one_bogus(void *ctx, const struct ens_ctl_zone_stats *zs)
+{
+    struct bogus_ctx *b = ctx;
+    if (zs->earliest_expiry == 0) {
+        return; /* unsigned */
+    }
+    struct ens_str zone = {0};
+    ens_name_to_text(zs->origin, &zone);
+    int64_t at = zone.s != NULL ? api_bogus_at(b->api, zone.s) : 0;
+    ens_str_clear(&zone);
+    if (at != 0) {
+        zone_metric(b->out, "ensign_zone_seconds_until_bogus", zs->origin,
+                    at > b->now ? (uint64_t)(at - b->now) : 0);
+    }
+}
+
 struct secondary_ctx {
     struct ens_str *out;
     const struct ens_api_xfr *x;
@@ -191,6 +213,12 @@ int api_metrics(struct api_req *rq, struct api_resp *r)
         struct metric_ctx x = {.out = &o, .m = m, .name = names[m]};
         ens_ctl_zone_stats_each(c, one_zone, &x);
     }
+    ens_str_puts(&o, "# HELP ensign_zone_seconds_until_bogus Seconds until a validating "
+                     "resolver could be given bogus data by a server of the zone (ensign or a "
+                     "secondary holding an older version).\n"
+                     "# TYPE ensign_zone_seconds_until_bogus gauge\n");
+    struct bogus_ctx bc = {.out = &o, .api = rq->api, .now = api_now(rq->api)};
+    ens_ctl_zone_stats_each(c, one_bogus, &bc);
     xfr_metrics(&o, c, api_opts(rq->api)->xfr);
     if (o.err != 0) {
         ens_str_clear(&o);

@@ -39,14 +39,19 @@ static void serve_usage(FILE *out)
         "                    [--api-max-body N] [--api-rate N]\n"
         "                    [--sig-validity SECONDS] [--sig-refresh SECONDS]\n"
         "                    [--journal-max-entries N] [--journal-max-bytes N]\n"
-        "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]]\n"
+        "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]\n"
+        "                    [--catalog NAME [--catalog-acl own|inherit]]]\n"
         "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
         "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
         "\n"
         "The API key: --api-key-file FILE (its first line), or the ENSIGN_API_KEY environment\n"
         "variable; --api-key KEY works too but shows the key to every local user in the\n"
         "process list. --test-clock START (a Unix time, or \"now\") makes time stand still until\n"
-        "a test moves it (POST /api/v1/servers/localhost/test/clock): for tests only.\n",
+        "a test moves it (POST /api/v1/servers/localhost/test/clock): for tests only.\n"
+        "--catalog NAME keeps a catalog zone (RFC 9432) listing every zone of the store, for\n"
+        "secondaries configured as catalog consumers; --catalog-acl inherit lets a zone with no\n"
+        "transfer rules of its own take the catalog's (ALLOW-AXFR-FROM, TSIG-ALLOW-AXFR,\n"
+        "ALSO-NOTIFY).\n",
         out);
 }
 
@@ -321,6 +326,21 @@ static int take_option(struct serve_args *a, const char *opt, const char *val)
         } else {
             a->o.sig_refresh = (uint32_t)v;
         }
+    } else if (strcmp(opt, "--catalog") == 0) {
+        uint8_t wire[ENS_NAME_MAXLEN];
+        size_t len;
+        if (ens_name_from_text(val, strlen(val), (const uint8_t *)"", wire, &len) != 0 ||
+            len <= 1) {
+            fprintf(stderr, "ensign serve: --catalog wants a zone name, not '%s'\n", val);
+            return -1;
+        }
+        a->o.catalog = val;
+    } else if (strcmp(opt, "--catalog-acl") == 0) {
+        if (strcmp(val, "own") != 0 && strcmp(val, "inherit") != 0) {
+            fprintf(stderr, "ensign serve: --catalog-acl wants own or inherit\n");
+            return -1;
+        }
+        a->o.catalog_acl = val[0] == 'i';
     } else if (strcmp(opt, "--root-hints") == 0) {
         return parse_root_hints(a, val);
     } else if (strcmp(opt, "--query-port") == 0) {
@@ -365,7 +385,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
                                              "--journal-max-bytes",
                                              "--xfr-max",
                                              "--xfr-timeout-ms",
-                                             "--notify-port"};
+                                             "--notify-port",
+                                             "--catalog",
+                                             "--catalog-acl"};
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -409,6 +431,11 @@ static int parse_args(int argc, char **argv, struct serve_args *a)
     if (a->o.data_dir == NULL && a->o.api_listen != NULL) {
         fprintf(stderr, "ensign serve: --api-listen needs --data DIR (where zones and keys are "
                         "kept)\n");
+        return -1;
+    }
+    if (a->o.data_dir == NULL && a->o.catalog != NULL) {
+        fprintf(stderr, "ensign serve: --catalog needs --data DIR (the catalog lists the zones "
+                        "kept there)\n");
         return -1;
     }
     if (a->o.api_key == NULL) {

@@ -59,7 +59,8 @@ static int send_to(void *ctx, const struct ens_store_webhook *w)
 void ens_daemon_on_event(void *ctx, const char *zone, const char *event, const char *body)
 {
     struct ens_daemon *d = ctx;
-    bool bad = strstr(event, "failed") != NULL || strstr(event, "refused") != NULL;
+    bool bad = strstr(event, "failed") != NULL || strstr(event, "refused") != NULL ||
+               strstr(event, "warning") != NULL;
     ens_log(d->log, bad ? ENS_LOG_WARN : ENS_LOG_INFO, event, zone, "detail=%s", body);
     if (d->hooks == NULL || d->ctl == NULL) {
         return;
