@@ -5,8 +5,8 @@ server of a zone, counted on the test clock with a real secondary that stops ref
 xfrlib, TSIG) transfers it and is stopped: ensign keeps it as a secondary at that serial. The
 earliest RRSIG expiration of NSD's copy, read from NSD itself by AXFR with dnspython before it
 stops, is the oracle: bogusAt in the DNSSEC status must be exactly that time while NSD's copy
-is the oldest one held, also after ensign renewed its own signatures (its rrsigEarliestExpiry
-moves past it); secondsUntilBogus and the metric ensign_zone_seconds_until_bogus count down to
+is the oldest one held, also after ensign renewed its own signatures (what it serves then
+expires later); secondsUntilBogus and the metric ensign_zone_seconds_until_bogus count down to
 it with the test clock; the warning (log event dnssec.bogus_warning) appears once less than a
 third of the validity is left, not before."""
 import dns.rdata
