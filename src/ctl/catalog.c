@@ -329,9 +329,9 @@ static int reconcile(struct cat *ct, char (*names)[ENS_STORE_NAME_MAX], size_t n
             e->used = true;
             continue;
         }
-        if (e != NULL) {
-            e->used = true; /* rewritten below to point at its zone */
-        }
+        /* no entry, or the id's entry names something else (it goes below unless another
+         * zone has it): a new id */
+        id[0] = '\0';
         rc = member_put(ct, names[i], target, id);
     }
     for (size_t i = 0; rc == 0 && i < x.n; i++) {

@@ -380,6 +380,10 @@ int ens_ctl_bogus_at(struct ens_ctl *c, const char *name, const struct ens_ctl_h
  * than a third of the signature validity is left, and again only after it rose above. */
 void ens_ctl_bogus_check(struct ens_ctl *c, const uint8_t *origin, const struct ens_ctl_holder *h,
                          size_t n, int64_t now);
+/* Whether ens_ctl_bogus_check could warn (or clear a warning) for the zone of origin at now
+ * whatever its secondaries hold: the earliest expiration of any version it remembers is that
+ * near, or a warning is in force. Cheap: lets the caller skip looking up the secondaries. */
+bool ens_ctl_bogus_near(struct ens_ctl *c, const uint8_t *origin, int64_t now);
 
 /* The key manager's view of zone name at now: the rollover in progress, its phase, what it
  * waits on, a sentence, the next event and the actions due (a zone without a policy shows

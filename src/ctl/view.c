@@ -163,12 +163,27 @@ int ctl_view(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *
 
 /* ---- when bogus data could first be served ---- */
 
+/* The earliest expiration of any signed version the zone remembers (0: none), and the longest
+ * SOA expire. */
+static uint32_t remembered(const struct zstate *s, uint32_t *max_expire)
+{
+    uint32_t min = 0;
+    *max_expire = 0;
+    for (unsigned i = 0; i < s->nhist; i++) {
+        unsigned k = (s->hist_at + i) % CTL_HIST;
+        if (s->hist[k].earliest != 0 && (min == 0 || s->hist[k].earliest < min)) {
+            min = s->hist[k].earliest;
+        }
+        *max_expire = s->hist[k].expire > *max_expire ? s->hist[k].expire : *max_expire;
+    }
+    return min;
+}
+
 /* What the zone remembers of version serial: its earliest expiration and SOA expire; a
  * version it does not remember gets the earliest expiration and the longest expire it does. */
 static void version_of(const struct zstate *s, uint32_t serial, uint32_t *earliest,
                        uint32_t *expire)
 {
-    uint32_t min = 0, max_expire = 0;
     for (unsigned i = 0; i < s->nhist; i++) {
         unsigned k = (s->hist_at + i) % CTL_HIST;
         if (s->hist[k].serial == serial) {
@@ -176,13 +191,8 @@ static void version_of(const struct zstate *s, uint32_t serial, uint32_t *earlie
             *expire = s->hist[k].expire;
             return;
         }
-        if (s->hist[k].earliest != 0 && (min == 0 || s->hist[k].earliest < min)) {
-            min = s->hist[k].earliest;
-        }
-        max_expire = s->hist[k].expire > max_expire ? s->hist[k].expire : max_expire;
     }
-    *earliest = min;
-    *expire = max_expire;
+    *earliest = remembered(s, expire);
 }
 
 static int64_t bogus_at(const struct zstate *s, const struct ens_ctl_holder *h, size_t n)
@@ -214,6 +224,20 @@ int ens_ctl_bogus_at(struct ens_ctl *c, const char *name, const struct ens_ctl_h
     }
     *at = bogus_at(s, h, n);
     return 0;
+}
+
+bool ens_ctl_bogus_near(struct ens_ctl *c, const uint8_t *origin, int64_t now)
+{
+    const struct zstate *s = ctl_state_find(c, origin);
+    if (s == NULL) {
+        return false;
+    }
+    uint32_t expire;
+    uint32_t min = remembered(s, &expire);
+    if (s->serial != 0 && s->earliest_expiry != 0 && (min == 0 || s->earliest_expiry < min)) {
+        min = s->earliest_expiry;
+    }
+    return s->bogus_warned || (min != 0 && (int64_t)min - now < (int64_t)(c->o.sig_validity / 3));
 }
 
 void ens_ctl_bogus_check(struct ens_ctl *c, const uint8_t *origin, const struct ens_ctl_holder *h,

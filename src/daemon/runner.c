@@ -23,8 +23,8 @@ struct bogus_ctx {
 static void bogus_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
 {
     struct bogus_ctx *b = ctx;
-    if (zs->earliest_expiry == 0) {
-        return; /* unsigned */
+    if (zs->earliest_expiry == 0 || !ens_ctl_bogus_near(b->d->ctl, zs->origin, b->now)) {
+        return; /* unsigned, or no version it remembers comes near: no secondary to look up */
     }
     size_t n =
         b->d->srv != NULL ? ens_server_secondaries(b->d->srv, zs->origin, b->sec, HOLDERS_MAX) : 0;

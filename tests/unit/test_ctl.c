@@ -996,6 +996,9 @@ static void test_bogus_at_follows_the_oldest_copy(void **state)
     assert_int_equal(at, e1);
     /* the warning: once below a third of the validity, not again while it stays there */
     h[0].last_seen = NOW;
+    const uint8_t *apex = ens_ztree_apex(served(f))->owner;
+    assert_false(ens_ctl_bogus_near(f->ctl, apex, (int64_t)e1 - 101));
+    assert_true(ens_ctl_bogus_near(f->ctl, apex, (int64_t)e1 - 99));
     ens_ctl_bogus_check(f->ctl, ens_ztree_apex(served(f))->owner, h, 1, (int64_t)e1 - 101);
     assert_int_equal(f->warnings, 0);
     ens_ctl_bogus_check(f->ctl, ens_ztree_apex(served(f))->owner, h, 1, (int64_t)e1 - 99);
