@@ -11,7 +11,8 @@
  *   keys.c    DNSSEC on/off and keys (operations on the seam)
  *   update.c  DNS UPDATE (RFC 2136): access, prerequisites and changes (on the seam)
  *   catalog.c the catalog of zones (RFC 9432): a member's entry changed right after the
- *             member's own transaction, the catalog made and reconciled at start-up
+ *             member's own transaction, the catalog made and reconciled at start-up (the one
+ *             exception to the order: zones.c calls it once a creation or deletion committed)
  *   account.c policies, TSIG keys, metadata, tokens, webhooks (operations on the seam)
  *   km.c      the key manager's plans and the parent's answers applied through the seam
  *   tick.c    start-up, signature renewal, retries, the tick */
