@@ -916,21 +916,33 @@ static void test_catalog_reconciled_at_start(void **state)
     members(f, &m);
     assert_int_equal(m.n, 1);
     assert_string_equal(m.names[0], "example.test.");
-    /* damage: a stray entry, the version removed */
-    uint8_t stray[ENS_NAME_MAXLEN], gone[ENS_NAME_MAXLEN], version[ENS_NAME_MAXLEN];
+    /* damage: a stray entry, the zone's own entry pointing elsewhere, the version removed */
+    char id[80], old_id[64];
+    snprintf(old_id, sizeof old_id, "%s", m.ids[0]);
+    snprintf(id, sizeof id, "%s.zones." CATALOG, m.ids[0]);
+    uint8_t stray[ENS_NAME_MAXLEN], own[ENS_NAME_MAXLEN], gone[ENS_NAME_MAXLEN];
+    uint8_t version[ENS_NAME_MAXLEN];
     wire("0123.zones." CATALOG, stray);
+    wire(id, own);
     wire("gone.test.", gone);
     wire("version." CATALOG, version);
     struct ens_store_rdata rd = {.data = gone, .len = (uint16_t)ens_name_len(gone)};
     struct ens_ctl_change ch[] = {
         {.kind = ENS_CTL_REPLACE, .owner = stray, .type = ENS_T_PTR, .count = 1, .rdata = &rd},
+        {.kind = ENS_CTL_REPLACE, .owner = own, .type = ENS_T_PTR, .count = 1, .rdata = &rd},
         {.kind = ENS_CTL_DELETE, .owner = version, .type = ENS_T_TXT},
     };
     struct ens_ctl_result res = {0};
-    assert_int_equal(ens_ctl_zone_patch(f->ctl, CATALOG, ch, 2, NOW, &res), 0);
+    assert_int_equal(ens_ctl_zone_patch(f->ctl, CATALOG, ch, 3, NOW, &res), 0);
     members(f, &m);
     assert_int_equal(m.n, 2);
-    assert_false(m.version);
+    assert_false(has_member(&m, "example.test.") || m.version);
+    reopen(f, CATALOG); /* healed: the zone back under a new id, the strays gone */
+    members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.names[0], "example.test.");
+    assert_string_not_equal(m.ids[0], old_id);
+    assert_true(m.version);
     /* a zone deleted while the catalog was off */
     reopen(f, NULL);
     assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW, &res), 0);
