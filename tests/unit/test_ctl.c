@@ -917,7 +917,7 @@ static void test_catalog_reconciled_at_start(void **state)
     assert_int_equal(m.n, 1);
     assert_string_equal(m.names[0], "example.test.");
     /* damage: a stray entry, the zone's own entry pointing elsewhere, the version removed */
-    char id[80], old_id[64];
+    char id[128], old_id[64];
     snprintf(old_id, sizeof old_id, "%s", m.ids[0]);
     snprintf(id, sizeof id, "%s.zones." CATALOG, m.ids[0]);
     uint8_t stray[ENS_NAME_MAXLEN], own[ENS_NAME_MAXLEN], gone[ENS_NAME_MAXLEN];
