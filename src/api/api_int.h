@@ -129,6 +129,9 @@ int api_metrics(struct api_req *rq, struct api_resp *r);
 /* The zone name of the path, known to the store (else r is a 404 and -1 returned). */
 int api_zone_of(struct api_req *rq, struct api_resp *r, char *name, size_t cap,
                 struct ens_store_zone *z);
+/* When bogus data of zone could first be served by a server of it (ens_ctl_bogus_at with the
+ * secondaries the DNS server saw); 0: never (unsigned, or no such zone). */
+int64_t api_bogus_at(const struct ens_api *a, const char *zone);
 /* Adds the key manager's fields to a DNSSEC status object: rollover, parentServers. */
 void api_dnssec_km_fields(struct api_req *rq, const struct ens_store_zone *z, json_t *o);
 /* Takes "parentServers" (an array of "ADDR[:PORT]") from body when present and stores it

@@ -504,6 +504,28 @@ json_t *api_time_json(int64_t t)
     return json_string(buf);
 }
 
+int64_t api_bogus_at(const struct ens_api *a, const char *zone)
+{
+    enum { MAX = 256 };
+    const struct ens_api_xfr *x = api_opts(a)->xfr;
+    struct ens_api_secondary *v = calloc(MAX, sizeof *v);
+    struct ens_ctl_holder *h = calloc(MAX, sizeof *h);
+    size_t n = 0;
+    if (v != NULL && h != NULL && x != NULL && x->secondaries != NULL) {
+        n = x->secondaries(x->ctx, zone, v, MAX);
+    }
+    for (size_t i = 0; i < n; i++) {
+        h[i] = (struct ens_ctl_holder){.serial = v[i].serial, .last_seen = v[i].last_seen};
+    }
+    int64_t at = 0;
+    if (v != NULL && h != NULL) {
+        ens_ctl_bogus_at(api_opts(a)->ctl, zone, h, n, &at);
+    }
+    free(v);
+    free(h);
+    return at;
+}
+
 int api_dnssec_get(struct api_req *rq, struct api_resp *r)
 {
     char name[ENS_STORE_NAME_MAX];
@@ -543,6 +565,10 @@ int api_dnssec_get(struct api_req *rq, struct api_resp *r)
     json_object_set_new(o, "rrsigExpiresIn",
                         exp ? json_integer((json_int_t)s.earliest_expiry - api_now(rq->api))
                             : json_null());
+    int64_t at = z.dnssec ? api_bogus_at(rq->api, name) : 0, now = api_now(rq->api);
+    json_object_set_new(o, "bogusAt", api_time_json(at));
+    json_object_set_new(o, "secondsUntilBogus",
+                        at != 0 ? json_integer(at > now ? at - now : 0) : json_null());
     return api_json(r, 200, o);
 }
 

@@ -437,6 +437,31 @@ static void daemon_metrics(struct ens_str *o, const struct ens_api_counters *d)
     ens_str_printf(o, "ensign_webhook_queue %zu\n", d->webhooks.queued);
 }
 
+struct bogus_ctx {
+    struct ens_str *out;
+    const struct ens_api *api;
+    int64_t now;
+    enum zones_mode mode;
+};
+
+static void one_bogus(void *ctx, const struct ens_ctl_zone_stats *zs)
+{
+    struct bogus_ctx *b = ctx;
+    if (zs->earliest_expiry == 0 || b->mode == ZONES_NONE ||
+        (b->mode == ZONES_PROBLEMS && !problem(zs, b->now))) {
+        return; /* unsigned, or left out */
+    }
+    struct ens_str zone = {0};
+    ens_name_to_text(zs->origin, &zone);
+    int64_t at = zone.s != NULL ? api_bogus_at(b->api, zone.s) : 0;
+    ens_str_clear(&zone);
+    if (at != 0) {
+        ens_str_puts(b->out, "ensign_zone_seconds_until_bogus{zone=\"");
+        zone_label(b->out, zs->origin);
+        ens_str_printf(b->out, "\"} %" PRIu64 "\n", at > b->now ? (uint64_t)(at - b->now) : 0);
+    }
+}
+
 struct secondary_ctx {
     struct ens_str *out;
     const struct ens_api_xfr *x;
@@ -621,6 +646,12 @@ int api_metrics(struct api_req *rq, struct api_resp *r)
         server_metrics(&o, &dc.server);
     }
     api_metrics_of(&o, rq->api);
+    ens_str_puts(&o, "# HELP ensign_zone_seconds_until_bogus Seconds until a validating "
+                     "resolver could be given bogus data by a server of the zone (ensign or a "
+                     "secondary holding an older version).\n"
+                     "# TYPE ensign_zone_seconds_until_bogus gauge\n");
+    struct bogus_ctx bc = {.out = &o, .api = rq->api, .now = api_now(rq->api), .mode = mode};
+    ens_ctl_zone_stats_each(c, one_bogus, &bc);
     xfr_metrics(&o, c, api_opts(rq->api)->xfr);
     if (o.err != 0) {
         ens_str_clear(&o);

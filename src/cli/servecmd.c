@@ -27,6 +27,7 @@ static void serve_usage(FILE *out)
           "                    [--root-hints iana|none|ADDR[:PORT],...] [--query-port N]\n"
           "                    [--keystore NAME=URI]...]\n"
           "                    [--xfr-max N] [--xfr-timeout-ms N] [--notify-port N]\n"
+          "                    [--catalog NAME [--catalog-acl own|inherit]]\n"
           "                    [--log-format text|json] [--log-level debug|info|warn|error]\n"
           "\n"
           "Serves zones over UDP and TCP (default 127.0.0.1:53): zone files as they are, and with\n"
@@ -49,7 +50,11 @@ static void serve_usage(FILE *out)
           "--keystore NAME=URI names a place for keys besides the data directory's files\n"
           "(\"default\"): a PKCS#11 token, e.g. hsm=pkcs11:token=LABEL?module-path=/usr/lib/\n"
           "softhsm/libsofthsm2.so&pin-source=/etc/ensign/pin (RFC 7512; pin-source is a file of\n"
-          "mode 0600; pin-value shows the PIN in the process list), or file:DIR.\n",
+          "mode 0600; pin-value shows the PIN in the process list), or file:DIR.\n"
+          "--catalog NAME keeps a catalog zone (RFC 9432) listing every zone of the store, for\n"
+          "secondaries configured as catalog consumers; --catalog-acl inherit lets a zone with no\n"
+          "transfer rules of its own take the catalog's (ALLOW-AXFR-FROM, TSIG-ALLOW-AXFR,\n"
+          "ALSO-NOTIFY).\n",
           out);
 }
 

@@ -185,6 +185,27 @@ void ctl_state_drop(struct ens_ctl *c, const uint8_t *origin)
     }
 }
 
+void ctl_state_expiry(struct zstate *s, const struct ens_ztree *t, uint32_t earliest)
+{
+    uint32_t serial = ens_ztree_serial(t), expire = 0;
+    const struct ens_rdataset *soa = ens_znode_find(ens_ztree_apex(t), ENS_T_SOA);
+    if (soa != NULL && soa->count > 0 && ens_get16(soa->rdata) >= 20) {
+        expire = ens_get32(soa->rdata + 2 + ens_get16(soa->rdata) - 8); /* then MINIMUM */
+    }
+    unsigned last = (s->hist_at + s->nhist + CTL_HIST - 1) % CTL_HIST;
+    if (s->nhist == 0 || s->hist[last].serial != serial) {
+        if (s->nhist == CTL_HIST) {
+            s->hist_at = (s->hist_at + 1) % CTL_HIST; /* the oldest gives way */
+        } else {
+            s->nhist++;
+        }
+        last = (s->hist_at + s->nhist - 1) % CTL_HIST;
+    }
+    s->hist[last].serial = serial;
+    s->hist[last].earliest = earliest;
+    s->hist[last].expire = expire;
+}
+
 void ctl_state_each(struct ens_ctl *c, void (*fn)(struct ens_ctl *c, struct zstate *s, void *ctx),
                     void *ctx)
 {
@@ -253,6 +274,17 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
         memcpy(c->hints, o->root_hints, c->nhints * sizeof c->hints[0]);
     }
     c->o.root_hints = NULL; /* not kept: c->hints */
+    if (o->catalog != NULL && o->catalog[0] != '\0') {
+        size_t clen;
+        if (ens_store_name_canon(o->catalog, c->catalog, sizeof c->catalog) != 0 ||
+            ens_name_from_text(c->catalog, strlen(c->catalog), NULL, c->catalog_origin, &clen) !=
+                0) {
+            snprintf(err, errlen, "--catalog: '%s' is not a valid zone name", o->catalog);
+            ens_ctl_close(c);
+            return ENS_EINVAL;
+        }
+    }
+    c->o.catalog = NULL; /* not kept: c->catalog */
     c->default_alg = strdup(o->default_alg != NULL ? o->default_alg : "ecdsa-p256");
     size_t dl = strlen(o->data_dir);
     c->keydir = malloc(dl + sizeof "/keys");
@@ -280,6 +312,14 @@ int ens_ctl_open(const struct ens_ctl_opts *o, int64_t now, struct ens_ctl **out
     rc = ens_store_zone_list(c->st, NULL, 0, NULL, collect_zone, &oc);
     for (size_t i = 0; rc == 0 && i < oc.n; i++) {
         ctl_open_zone(c, oc.names[i], now); /* errors stay in the status */
+    }
+    if (rc == 0) {
+        rc = ctl_catalog_open(c, oc.names, oc.n, now, err, errlen);
+        if (rc != 0) {
+            free(oc.names);
+            ens_ctl_close(c);
+            return rc;
+        }
     }
     free(oc.names);
     if (rc != 0) {

@@ -68,9 +68,14 @@ struct ens_ctl_opts {
     /* IXFR journal limits per zone: differences kept (0: 1000), their bytes (0: 64 MiB). */
     size_t journal_max_entries;
     uint64_t journal_max_bytes;
+    /* The catalog of zones (RFC 9432 version 2) kept under this name, or NULL: made at the
+     * start when absent, one member PTR for every other zone of the store, changed right after
+     * each creation and deletion. Copied. */
+    const char *catalog;
 };
 
-/* Opens the store and publishes every zone it holds. A zone stored with signatures is served
+/* Opens the store and publishes every zone it holds; with a catalog, makes it when absent and
+ * brings its members in line with the store's zones. A zone stored with signatures is served
  * from them when they are complete and fresh; signatures that expired or fall inside the
  * refresh window are renewed first, and a zone that cannot be signed is not published with
  * stale signatures. A zone that cannot be built is skipped and its error recorded. err gets a
@@ -104,14 +109,16 @@ struct ens_ctl_result {
 
 /* Creates zone name (any case, with or without the final dot) from records rrs (owners at or
  * below the zone; rclass ignored). Without an SOA one is made (ns1.<zone>., serial 1); NS
- * records come from rrs. The zone must then pass the checks of ens_zone_finish.
- * Errors: ENS_EEXIST (zone exists), ENS_EINVAL / ENS_EZONE (res says why), ENS_EIO. */
+ * records come from rrs. The zone must then pass the checks of ens_zone_finish. With a catalog
+ * the zone then enters it (a change of the catalog of its own).
+ * Errors: ENS_EEXIST (zone exists, or is the catalog: code "catalog"), ENS_EINVAL / ENS_EZONE
+ * (res says why), ENS_EIO. */
 int ens_ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
                         const struct ens_rr *rrs, size_t n, int64_t now,
                         struct ens_ctl_result *res);
-/* Deletes the zone, its records and its keys' metadata, and stops serving it. A signed zone
- * is refused (ENS_EEXIST, "unsafe-step": turn DNSSEC off the safe way first) unless force.
- * ENS_ENOENT. */
+/* Deletes the zone, its records and its keys' metadata, and stops serving it; with a catalog
+ * its entry goes too. A signed zone is refused (ENS_EEXIST, "unsafe-step": turn DNSSEC off the
+ * safe way first) unless force; the catalog is refused (ENS_EEXIST, "catalog"). ENS_ENOENT. */
 int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, bool force, int64_t now,
                         struct ens_ctl_result *res);
 
@@ -163,7 +170,8 @@ struct ens_ctl_update {
 unsigned ens_ctl_update(struct ens_ctl *c, const char *name, const struct ens_ctl_update *u,
                         int64_t now, struct ens_ctl_result *res);
 /* Replaces every record of the zone by rrs (as for create), as one transaction. The records
- * the signer owns (CDS, CDNSKEY and the DNSSEC records) are kept. */
+ * the signer owns (CDS, CDNSKEY and the DNSSEC records) are kept. The catalog is refused
+ * (ENS_EEXIST, "catalog": its members are ours). */
 int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_rr *rrs, size_t n,
                          int64_t now, struct ens_ctl_result *res);
 /* Updates zone settings kept by the store (kind, serial policy, NSEC3 parameters) from z
@@ -442,6 +450,28 @@ struct ens_ctl_zone_stats {
 };
 void ens_ctl_zone_stats_each(struct ens_ctl *c,
                              void (*fn)(void *ctx, const struct ens_ctl_zone_stats *zs), void *ctx);
+
+/* A server holding a copy of a zone, as the DNS server last saw it. */
+struct ens_ctl_holder {
+    uint32_t serial;   /* the version it holds */
+    int64_t last_seen; /* its last contact (a refresh) */
+};
+/* When a validating resolver could first be given bogus data of zone name by a server of it:
+ * the earliest RRSIG expiration of the version served here and of the version each holder h[i]
+ * has, a holder counting only while it still serves the zone without a refresh (its last
+ * contact plus its version's SOA expire; past that it answers nothing, which is not bogus). A
+ * version the zone no longer remembers (it keeps the last 64) counts as the earliest expiration
+ * remembered: unknown is unsafe. *at: 0 when none (unsigned). ENS_ENOENT: no such zone. */
+int ens_ctl_bogus_at(struct ens_ctl *c, const char *name, const struct ens_ctl_holder *h, size_t n,
+                     int64_t *at);
+/* The same for the zone of origin at now, warning once (event "dnssec.bogus_warning") when less
+ * than a third of the signature validity is left, and again only after it rose above. */
+void ens_ctl_bogus_check(struct ens_ctl *c, const uint8_t *origin, const struct ens_ctl_holder *h,
+                         size_t n, int64_t now);
+/* Whether ens_ctl_bogus_check could warn (or clear a warning) for the zone of origin at now
+ * whatever its secondaries hold: the earliest expiration of any version it remembers is that
+ * near, or a warning is in force. Cheap: lets the caller skip looking up the secondaries. */
+bool ens_ctl_bogus_near(struct ens_ctl *c, const uint8_t *origin, int64_t now);
 
 /* The key manager's view of zone name at now: the rollover in progress, its phase, what it
  * waits on, a sentence, the next event and the actions due (a zone without a policy shows

@@ -12,6 +12,9 @@
  *   zones.c   zone create/replace/patch/delete/settings (operations on the seam)
  *   keys.c    DNSSEC on/off and keys (operations on the seam)
  *   update.c  DNS UPDATE (RFC 2136): access, prerequisites and changes (on the seam)
+ *   catalog.c the catalog of zones (RFC 9432): a member's entry changed right after the
+ *             member's own transaction, the catalog made and reconciled at start-up (the one
+ *             exception to the order: zones.c calls it once a creation or deletion committed)
  *   account.c policies, TSIG keys, metadata, tokens, webhooks (operations on the seam)
  *   km.c      the key manager's plans and the parent's answers applied through the seam
  *   tick.c    start-up, signature renewal, retries, the tick */
@@ -37,6 +40,8 @@ struct ctl_kcache {
     struct ens_key *key; /* owned */
     bool used;           /* taken by the load under way */
 };
+/* Versions whose earliest RRSIG expiration a zone remembers. */
+#define CTL_HIST 64
 
 /* What the pipeline keeps of each zone it serves or tried to (not the version itself: that
  * lives in the set of served zones). */
@@ -51,6 +56,14 @@ struct zstate {
     uint32_t earliest_expiry; /* of the published version; 0: none or not known */
     bool expiry_stale;        /* earliest_expiry may be too early (a signature went) */
     uint32_t max_ttl;         /* largest TTL of the published version (RFC 7583 TTLsig) */
+    /* the earliest RRSIG expiration (0: unsigned) and the SOA expire of the versions published
+     * last (a ring, the newest at (hist_at + nhist - 1) % CTL_HIST): what a secondary still
+     * holding one may serve, and for how long without a refresh */
+    struct {
+        uint32_t serial, earliest, expire;
+    } hist[CTL_HIST];
+    unsigned hist_at, nhist;
+    bool bogus_warned; /* the warning of bogus data coming was given (until it clears) */
     /* cached from the store, refreshed by every transaction on the zone */
     bool dnssec, managed, disabling, probed;
     int64_t km_next;                  /* when the key manager looks at the zone again */
@@ -113,6 +126,8 @@ struct ens_ctl {
     size_t nhints;
     struct ctl_keystore *ks; /* ks[0] is the default: the data directory's key files */
     size_t nks;
+    char catalog[ENS_STORE_NAME_MAX]; /* the catalog zone (canonical text); "" none */
+    uint8_t catalog_origin[ENS_NAME_MAXLEN];
 };
 
 /* The state of the zone of origin, or NULL when there is none. */
@@ -121,6 +136,9 @@ struct zstate *ctl_state_find(struct ens_ctl *c, const uint8_t *origin);
 struct zstate *ctl_state(struct ens_ctl *c, const uint8_t *origin);
 /* Forgets the state of the zone of origin. */
 void ctl_state_drop(struct ens_ctl *c, const uint8_t *origin);
+/* Records the earliest RRSIG expiration (0: unsigned) and the SOA expire of version t of zone s;
+ * the same serial again updates it (a recount). */
+void ctl_state_expiry(struct zstate *s, const struct ens_ztree *t, uint32_t earliest);
 /* Calls fn for every zone state (fn may not add or drop states). */
 void ctl_state_each(struct ens_ctl *c, void (*fn)(struct ens_ctl *c, struct zstate *s, void *ctx),
                     void *ctx);
@@ -199,6 +217,7 @@ uint32_t ctl_dnskey_ttl(struct ens_ctl *c, const struct ens_store_zone *sz, cons
 /* Meta kinds kept by the pipeline. */
 #define CTL_META_DISABLING    "X-ENSIGN-DISABLING"
 #define CTL_META_DS_WITHDRAWN "X-ENSIGN-DS-WITHDRAWN"
+#define CTL_META_CATALOG_ID   "X-ENSIGN-CATALOG-ID" /* a member's id in the catalog */
 
 /* ---- keyops.c ---- */
 
@@ -410,6 +429,29 @@ int ctl_apply_change(struct ctl_txn *tx, const struct ens_ctl_change *ch);
 /* The audit entry of a record change: the RRsets touched, then extra (JSON members, each
  * starting with ", "; NULL: none). */
 void ctl_audit_rrsets(struct ctl_txn *tx, const char *action, const char *extra);
+
+/* Creates zone name as ens_ctl_zone_create does, without the catalog's part. */
+int ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
+                    const struct ens_rr *rrs, size_t n, int64_t now, struct ens_ctl_result *res);
+
+/* ---- catalog.c ---- */
+
+/* Longest member id kept (a DNS label, with its NUL). */
+#define CTL_CATALOG_ID_MAX 64
+/* Whether origin is the catalog zone (false when there is none). */
+bool ctl_catalog_is(const struct ens_ctl *c, const uint8_t *origin);
+/* The member id of zone (its metadata) into id (CTL_CATALOG_ID_MAX bytes); "" when none. */
+void ctl_catalog_id(struct ens_ctl *c, const char *zone, char *id);
+/* Enters zone into the catalog (a transaction of its own, after the zone's committed); nothing
+ * without a catalog or for the catalog itself. A failure is reported as an event and healed at
+ * the next start. */
+int ctl_catalog_add(struct ens_ctl *c, const char *zone, int64_t now);
+/* Removes zone's entry (id as ctl_catalog_id gave it before the zone was deleted). */
+int ctl_catalog_remove(struct ens_ctl *c, const char *zone, const char *id, int64_t now);
+/* At start-up: makes the catalog when the store has none, then brings it in line with the
+ * zones names[n] of the store (one transaction). err gets a sentence on failure. */
+int ctl_catalog_open(struct ens_ctl *c, char (*names)[ENS_STORE_NAME_MAX], size_t n, int64_t now,
+                     char *err, size_t errlen);
 
 /* ---- keys.c, km.c, tick.c ---- */
 

@@ -136,6 +136,7 @@ static int renew(struct ens_ctl *c, struct zstate *s, struct ens_ztree *t, int64
     if (x.n == 0) {
         s->earliest_expiry = x.earliest;
         s->expiry_stale = false;
+        ctl_state_expiry(s, t, x.earliest);
         stale_free(&x);
         return 0;
     }
@@ -208,6 +209,7 @@ int ctl_open_zone(struct ens_ctl *c, const char *name, int64_t now)
         if (rc == 0 && ens_zoneset_set(c->o.zones, origin, b.t) == 0) {
             s->serial = ens_ztree_serial(b.t);
             s->max_ttl = b.max_ttl;
+            ctl_state_expiry(s, b.t, 0);
         }
         ens_ztree_free(b.t);
         return rc;
@@ -229,6 +231,7 @@ int ctl_open_zone(struct ens_ctl *c, const char *name, int64_t now)
     s->earliest_expiry = earliest;
     s->max_ttl = max_ttl;
     s->serial = ens_ztree_serial(t);
+    ctl_state_expiry(s, t, earliest);
     if (earliest != 0 && (int64_t)earliest - now <= (int64_t)c->o.sig_refresh) {
         /* stale signatures (the signer was down, or a backup was restored): renewed before the
          * zone is served */

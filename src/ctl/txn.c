@@ -367,6 +367,7 @@ static void publish(struct ctl_txn *tx, struct ctl_build *b)
         if (!b->journaled) {
             s->expiry_stale = false;
         }
+        ctl_state_expiry(s, b->t, s->earliest_expiry);
     }
     if (s != NULL) {
         s->dirty = false;

@@ -160,3 +160,102 @@ int ctl_view(struct ens_ctl *c, const struct ens_store_zone *sz, const uint8_t *
     struct ens_store_rrfilter f = {.owner = origin, .type = ENS_T_CDS};
     return ens_store_rrset_list(c->st, sz->name, &f, cds_set, z);
 }
+
+/* ---- when bogus data could first be served ---- */
+
+/* The earliest expiration of any signed version the zone remembers (0: none), and the longest
+ * SOA expire. */
+static uint32_t remembered(const struct zstate *s, uint32_t *max_expire)
+{
+    uint32_t min = 0;
+    *max_expire = 0;
+    for (unsigned i = 0; i < s->nhist; i++) {
+        unsigned k = (s->hist_at + i) % CTL_HIST;
+        if (s->hist[k].earliest != 0 && (min == 0 || s->hist[k].earliest < min)) {
+            min = s->hist[k].earliest;
+        }
+        *max_expire = s->hist[k].expire > *max_expire ? s->hist[k].expire : *max_expire;
+    }
+    return min;
+}
+
+/* What the zone remembers of version serial: its earliest expiration and SOA expire; a
+ * version it does not remember gets the earliest expiration and the longest expire it does. */
+static void version_of(const struct zstate *s, uint32_t serial, uint32_t *earliest,
+                       uint32_t *expire)
+{
+    for (unsigned i = 0; i < s->nhist; i++) {
+        unsigned k = (s->hist_at + i) % CTL_HIST;
+        if (s->hist[k].serial == serial) {
+            *earliest = s->hist[k].earliest;
+            *expire = s->hist[k].expire;
+            return;
+        }
+    }
+    *earliest = remembered(s, expire);
+}
+
+static int64_t bogus_at(const struct zstate *s, const struct ens_ctl_holder *h, size_t n)
+{
+    int64_t at = s->serial != 0 ? s->earliest_expiry : 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t e, expire;
+        version_of(s, h[i].serial, &e, &expire);
+        if (e == 0 || h[i].last_seen + (int64_t)expire < (int64_t)e) {
+            continue; /* unsigned, or the secondary drops the zone before */
+        }
+        at = at == 0 || (int64_t)e < at ? (int64_t)e : at;
+    }
+    return at;
+}
+
+int ens_ctl_bogus_at(struct ens_ctl *c, const char *name, const struct ens_ctl_holder *h, size_t n,
+                     int64_t *at)
+{
+    uint8_t origin[ENS_NAME_MAXLEN];
+    size_t olen;
+    *at = 0;
+    const struct zstate *s = NULL;
+    if (ens_name_from_text(name, strlen(name), NULL, origin, &olen) == 0) {
+        s = ctl_state_find(c, origin);
+    }
+    if (s == NULL) {
+        return ENS_ENOENT;
+    }
+    *at = bogus_at(s, h, n);
+    return 0;
+}
+
+bool ens_ctl_bogus_near(struct ens_ctl *c, const uint8_t *origin, int64_t now)
+{
+    const struct zstate *s = ctl_state_find(c, origin);
+    if (s == NULL) {
+        return false;
+    }
+    uint32_t expire;
+    uint32_t min = remembered(s, &expire);
+    if (s->serial != 0 && s->earliest_expiry != 0 && (min == 0 || s->earliest_expiry < min)) {
+        min = s->earliest_expiry;
+    }
+    return s->bogus_warned || (min != 0 && (int64_t)min - now < (int64_t)(c->o.sig_validity / 3));
+}
+
+void ens_ctl_bogus_check(struct ens_ctl *c, const uint8_t *origin, const struct ens_ctl_holder *h,
+                         size_t n, int64_t now)
+{
+    struct zstate *s = ctl_state_find(c, origin);
+    if (s == NULL) {
+        return;
+    }
+    int64_t at = bogus_at(s, h, n);
+    bool low = at != 0 && at - now < (int64_t)(c->o.sig_validity / 3);
+    if (low && !s->bogus_warned) {
+        char zone[4 * ENS_NAME_MAXLEN + 2], when[32], detail[160];
+        ctl_name_text(origin, zone, sizeof zone);
+        ctl_time_text(at, when, sizeof when);
+        snprintf(detail, sizeof detail, "\"bogusAt\": \"%s\", \"secondsUntilBogus\": %lld", when,
+                 (long long)(at > now ? at - now : 0));
+        ctl_emit(c, zone, "dnssec.bogus_warning", detail);
+    }
+    s->bogus_warned = low;
+}

@@ -361,8 +361,41 @@ static int zone_from_records(const uint8_t *origin, const struct ens_rr *rrs, si
     return 0;
 }
 
+/* The refusal of a change the catalog's own maintenance makes alone. */
+static int catalog_refused(struct ens_ctl *c, const char *name, const char *what,
+                           struct ens_ctl_result *res)
+{
+    uint8_t origin[ENS_NAME_MAXLEN];
+    size_t olen;
+    char canon[ENS_STORE_NAME_MAX];
+    if (c->catalog[0] == '\0' || ens_store_name_canon(name, canon, sizeof canon) != 0 ||
+        ens_name_from_text(canon, strlen(canon), NULL, origin, &olen) != 0 ||
+        !ctl_catalog_is(c, origin)) {
+        return 0;
+    }
+    return ctl_refuse(res, ENS_EEXIST, "catalog",
+                      "%s is the catalog of this server's zones (--catalog): it cannot be %s "
+                      "through the API",
+                      c->catalog, what);
+}
+
 int ens_ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
                         const struct ens_rr *rrs, size_t n, int64_t now, struct ens_ctl_result *res)
+{
+    int rc = catalog_refused(c, name, "created", res);
+    if (rc == 0) {
+        rc = ctl_zone_create(c, name, kind, rrs, n, now, res);
+    }
+    if (rc == 0) {
+        char canon[ENS_STORE_NAME_MAX];
+        ens_store_name_canon(name, canon, sizeof canon);
+        ctl_catalog_add(c, canon, now); /* a failure is reported; the next start heals it */
+    }
+    return rc;
+}
+
+int ctl_zone_create(struct ens_ctl *c, const char *name, enum ens_store_kind kind,
+                    const struct ens_rr *rrs, size_t n, int64_t now, struct ens_ctl_result *res)
 {
     struct ens_store_zone sz;
     ens_store_zone_init(&sz, name);
@@ -458,8 +491,8 @@ int ens_ctl_zone_replace(struct ens_ctl *c, const char *name, const struct ens_r
                          int64_t now, struct ens_ctl_result *res)
 {
     struct ctl_txn tx;
-    int rc = ctl_txn_begin(c, name, now, res, &tx);
-    if (rc != 0) {
+    int rc = catalog_refused(c, name, "replaced", res);
+    if (rc != 0 || (rc = ctl_txn_begin(c, name, now, res, &tx)) != 0) {
         return rc;
     }
     struct ens_zone *z = NULL;
@@ -535,8 +568,8 @@ int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, bool force, int64_t
                         struct ens_ctl_result *res)
 {
     struct ctl_txn tx;
-    int rc = ctl_txn_begin(c, name, now, res, &tx);
-    if (rc != 0) {
+    int rc = catalog_refused(c, name, "deleted", res);
+    if (rc != 0 || (rc = ctl_txn_begin(c, name, now, res, &tx)) != 0) {
         return rc;
     }
     /* the keystore files go with the zone once it is committed */
@@ -545,5 +578,12 @@ int ens_ctl_zone_delete(struct ens_ctl *c, const char *name, bool force, int64_t
     tx.changed = true;
     tx.force = force;
     ctl_txn_audit(&tx, "zone.delete", NULL);
-    return ctl_txn_commit(&tx);
+    char zone[ENS_STORE_NAME_MAX], id[CTL_CATALOG_ID_MAX];
+    snprintf(zone, sizeof zone, "%s", tx.sz.name);
+    ctl_catalog_id(c, zone, id); /* read while the zone's metadata is there */
+    rc = ctl_txn_commit(&tx);
+    if (rc == 0) {
+        ctl_catalog_remove(c, zone, id, now);
+    }
+    return rc;
 }

@@ -38,6 +38,8 @@ enum kind {
     K_ZONES,    /* NAME=FILE (flag), or a list of {domain, file} */
     K_CLOCK,    /* the test clock (flag only) */
     K_KEYSTORE, /* NAME=URI (a list in the file) */
+    K_ZONENAME, /* a zone name */
+    K_CATACL,   /* own, inherit */
 };
 
 struct setting {
@@ -74,6 +76,8 @@ enum {
     S_XFR_TIMEOUT,
     S_NOTIFY_PORT,
     S_KEYSTORE,
+    S_CATALOG,
+    S_CATALOG_ACL,
     NSETTINGS
 };
 
@@ -105,6 +109,8 @@ static const struct setting settings[NSETTINGS] = {
     [S_XFR_TIMEOUT] = {"transfer", "timeout-ms", "--xfr-timeout-ms", K_UINT, 1, 3600000, false},
     [S_NOTIFY_PORT] = {"transfer", "notify-port", "--notify-port", K_UINT, 1, 65535, false},
     [S_KEYSTORE] = {"keys", "keystores", "--keystore", K_KEYSTORE, 0, 0, false},
+    [S_CATALOG] = {"transfer", "catalog", "--catalog", K_ZONENAME, 0, 0, false},
+    [S_CATALOG_ACL] = {"transfer", "catalog-acl", "--catalog-acl", K_CATACL, 0, 0, false},
 };
 
 struct ens_daemon_conf {
@@ -468,6 +474,22 @@ static int set_value(struct ens_daemon_conf *c, size_t i, const char *val, bool 
             c->nkeystores = 0;
         }
         return add_keystore(c, val, where, err, errlen);
+    case S_CATALOG: {
+        uint8_t wire[ENS_NAME_MAXLEN];
+        size_t len;
+        if (ens_name_from_text(val, strlen(val), (const uint8_t *)"", wire, &len) != 0 ||
+            len <= 1) {
+            return say(err, errlen, where, "wants a zone name, not '%s'", val);
+        }
+        o->catalog = keep(c, val);
+        return o->catalog != NULL ? 0 : ENS_ENOMEM;
+    }
+    case S_CATALOG_ACL:
+        if (strcmp(val, "own") != 0 && strcmp(val, "inherit") != 0) {
+            return say(err, errlen, where, "wants own or inherit, not '%s'", val);
+        }
+        o->catalog_acl = val[0] == 'i';
+        return 0;
     case S_API_LISTEN: {
         struct sockaddr_storage ss;
         socklen_t len;
@@ -936,6 +958,12 @@ int ens_daemon_conf_finish(struct ens_daemon_conf *c, char *err, size_t errlen)
     if (o->api_key == NULL) {
         o->api_key = getenv("ENSIGN_API_KEY");
     }
+    if (o->catalog != NULL && o->data_dir == NULL) {
+        snprintf(err, errlen,
+                 "--catalog (transfer.catalog) needs --data DIR (store.directory: the catalog "
+                 "lists the zones of the store)");
+        return ENS_EINVAL;
+    }
     if (c->nkeystores > 0 && o->data_dir == NULL) {
         snprintf(err, errlen,
                  "--keystore (keys.keystores) needs --data DIR (store.directory: keys are kept "
@@ -995,6 +1023,10 @@ static bool differs(const struct ens_daemon_opts *a, const struct ens_daemon_opt
         return a->server.xfr_timeout_ms != b->server.xfr_timeout_ms;
     case S_NOTIFY_PORT:
         return a->server.notify_port != b->server.notify_port;
+    case S_CATALOG:
+        return str_differ(a->catalog, b->catalog);
+    case S_CATALOG_ACL:
+        return a->catalog_acl != b->catalog_acl;
     case S_KEYSTORE:
         if (a->nkeystores != b->nkeystores) {
             return true;
@@ -1059,6 +1091,8 @@ size_t ens_daemon_conf_diff(const struct ens_daemon_opts *a, const struct ens_da
         [S_XFR_TIMEOUT] = "transfer.timeout-ms",
         [S_NOTIFY_PORT] = "transfer.notify-port",
         [S_KEYSTORE] = "keys.keystores",
+        [S_CATALOG] = "transfer.catalog",
+        [S_CATALOG_ACL] = "transfer.catalog-acl",
         [S_API_LISTEN] = "api.listen",
         [S_API_KEYFILE] = "api.key-file",
         [S_API_MAXBODY] = "api.max-body",

@@ -178,6 +178,7 @@ static int start_control_plane(struct ens_daemon *d)
                               .sig_refresh = o->sig_refresh,
                               .journal_max_entries = o->journal_max_entries,
                               .journal_max_bytes = o->journal_max_bytes,
+                              .catalog = o->catalog,
                               .event = ens_daemon_on_event,
                               .event_ctx = d,
                               .root_hints = o->root_hints,

@@ -44,6 +44,11 @@ struct ens_daemon_opts {
     /* IXFR journal per zone: differences kept (0: 1000), their bytes (0: 64 MiB) */
     size_t journal_max_entries;
     uint64_t journal_max_bytes;
+    /* the catalog of zones (RFC 9432) kept under this name; NULL: none. With catalog_acl, a
+     * member with no ALLOW-AXFR-FROM or TSIG-ALLOW-AXFR of its own takes the catalog's, and
+     * one without ALSO-NOTIFY the catalog's: its consumers may transfer what it lists. */
+    const char *catalog;
+    bool catalog_acl;
     /* root servers for looking up the parent's servers of zones without parentServers */
     struct ens_probe_target root_hints[ENS_PROBE_MAXSERVERS];
     size_t nroot_hints;

@@ -66,7 +66,8 @@ static enum ens_log_level level_of(const char *event)
     if (strcmp(event, "dnssec.sign_failed") == 0 || strcmp(event, "dnssec.keymgr_failed") == 0) {
         return ENS_LOG_ERROR;
     }
-    if (strstr(event, "refused") != NULL || strstr(event, "failed") != NULL) {
+    if (strstr(event, "refused") != NULL || strstr(event, "failed") != NULL ||
+        strstr(event, "warning") != NULL) {
         return ENS_LOG_WARN;
     }
     return ENS_LOG_INFO;

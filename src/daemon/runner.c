@@ -52,6 +52,31 @@ static void log_probe(struct ens_daemon *d, const struct ens_ctl_probe *p, int r
     }
 }
 
+/* Bogus data coming from any server of a signed zone: the versions its secondaries hold. */
+struct bogus_ctx {
+    struct ens_daemon *d;
+    int64_t now;
+    struct ens_server_secondary *sec;
+    struct ens_ctl_holder *h;
+};
+
+#define HOLDERS_MAX 256
+
+static void bogus_zone(void *ctx, const struct ens_ctl_zone_stats *zs)
+{
+    struct bogus_ctx *b = ctx;
+    if (zs->earliest_expiry == 0 || !ens_ctl_bogus_near(b->d->ctl, zs->origin, b->now)) {
+        return; /* unsigned, or no version it remembers comes near: no secondary to look up */
+    }
+    size_t n =
+        b->d->srv != NULL ? ens_server_secondaries(b->d->srv, zs->origin, b->sec, HOLDERS_MAX) : 0;
+    for (size_t i = 0; i < n; i++) {
+        b->h[i] =
+            (struct ens_ctl_holder){.serial = b->sec[i].serial, .last_seen = b->sec[i].last_seen};
+    }
+    ens_ctl_bogus_check(b->d->ctl, zs->origin, b->h, n, b->now);
+}
+
 /* One pass at now. Called with pass_mu held. */
 static void pass(struct ens_daemon *d, int64_t now)
 {
@@ -75,9 +100,18 @@ static void pass(struct ens_daemon *d, int64_t now)
         }
         free(p);
     }
+    struct bogus_ctx b = {.d = d,
+                          .now = now,
+                          .sec = malloc(HOLDERS_MAX * sizeof *b.sec),
+                          .h = malloc(HOLDERS_MAX * sizeof *b.h)};
     pthread_mutex_lock(&d->ctl_mu);
     ens_ctl_tick(d->ctl, now);
+    if (b.sec != NULL && b.h != NULL) {
+        ens_ctl_zone_stats_each(d->ctl, bogus_zone, &b);
+    }
     pthread_mutex_unlock(&d->ctl_mu);
+    free(b.sec);
+    free(b.h);
     ens_zoneset_reclaim(d->zones);
     atomic_store(&d->pass_done_ms, ens_daemon_mono_ms());
 }

@@ -45,6 +45,7 @@ struct ens_daemon_xfr {
     size_t npool, poolcap;
     struct ens_server_hooks hooks;
     struct ens_api_xfr api;
+    char *catalog; /* with --catalog-acl inherit: the catalog (canonical text); else NULL */
 };
 
 /* ---- zone settings ---- */
@@ -52,6 +53,7 @@ struct ens_daemon_xfr {
 struct conf_read {
     struct ens_xfr_conf *c;
     int err;
+    bool acl, notify; /* the zone has transfer rules, NOTIFY targets of its own */
 };
 
 static int meta_value(void *ctx, const char *kind, const char *value)
@@ -60,10 +62,13 @@ static int meta_value(void *ctx, const char *kind, const char *value)
     int rc = 0;
     if (strcmp(kind, "ALLOW-AXFR-FROM") == 0) {
         rc = ens_xfr_conf_allow(r->c, value);
+        r->acl = true;
     } else if (strcmp(kind, "TSIG-ALLOW-AXFR") == 0) {
         rc = ens_xfr_conf_key(r->c, value);
+        r->acl = true;
     } else if (strcmp(kind, "ALSO-NOTIFY") == 0) {
         rc = ens_xfr_conf_also_notify(r->c, value);
+        r->notify = true;
     }
     /* A value the API let through but the server cannot use is left out, not fatal. */
     if (rc == ENS_ENOMEM) {
@@ -85,7 +90,19 @@ static struct ens_xfr_conf *read_conf(struct ens_daemon_xfr *w, const char *zone
         return NULL;
     }
     ens_xfr_conf_primary(r.c, z.kind == ENS_STORE_MASTER);
-    if (ens_store_meta_get(w->st, zone, NULL, meta_value, &r) != 0 || r.err != 0) {
+    int rc = ens_store_meta_get(w->st, zone, NULL, meta_value, &r);
+    if (rc == 0 && w->catalog != NULL && strcmp(zone, w->catalog) != 0) {
+        /* --catalog-acl inherit: the catalog's consumers may transfer what it lists */
+        struct conf_read own = r;
+        if (!own.acl) {
+            ens_store_meta_get(w->st, w->catalog, "ALLOW-AXFR-FROM", meta_value, &r);
+            ens_store_meta_get(w->st, w->catalog, "TSIG-ALLOW-AXFR", meta_value, &r);
+        }
+        if (!own.notify) {
+            ens_store_meta_get(w->st, w->catalog, "ALSO-NOTIFY", meta_value, &r);
+        }
+    }
+    if (rc != 0 || r.err != 0) {
         ens_xfr_conf_free(r.c);
         return NULL;
     }
@@ -474,6 +491,11 @@ static void api_changed(void *ctx, const char *zone)
     uint8_t origin[ENS_NAME_MAXLEN];
     if (zone == NULL) {
         refresh_keys(w);
+    } else if (w->catalog != NULL && strcmp(zone, w->catalog) == 0) {
+        /* every member may take the catalog's rules */
+        pthread_mutex_lock(&w->st_mu);
+        ens_store_zone_list(w->st, NULL, 0, NULL, each_zone, w);
+        pthread_mutex_unlock(&w->st_mu);
     } else if (origin_of(zone, origin)) {
         refresh_zone(w, origin);
     }
@@ -492,6 +514,11 @@ int ens_daemon_xfr_new(struct ens_daemon *d, struct ens_daemon_xfr **out, char *
         return -1;
     }
     w->d = d;
+    char canon[ENS_STORE_NAME_MAX];
+    if (d->o->catalog != NULL && d->o->catalog_acl &&
+        ens_store_name_canon(d->o->catalog, canon, sizeof canon) == 0) {
+        w->catalog = strdup(canon); /* NULL when out of memory: nothing is inherited */
+    }
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->st_mu, NULL);
     pthread_mutex_init(&w->pool_mu, NULL);
@@ -572,5 +599,6 @@ void ens_daemon_xfr_free(struct ens_daemon_xfr *w)
     pthread_mutex_destroy(&w->st_mu);
     pthread_mutex_destroy(&w->pool_mu);
     free(w->data_dir);
+    free(w->catalog);
     free(w);
 }

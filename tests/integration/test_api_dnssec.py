@@ -24,7 +24,7 @@ ZONES = "/api/v1/servers/localhost/zones"
 ZONE = "example.org."
 STATUS_FIELDS = {"enabled", "dsDelegated", "dsRecords", "lastSignedAt", "lastSignError",
                  "nextDsProbeAt", "keys", "rrsigEarliestExpiry", "rollover", "parentServers",
-                 "parentLookup", "policy", "rrsigExpiresIn"}
+                 "parentLookup", "policy", "rrsigExpiresIn", "bogusAt", "secondsUntilBogus"}
 
 
 class Api:

@@ -25,7 +25,17 @@ struct fixture {
     struct ens_ztree *last; /* the version served of example.test. (a reference), or NULL */
     uint32_t validity;
     uint32_t refresh; /* 0: the default, half the validity */
+    const char *catalog;
+    size_t warnings; /* events "dnssec.bogus_warning" */
 };
+
+static void on_event(void *ctx, const char *zone, const char *event, const char *body)
+{
+    (void)zone;
+    (void)body;
+    struct fixture *f = ctx;
+    f->warnings += strcmp(event, "dnssec.bogus_warning") == 0;
+}
 
 static void on_published(void *ctx, const uint8_t *origin, uint32_t serial)
 {
@@ -43,7 +53,10 @@ static int open_ctl(struct fixture *f, int64_t now)
                              .published = on_published,
                              .published_ctx = f,
                              .sig_validity = f->validity,
-                             .sig_refresh = f->refresh};
+                             .sig_refresh = f->refresh,
+                             .event = on_event,
+                             .event_ctx = f,
+                             .catalog = f->catalog};
     char err[256];
     if (ens_ctl_open(&o, now, &f->ctl, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
@@ -769,6 +782,245 @@ static void test_update_key_scope(void **state)
     assert_null(find(f, "_acme-challenge.www.example.test.", ENS_T_TXT));
 }
 
+/* ---- the catalog of zones (RFC 9432) ---- */
+
+#define CATALOG "catalog.invalid."
+
+struct members {
+    char names[300][64]; /* the PTR targets under zones.<catalog> */
+    char ids[300][64];
+    size_t n;
+    bool version; /* version.<catalog> TXT "2" */
+};
+
+static int member_of(void *ctx, const struct ens_znode *n)
+{
+    struct members *m = ctx;
+    uint8_t zones[ENS_NAME_MAXLEN];
+    wire("zones." CATALOG, zones);
+    const struct ens_rdataset *ptr = ens_znode_find(n, ENS_T_PTR);
+    if (ptr != NULL && ens_name_is_subdomain(n->owner, zones) && m->n < 300) {
+        assert_int_equal(ptr->count, 1);
+        struct ens_str t = {0};
+        ens_name_to_text(ptr->rdata + 2, &t);
+        snprintf(m->names[m->n], 64, "%s", t.s);
+        snprintf(m->ids[m->n], 64, "%.*s", n->owner[0], (const char *)n->owner + 1);
+        m->n++;
+        ens_str_clear(&t);
+    }
+    const struct ens_rdataset *txt = ens_znode_find(n, ENS_T_TXT);
+    uint8_t version[ENS_NAME_MAXLEN];
+    wire("version." CATALOG, version);
+    if (txt != NULL && ens_name_equal(n->owner, version)) {
+        m->version = txt->count == 1 && memcmp(txt->rdata,
+                                               "\0\2\1"
+                                               "2",
+                                               4) == 0;
+    }
+    return 0;
+}
+
+/* The catalog as served; its serial. */
+static uint32_t members(struct fixture *f, struct members *m)
+{
+    memset(m, 0, sizeof *m);
+    uint8_t apex[ENS_NAME_MAXLEN];
+    wire(CATALOG, apex);
+    struct ens_ztree *t = ens_zoneset_ref(f->zones, apex);
+    assert_non_null(t);
+    ens_ztree_walk(t, false, member_of, m);
+    uint32_t s = ens_ztree_serial(t);
+    ens_ztree_free(t);
+    return s;
+}
+
+static bool has_member(const struct members *m, const char *zone)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->names[i], zone) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void reopen(struct fixture *f, const char *catalog)
+{
+    ens_ctl_close(f->ctl);
+    f->catalog = catalog;
+    assert_int_equal(open_ctl(f, NOW), 0);
+}
+
+static void test_catalog_follows_creation_and_deletion(void **state)
+{
+    struct fixture *f = *state;
+    reopen(f, CATALOG);
+    struct members m;
+    uint32_t s0 = members(f, &m);
+    assert_int_equal(m.n, 0); /* the catalog is no member of itself */
+    assert_true(m.version);
+    create_zone(f);
+    uint32_t s1 = members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.names[0], "example.test.");
+    assert_true(s1 > s0);
+    char first[64];
+    snprintf(first, sizeof first, "%s", m.ids[0]);
+    /* the catalog's name is refused, for creation, replacement and deletion */
+    struct ens_ctl_result res = {0};
+    assert_int_equal(
+        ens_ctl_zone_create(f->ctl, "Catalog.Invalid", ENS_STORE_NATIVE, NULL, 0, NOW, &res),
+        ENS_EEXIST);
+    assert_string_equal(res.code, "catalog");
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, CATALOG, true, NOW, &res), ENS_EEXIST);
+    assert_string_equal(res.code, "catalog");
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_zone_replace(f->ctl, CATALOG, NULL, 0, NOW, &res), ENS_EEXIST);
+    /* deleted: the entry goes; created again: a new id (consumers start it afresh) */
+    memset(&res, 0, sizeof res);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW, &res), 0);
+    uint32_t s2 = members(f, &m);
+    assert_int_equal(m.n, 0);
+    assert_true(s2 > s1);
+    create_zone(f);
+    members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_not_equal(m.ids[0], first);
+}
+
+/* Many zones: one small change of the catalog each (one serial), never a rebuild. */
+static void test_catalog_one_change_per_zone(void **state)
+{
+    struct fixture *f = *state;
+    reopen(f, CATALOG);
+    struct members m;
+    uint32_t s0 = members(f, &m);
+    for (int i = 0; i < 200; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "z%d.test.", i);
+        struct ens_ctl_result res = {0};
+        assert_int_equal(ens_ctl_zone_create(f->ctl, name, ENS_STORE_NATIVE, NULL, 0, NOW, &res),
+                         0);
+    }
+    assert_int_equal(members(f, &m), s0 + 200);
+    assert_int_equal(m.n, 200);
+    assert_true(has_member(&m, "z0.test.") && has_member(&m, "z199.test."));
+}
+
+/* Start-up heals the catalog: zones made while it was off join, entries of zones gone (or
+ * pointing elsewhere) leave, the version comes back. */
+static void test_catalog_reconciled_at_start(void **state)
+{
+    struct fixture *f = *state;
+    create_zone(f); /* no catalog yet */
+    reopen(f, CATALOG);
+    struct members m;
+    members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.names[0], "example.test.");
+    /* damage: a stray entry, the zone's own entry pointing elsewhere, the version removed */
+    char id[128], old_id[64];
+    snprintf(old_id, sizeof old_id, "%s", m.ids[0]);
+    snprintf(id, sizeof id, "%s.zones." CATALOG, m.ids[0]);
+    uint8_t stray[ENS_NAME_MAXLEN], own[ENS_NAME_MAXLEN], gone[ENS_NAME_MAXLEN];
+    uint8_t version[ENS_NAME_MAXLEN];
+    wire("0123.zones." CATALOG, stray);
+    wire(id, own);
+    wire("gone.test.", gone);
+    wire("version." CATALOG, version);
+    struct ens_store_rdata rd = {.data = gone, .len = (uint16_t)ens_name_len(gone)};
+    struct ens_ctl_change ch[] = {
+        {.kind = ENS_CTL_REPLACE, .owner = stray, .type = ENS_T_PTR, .count = 1, .rdata = &rd},
+        {.kind = ENS_CTL_REPLACE, .owner = own, .type = ENS_T_PTR, .count = 1, .rdata = &rd},
+        {.kind = ENS_CTL_DELETE, .owner = version, .type = ENS_T_TXT},
+    };
+    struct ens_ctl_result res = {0};
+    assert_int_equal(ens_ctl_zone_patch(f->ctl, CATALOG, ch, 3, NOW, &res), 0);
+    members(f, &m);
+    assert_int_equal(m.n, 2);
+    assert_false(has_member(&m, "example.test.") || m.version);
+    reopen(f, CATALOG); /* healed: the zone back under a new id, the strays gone */
+    members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.names[0], "example.test.");
+    assert_string_not_equal(m.ids[0], old_id);
+    assert_true(m.version);
+    /* a zone deleted while the catalog was off */
+    reopen(f, NULL);
+    assert_int_equal(ens_ctl_zone_delete(f->ctl, "example.test.", false, NOW, &res), 0);
+    assert_int_equal(ens_ctl_zone_create(f->ctl, "new.test.", ENS_STORE_NATIVE, NULL, 0, NOW, &res),
+                     0);
+    reopen(f, CATALOG);
+    members(f, &m);
+    assert_int_equal(m.n, 1);
+    assert_string_equal(m.names[0], "new.test.");
+    assert_true(m.version);
+}
+
+/* ---- when bogus data could first be served ---- */
+
+static int min_sig(void *ctx, const struct ens_znode *n)
+{
+    uint32_t *min = ctx;
+    for (uint16_t i = 0; i < n->nsets; i++) {
+        const struct ens_rdataset *sigs = n->sets[i].sigs;
+        const uint8_t *p = sigs != NULL ? sigs->rdata : NULL;
+        for (uint16_t k = 0; sigs != NULL && k < sigs->count; k++) {
+            uint32_t e = ens_get32(p + 2 + 8);
+            *min = *min == 0 || e < *min ? e : *min;
+            p += 2 + ens_get16(p);
+        }
+    }
+    return 0;
+}
+
+static void test_bogus_at_follows_the_oldest_copy(void **state)
+{
+    struct fixture *f = *state;
+    ens_ctl_close(f->ctl);
+    f->validity = 300;
+    assert_int_equal(open_ctl(f, NOW), 0);
+    create_zone(f);
+    enable(f, NULL, NOW);
+    uint32_t s1 = serial(f), e1 = 0;
+    ens_ztree_walk(served(f), true, min_sig, &e1);
+    int64_t at;
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "example.test.", NULL, 0, &at), 0);
+    assert_int_equal(at, e1); /* no secondary: ensign's own */
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "nothere.test.", NULL, 0, &at), ENS_ENOENT);
+    /* renewals move ensign's own signatures on */
+    for (int64_t t = NOW + 150; t < NOW + 260; t++) {
+        ens_ctl_tick(f->ctl, t);
+    }
+    assert_true(serial(f) > s1);
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "example.test.", NULL, 0, &at), 0);
+    assert_true(at > (int64_t)e1);
+    int64_t own = at;
+    /* a secondary still at s1 holds the earliest */
+    struct ens_ctl_holder h[2] = {{.serial = s1, .last_seen = NOW}};
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "example.test.", h, 1, &at), 0);
+    assert_int_equal(at, e1);
+    /* ... unless it stops serving the zone first (last contact + SOA expire of 604800) */
+    h[0].last_seen = (int64_t)e1 - 604800 - 1;
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "example.test.", h, 1, &at), 0);
+    assert_int_equal(at, own);
+    /* a version not remembered: the earliest remembered (unknown is unsafe) */
+    h[1] = (struct ens_ctl_holder){.serial = 4711, .last_seen = NOW + 200};
+    assert_int_equal(ens_ctl_bogus_at(f->ctl, "example.test.", h, 2, &at), 0);
+    assert_int_equal(at, e1);
+    /* the warning: once below a third of the validity, not again while it stays there */
+    h[0].last_seen = NOW;
+    const uint8_t *apex = ens_ztree_apex(served(f))->owner;
+    assert_false(ens_ctl_bogus_near(f->ctl, apex, (int64_t)e1 - 101));
+    assert_true(ens_ctl_bogus_near(f->ctl, apex, (int64_t)e1 - 99));
+    ens_ctl_bogus_check(f->ctl, ens_ztree_apex(served(f))->owner, h, 1, (int64_t)e1 - 101);
+    assert_int_equal(f->warnings, 0);
+    ens_ctl_bogus_check(f->ctl, ens_ztree_apex(served(f))->owner, h, 1, (int64_t)e1 - 99);
+    ens_ctl_bogus_check(f->ctl, ens_ztree_apex(served(f))->owner, h, 1, (int64_t)e1 - 98);
+    assert_int_equal(f->warnings, 1);
+}
+
 int main(void)
 {
 
@@ -795,6 +1047,10 @@ int main(void)
         T(test_update_prerequisites_all_or_nothing),
         T(test_update_deletes_keep_the_apex),
         T(test_update_key_scope),
+        T(test_catalog_follows_creation_and_deletion),
+        T(test_catalog_one_change_per_zone),
+        T(test_catalog_reconciled_at_start),
+        T(test_bogus_at_follows_the_oldest_copy),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
